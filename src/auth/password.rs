@@ -1,0 +1,74 @@
+//! Passwords are hashed with argon2id (the `argon2` crate's defaults:
+//! 19 MiB, 2 passes), stored as PHC strings that carry their parameters.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use argon2::Argon2;
+use std::sync::OnceLock;
+
+pub const MIN_LEN: usize = 12;
+pub const MAX_LEN: usize = 256;
+
+/// Checks a new password against the rules; the error says what to change.
+pub fn check_rules(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Err(format!("must be at least {MIN_LEN} characters"));
+    }
+    if chars > MAX_LEN {
+        return Err(format!("must be at most {MAX_LEN} characters"));
+    }
+    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+        return Err("must not be a single repeated character".into());
+    }
+    Ok(())
+}
+
+pub fn hash(password: &str) -> Result<String, String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| format!("salt encoding failed: {e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| format!("password hashing failed: {e}"))
+}
+
+/// Verifies `password` against a stored PHC hash. A malformed hash verifies
+/// nothing.
+pub fn verify(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Burns the same time as a real verification, for logins with an unknown
+/// email, so response time does not tell which emails have accounts.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let stored = DUMMY.get_or_init(|| hash("dummy password for timing").unwrap_or_default());
+    let _ = verify(password, stored);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_only_their_password() {
+        let h = hash("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", &h));
+        assert!(!verify("wrong horse battery", &h));
+        assert!(!verify("correct horse battery", "not a hash"));
+    }
+
+    #[test]
+    fn rules() {
+        assert!(check_rules("short").is_err());
+        assert!(check_rules("aaaaaaaaaaaaaaaa").is_err());
+        assert!(check_rules(&"ab".repeat(200)).is_err());
+        assert!(check_rules("a long enough passphrase").is_ok());
+    }
+}

@@ -1,0 +1,382 @@
+//! Storage: the only module that talks to diesel.
+//!
+//! One binary serves SQLite and PostgreSQL. The backend is chosen from the
+//! `DATABASE_URL` scheme by [`Backend::from_url`]; anything else is refused
+//! (no guessing, no SQLite file created for a typo). Queries are written once
+//! against the shared `MultiBackend` where the SQL is the same, and branch on
+//! [`DbConnection`] where it is not (full-text search, upserts).
+//!
+//! Diesel is synchronous, so [`Db::read`] and [`Db::write`] run the closure on
+//! actix's blocking pool with the pool checkout inside it; the async workers
+//! never wait on the database.
+//!
+//! Writes on SQLite go through one dedicated connection behind a mutex: SQLite
+//! has a single writer anyway, and queueing in-process avoids `SQLITE_BUSY`
+//! errors from lock upgrades between pooled connections. PostgreSQL writes use
+//! the pool, each closure in one transaction.
+
+pub mod articles;
+pub mod comments;
+pub mod editors;
+pub mod migrate;
+pub mod schema;
+pub mod shares;
+pub mod tags;
+pub mod tokens;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme. `sqlite://PATH`, `sqlite:PATH` and
+    /// a bare path (no scheme) are SQLite; `postgres://` and `postgresql://`
+    /// are PostgreSQL; any other scheme is an error.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if let Some((scheme, _)) = url.split_once("://") {
+            Err(format!(
+                "unsupported database scheme `{scheme}://`: use sqlite://PATH or postgres://…"
+            ))
+        } else if url.is_empty() {
+            Err("DATABASE_URL is empty".into())
+        } else {
+            Ok(Backend::Sqlite)
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The SQLite file path for a `sqlite://PATH` / `sqlite:PATH` / bare-path URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Settings every new connection gets.
+#[derive(Debug, Clone)]
+struct ConnectionSettings {
+    url: String,
+    backend: Backend,
+    statement_timeout: Duration,
+}
+
+impl ConnectionSettings {
+    fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                // A query that runs longer than the request timeout is cut
+                // off, so a stuck database turns into a 503, not a hang.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.statement_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
+                // foreign_keys is per connection; WAL lets readers run beside
+                // the writer; NORMAL sync in WAL mode keeps every committed
+                // transaction across a process crash (kill -9), losing at most
+                // the last ones on power loss.
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                    self.statement_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// A pooled connection plus a flag the pool reads to throw it away.
+pub struct ManagedConnection {
+    conn: DbConnection,
+    broken: bool,
+}
+
+struct Manager(ConnectionSettings);
+
+impl ManageConnection for Manager {
+    type Connection = ManagedConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<ManagedConnection, Self::Error> {
+        let conn = self.0.establish().map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(ManagedConnection { conn, broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut ManagedConnection) -> bool {
+        conn.broken || conn.conn.is_broken()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: Option<u32>,
+    pub timeout: Duration,
+}
+
+/// Handle to the database: cheap to clone, shared by every worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// SQLite only: the one connection all writes go through.
+    sqlite_writer: Option<Arc<Mutex<DbConnection>>>,
+    timeout: Duration,
+}
+
+impl Db {
+    /// Connects (lazily: the pool does not fail when the database is down at
+    /// start; requests get 503 until it is back).
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Db, String> {
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Postgres => with_connect_timeout(url, options.timeout),
+            Backend::Sqlite => {
+                let path = std::path::Path::new(sqlite_path(url));
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                }
+                url.to_string()
+            }
+        };
+        let settings = ConnectionSettings {
+            url,
+            backend,
+            statement_timeout: options.timeout,
+        };
+        let sqlite_writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(
+                settings.establish().map_err(|e| format!("cannot open the SQLite database: {e}"))?,
+            ))),
+            Backend::Postgres => None,
+        };
+        let default_size = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = Pool::builder()
+            .max_size(options.max_size.unwrap_or(default_size))
+            .min_idle(Some(0))
+            .connection_timeout(options.timeout)
+            .test_on_check_out(false)
+            .build_unchecked(Manager(settings));
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer,
+            timeout: options.timeout,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only work on a pooled connection, off the async workers.
+    pub async fn read<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let timeout = self.timeout;
+        actix_web::web::block(move || {
+            let mut pooled = checkout(&pool, timeout)?;
+            run_marking_broken(&mut pooled, f)
+        })
+        .await?
+    }
+
+    /// Runs `f` in one transaction, committed when it returns `Ok`.
+    pub async fn write<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let writer = self.sqlite_writer.clone();
+        let timeout = self.timeout;
+        actix_web::web::block(move || match writer {
+            Some(writer) => {
+                // A panic while holding the lock leaves the connection usable:
+                // diesel rolled the transaction back while unwinding.
+                let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                conn.transaction(f)
+            }
+            None => {
+                let mut pooled = checkout(&pool, timeout)?;
+                run_marking_broken(&mut pooled, |conn| conn.transaction(f))
+            }
+        })
+        .await?
+    }
+
+    /// Readiness probe: one round trip to the database.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.read(|conn| conn.ping().map_err(AppError::from)).await
+    }
+}
+
+fn checkout(
+    pool: &Pool<Manager>,
+    timeout: Duration,
+) -> Result<PooledConnection<Manager>, AppError> {
+    pool.get_timeout(timeout)
+        .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))
+}
+
+/// Runs `f`; when it failed because the connection died, the pool is told to
+/// drop that connection so the next request dials a fresh one. This is what
+/// lets the service recover by itself after a database restart.
+fn run_marking_broken<F, T>(pooled: &mut PooledConnection<Manager>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
+    let result = f(&mut pooled.conn);
+    if matches!(result, Err(AppError::Unavailable(_))) {
+        pooled.broken = true;
+    }
+    result
+}
+
+/// Adds libpq's `connect_timeout` to a PostgreSQL URL unless it has one, so
+/// dialling a dead server fails within the request timeout.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={}", timeout.as_secs().max(1))
+}
+
+impl From<DieselError> for AppError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::NotFound => AppError::not_found("The resource does not exist."),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => AppError::Unavailable(e.to_string()),
+            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
+                AppError::Unavailable(e.to_string())
+            }
+            _ => AppError::Internal(format!("database error: {e}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::Error> for AppError {
+    fn from(e: diesel::r2d2::Error) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// Errors that mean "the database cannot serve right now" rather than a bug:
+/// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
+fn is_unavailable_message(message: &str) -> bool {
+    const MARKERS: [&str; 9] = [
+        "statement timeout",
+        "database is locked",
+        "disk is full",
+        "disk I/O error",
+        "unable to open database file",
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
+}
+
+/// True when `e` is a unique-constraint violation (for retry-with-new-slug).
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// Current time, truncated to whole seconds: the precision the API shows and
+/// the one both backends store identically.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_comes_from_the_scheme_and_unknown_schemes_are_refused() {
+        assert_eq!(Backend::from_url("sqlite://data/x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite:x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("data/x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Ok(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db"), Ok(Backend::Postgres));
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+        assert!(Backend::from_url("postgress://u@h/db").is_err());
+        assert!(Backend::from_url("").is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_are_stripped_of_their_scheme() {
+        assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db"), "/tmp/x.db");
+        assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+        assert_eq!(sqlite_path("x.db"), "x.db");
+    }
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        let t = Duration::from_secs(3);
+        assert_eq!(with_connect_timeout("postgres://h/db", t), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable", t),
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! One schema for both backends, limited to the SQL types diesel's
+//! `MultiConnection` shares (BigInt ids, Integer, Bool, Text, Date, UTC `Timestamp`).
+//! PostgreSQL's `articles.search` tsvector column is left out on purpose: only
+//! the backend-specific search SQL in `db::articles` reads it.
+
+diesel::table! {
+    editors (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        slug -> Text,
+        bio -> Nullable<Text>,
+        role -> Text,
+        active -> Bool,
+        password_hash -> Text,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        editor_id -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        excerpt -> Text,
+        excerpt_custom -> Bool,
+        body_markdown -> Text,
+        body_html -> Text,
+        status -> Text,
+        author_id -> BigInt,
+        featured_image_url -> Nullable<Text>,
+        word_count -> Integer,
+        reading_time_minutes -> Integer,
+        comments_enabled -> Bool,
+        comment_count -> BigInt,
+        share_count -> BigInt,
+        published_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> BigInt,
+        tag_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        depth -> Integer,
+        author_name -> Text,
+        author_email -> Text,
+        author_url -> Nullable<Text>,
+        body -> Text,
+        body_html -> Text,
+        status -> Text,
+        removed -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    share_events (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        channel -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    share_counts (article_id, channel) {
+        article_id -> BigInt,
+        channel -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    share_daily (article_id, day, channel) {
+        day -> Date,
+        article_id -> BigInt,
+        channel -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    share_daily_totals (day, channel) {
+        day -> Date,
+        channel -> Text,
+        count -> BigInt,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> editors (editor_id));
+diesel::joinable!(articles -> editors (author_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(comments -> articles (article_id));
+diesel::joinable!(share_events -> articles (article_id));
+diesel::joinable!(share_counts -> articles (article_id));
+diesel::joinable!(share_daily -> articles (article_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    editors,
+    refresh_tokens,
+    articles,
+    tags,
+    article_tags,
+    comments,
+    share_events,
+    share_counts,
+    share_daily,
+    share_daily_totals,
+);

@@ -1,0 +1,106 @@
+//! Validation of free text fields, shared by every resource.
+
+use crate::error::FieldError;
+
+/// Trims `value` and checks it is 1..=max characters with no control
+/// characters other than newlines and tabs (NUL would be refused by
+/// PostgreSQL; the rest is never wanted in content).
+pub fn required(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else {
+        check(field, trimmed, max, errors);
+    }
+    trimmed.to_string()
+}
+
+/// Like [`required`], for an optional field: blank becomes `None`.
+pub fn optional(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
+    check(field, trimmed, max, errors);
+    Some(trimmed.to_string())
+}
+
+fn check(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    let len = value.chars().count();
+    if len > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters (it has {len})")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+}
+
+/// A plausible email address: one `@`, a dot in the domain, no spaces, at
+/// most 254 characters. Lower-cased, since addresses are compared that way.
+pub fn email(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let value = value.trim().to_lowercase();
+    let valid = value.len() <= 254
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match value.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if !valid {
+        errors.push(FieldError::new(field, "must be an email address such as name@example.com"));
+    }
+    value
+}
+
+/// An absolute `http` or `https` URL of at most 2,000 characters.
+pub fn http_url(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let value = value.trim();
+    let lower = value.to_ascii_lowercase();
+    let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && value.len() <= 2000
+        && value.len() > "https://".len()
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+    if !valid {
+        errors.push(FieldError::new(field, "must be an absolute http:// or https:// URL"));
+    }
+    value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_is_trimmed_and_bounded() {
+        let mut errors = vec![];
+        assert_eq!(required("title", "  Hello  ", 10, &mut errors), "Hello");
+        assert!(errors.is_empty());
+        required("title", "   ", 10, &mut errors);
+        required("title", "12345678901", 10, &mut errors);
+        required("title", "nul\0byte", 10, &mut errors);
+        assert_eq!(errors.len(), 3);
+        assert!(errors.iter().all(|e| e.field == "title"));
+    }
+
+    #[test]
+    fn emails_and_urls() {
+        let mut errors = vec![];
+        assert_eq!(email("e", " Ann@Example.COM ", &mut errors), "ann@example.com");
+        assert!(errors.is_empty());
+        for bad in ["", "ann", "ann@", "@x.com", "a b@x.com", "a@x", "a@@x.com"] {
+            let mut errors = vec![];
+            email("e", bad, &mut errors);
+            assert_eq!(errors.len(), 1, "{bad:?}");
+        }
+        let mut errors = vec![];
+        http_url("u", "https://example.com/a", &mut errors);
+        assert!(errors.is_empty());
+        for bad in ["javascript:alert(1)", "ftp://x", "https://", "https://a b"] {
+            let mut errors = vec![];
+            http_url("u", bad, &mut errors);
+            assert_eq!(errors.len(), 1, "{bad:?}");
+        }
+    }
+}

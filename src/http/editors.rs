@@ -1,0 +1,320 @@
+//! `/api/v1/admin/editors`: editor accounts, admins only.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::password;
+use crate::db::{self, editors::EditorRow};
+use crate::domain::{Role, slug, text};
+use crate::error::AppError;
+use crate::http::caching::{self, CachePolicy};
+use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::pagination::{self, Paging};
+use crate::list_schema;
+use crate::service::editors::{self as service, EditorPatch, NewEditorInput};
+use crate::state::AppState;
+
+/// An editor account. The email is shown on editor routes only.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "email": "ada@example.com", "name": "Ada Byron", "slug": "ada-byron",
+    "bio": "Opinion editor.", "role": "editor", "active": true,
+    "created_at": "2026-11-24T09:30:00Z"
+}))]
+pub struct EditorResponse {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// Public address of the editor's author page.
+    pub slug: String,
+    pub bio: Option<String>,
+    pub role: Role,
+    /// A deactivated editor cannot sign in; existing tokens stop working.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<EditorRow> for EditorResponse {
+    fn from(row: EditorRow) -> Self {
+        EditorResponse {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            slug: row.slug,
+            bio: row.bio,
+            role: Role::parse(&row.role).unwrap_or(Role::Author),
+            active: row.active,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+list_schema!(EditorList, EditorResponse, "A page of editors.");
+
+/// A new editor account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "ada@example.com", "name": "Ada Byron", "role": "editor",
+    "password": "a long passphrase of words"
+}))]
+pub struct CreateEditorRequest {
+    /// Unique; compared case-insensitively.
+    pub email: String,
+    /// Display name, 1–100 characters.
+    pub name: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub role: Role,
+    /// Up to 2,000 characters.
+    pub bio: Option<String>,
+    /// Defaults to one made from the name.
+    pub slug: Option<String>,
+}
+
+/// Changes to an editor; omitted fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "admin"}))]
+pub struct UpdateEditorRequest {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// `null` clears the bio.
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    pub role: Option<Role>,
+    /// `false` disables sign-in and revokes the editor's refresh tokens.
+    pub active: Option<bool>,
+    /// A new password (at least 12 characters); revokes refresh tokens.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EditorListParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+}
+
+fn validate_create(body: CreateEditorRequest) -> Result<NewEditorInput, AppError> {
+    let mut errors = Errors::default();
+    let email = text::email("email", &body.email, &mut errors.0);
+    let name = text::required("name", &body.name, 100, &mut errors.0);
+    let bio = text::optional("bio", body.bio.as_deref(), 2000, &mut errors.0);
+    if let Err(e) = password::check_rules(&body.password) {
+        errors.0.push(crate::error::FieldError::new("password", e));
+    }
+    if let Some(s) = &body.slug
+        && let Err(e) = slug::validate(s)
+    {
+        errors.0.push(crate::error::FieldError::new("slug", e));
+    }
+    errors.finish()?;
+    Ok(NewEditorInput {
+        email,
+        name,
+        slug: body.slug,
+        bio,
+        role: body.role,
+        password: body.password,
+    })
+}
+
+fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
+    let mut errors = Errors::default();
+    let patch = EditorPatch {
+        email: body.email.map(|e| text::email("email", &e, &mut errors.0)),
+        name: body.name.map(|n| text::required("name", &n, 100, &mut errors.0)),
+        bio: body.bio.map(|b| text::optional("bio", b.as_deref(), 2000, &mut errors.0)),
+        role: body.role,
+        active: body.active,
+        password: body.password,
+    };
+    if let Some(p) = &patch.password
+        && let Err(e) = password::check_rules(p)
+    {
+        errors.0.push(crate::error::FieldError::new("password", e));
+    }
+    errors.finish()?;
+    Ok(patch)
+}
+
+/// List editors
+#[utoipa::path(
+    operation_id = "listEditors",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(EditorListParams),
+    responses(
+        (status = 200, description = "A page of editors, oldest first.", body = EditorList,
+         headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[get("/editors")]
+pub async fn list_editors(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<EditorListParams>,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = Errors::default();
+    let paging = Paging::from_params(params.0.page, params.0.per_page, None, &mut errors.0);
+    errors.finish()?;
+    let (offset, limit) = (paging.offset(), paging.per_page() as i64);
+    let (rows, total) = state
+        .db
+        .read(move |conn| Ok(db::editors::list(conn, offset, limit)?))
+        .await?;
+    let data: Vec<EditorResponse> = rows.into_iter().map(EditorResponse::from).collect();
+    let body = pagination::page_of(&req, &paging, data, Some(total), None);
+    let mut builder = HttpResponse::Ok();
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    Ok(pagination::list_response(builder, &body))
+}
+
+/// Get an editor
+#[utoipa::path(
+    operation_id = "getEditor",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Editor id")),
+    responses(
+        (status = 200, description = "The editor.", body = EditorResponse,
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
+        (status = 304, description = "Not modified (`If-None-Match`)."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[get("/editors/{id}")]
+pub async fn get_editor(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .read(move |conn| Ok(db::editors::find(conn, id)?))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
+    caching::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
+}
+
+/// Create an editor
+#[utoipa::path(
+    operation_id = "createEditor",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    request_body = CreateEditorRequest,
+    responses(
+        (status = 201, description = "Created.", body = EditorResponse,
+         headers(("Location" = String, description = "URL of the new editor."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[post("/editors")]
+pub async fn create_editor(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    body: Json<CreateEditorRequest>,
+) -> Result<HttpResponse, AppError> {
+    let input = validate_create(body.0)?;
+    let row = service::create(&state.db, input).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/admin/editors/{}", row.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(EditorResponse::from(row)))
+}
+
+/// Update an editor
+///
+/// An admin cannot demote or deactivate the last active admin (409).
+/// Send the `ETag` from the last GET as `If-Match` to avoid overwriting
+/// someone else's change (412 when stale).
+#[utoipa::path(
+    operation_id = "updateEditor",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(
+        ("id" = i64, Path, description = "Editor id"),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 if it is stale."),
+    ),
+    request_body = UpdateEditorRequest,
+    responses(
+        (status = 200, description = "Updated.", body = EditorResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 412, response = crate::http::openapi::PreconditionFailed),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[patch("/editors/{id}")]
+pub async fn update_editor(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: Json<UpdateEditorRequest>,
+) -> Result<HttpResponse, AppError> {
+    let patch = validate_update(body.0)?;
+    let if_match = caching::if_match(&req);
+    let row = service::update(&state.db, id.into_inner(), patch, move |current| {
+        let etag = caching::etag_of_json(&EditorResponse::from(current.clone()))?;
+        caching::check_if_match(if_match.as_deref(), &etag)
+    })
+    .await?;
+    caching::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
+}
+
+/// Delete an editor
+///
+/// Refused (409) for the last active admin and for editors who wrote
+/// articles (deactivate those instead).
+#[utoipa::path(
+    operation_id = "deleteEditor",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Editor id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 409, response = crate::http::openapi::Conflict),
+    )
+)]
+#[delete("/editors/{id}")]
+pub async fn delete_editor(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    service::delete(&state.db, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().insert_header((header::CACHE_CONTROL, "no-store")).finish())
+}

@@ -1,0 +1,394 @@
+//! Request extractors that turn every kind of bad input into a precise
+//! problem+json instead of actix's plain-text errors:
+//!
+//! - [`Json`]: `Content-Type` must be JSON (415), the body at most
+//!   `MAX_BODY_BYTES` (413), syntactically valid UTF-8 JSON (400
+//!   `malformed_json`), and of the right shape (422 naming the field: wrong
+//!   types, missing or unknown fields). Strings may not hold NUL.
+//! - [`Query`]: the same for query strings, 422 naming the parameter.
+//! - [`Auth`]: the signed-in editor (put there by [`authenticate`]) holding
+//!   at least the role the handler declares, else 403.
+
+use std::marker::PhantomData;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+use serde::de::DeserializeOwned;
+
+use crate::db;
+use crate::domain::Role;
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// A JSON request body of type `T`.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.max_body_bytes)
+            .unwrap_or(1 << 20);
+        let content_type_ok = is_json_content_type(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "Send the body as JSON with `Content-Type: application/json`.".into(),
+                ));
+            }
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::bad_request(format!("The body could not be read: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        }
+        _ => false,
+    }
+}
+
+/// Parses a JSON body into `T`, mapping each failure to the right problem.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::BadRequest {
+            code: "malformed_json",
+            detail: "The request body is empty; send a JSON object.".into(),
+        });
+    }
+    // Parse to a tree first: a syntax error is a 400, and strings can be
+    // checked for NUL (which PostgreSQL cannot store) before typing.
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| AppError::BadRequest {
+        code: "malformed_json",
+        detail: format!("The body is not valid JSON: {e}."),
+    })?;
+    if let Some(path) = find_nul(&value, String::new()) {
+        return Err(AppError::field(display_path(&path), "must not contain NUL characters"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        field_error(&path, &message)
+    })
+}
+
+/// Turns a serde error at `path` into a field error. Unknown fields are named
+/// by serde only in the message, so they are pulled out of it.
+fn field_error(path: &str, message: &str) -> AppError {
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((name, _)) = rest.split_once('`')
+    {
+        let field = if path == "." || path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", display_path(path))
+        };
+        return AppError::field(field, "is not a known field");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some((name, _)) = rest.split_once('`')
+    {
+        let field = if path == "." || path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", display_path(path))
+        };
+        return AppError::field(field, "is required");
+    }
+    let field = if path == "." || path.is_empty() { "body".to_string() } else { display_path(path) };
+    AppError::field(field, message.to_string())
+}
+
+fn display_path(path: &str) -> String {
+    path.trim_start_matches('.').to_string()
+}
+
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(if path.is_empty() { "body".into() } else { path.clone() });
+            }
+            let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            find_nul(v, child)
+        }),
+        _ => None,
+    }
+}
+
+/// Typed query-string parameters.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    if query.len() > 4096 {
+        return Err(AppError::bad_request("The query string is longer than 4096 bytes."));
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
+    if let Some((name, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(AppError::field(name.replace('\0', ""), "must not contain NUL characters"));
+    }
+    let deserializer = serde_urlencoded::Deserializer::new(url_pairs(query));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        match field_error(&path, &message) {
+            AppError::Validation(mut errors) => {
+                for error in &mut errors {
+                    if error.message == "is not a known field" {
+                        error.message = "is not a known query parameter".into();
+                    }
+                }
+                AppError::Validation(errors)
+            }
+            other => other,
+        }
+    })
+}
+
+fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    url_pairs(query).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// The editor a valid access token names, loaded fresh from the database.
+#[derive(Debug, Clone)]
+pub struct CurrentEditor {
+    pub id: i64,
+    pub role: Role,
+}
+
+/// Middleware for every editor route: a missing, malformed, expired or
+/// foreign token, or an editor that no longer exists or was deactivated, is
+/// `401` with `WWW-Authenticate: Bearer` before any handler (or body parsing)
+/// runs.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(req.error_response(AppError::internal("application state missing")).map_into_right_body());
+    };
+    match authenticate_header(&state, req.headers().get(header::AUTHORIZATION)).await {
+        Ok(editor) => {
+            req.extensions_mut().insert(editor);
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
+        }
+        // Answered here as a response, not passed up as an error, so the
+        // outer middleware (security headers, CORS) still applies to it.
+        Err(error) => Ok(req.error_response(error).map_into_right_body()),
+    }
+}
+
+pub async fn authenticate_header(
+    state: &AppState,
+    header_value: Option<&header::HeaderValue>,
+) -> Result<CurrentEditor, AppError> {
+    let value = header_value.ok_or_else(|| {
+        AppError::Unauthorized("This route needs `Authorization: Bearer <access token>`; get one from POST /api/v1/auth/login.".into())
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| AppError::Unauthorized("The Authorization header must be `Bearer <access token>`.".into()))?;
+    let claims = state.jwt.decode(&token).map_err(AppError::Unauthorized)?;
+    let id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::Unauthorized("the access token is not valid".into()))?;
+    let editor = state
+        .db
+        .read(move |conn| Ok(db::editors::find(conn, id)?))
+        .await?
+        .filter(|e| e.active)
+        .ok_or_else(|| AppError::Unauthorized("The editor account for this token no longer exists or is disabled.".into()))?;
+    let role = Role::parse(&editor.role).ok_or_else(|| AppError::internal(format!("unknown role {}", editor.role)))?;
+    Ok(CurrentEditor { id: editor.id, role })
+}
+
+/// The lowest role a route accepts; declared in the handler's signature as
+/// `Auth<guard::Editor>`.
+pub trait MinRole {
+    const ROLE: Role;
+}
+
+pub mod guard {
+    use super::{MinRole, Role};
+
+    /// Any signed-in editor (admin, editor or author).
+    pub struct Author;
+    /// Editors and admins.
+    pub struct Editor;
+    /// Admins only.
+    pub struct Admin;
+
+    impl MinRole for Author {
+        const ROLE: Role = Role::Author;
+    }
+    impl MinRole for Editor {
+        const ROLE: Role = Role::Editor;
+    }
+    impl MinRole for Admin {
+        const ROLE: Role = Role::Admin;
+    }
+}
+
+/// The signed-in editor, holding at least role `R`.
+pub struct Auth<R: MinRole> {
+    pub editor: CurrentEditor,
+    _role: PhantomData<R>,
+}
+
+impl<R: MinRole> std::ops::Deref for Auth<R> {
+    type Target = CurrentEditor;
+    fn deref(&self) -> &CurrentEditor {
+        &self.editor
+    }
+}
+
+impl<R: MinRole> FromRequest for Auth<R> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    /// Uses the editor [`authenticate`] stored for this request; on a route
+    /// outside the guarded scope (`/auth/me`) it authenticates by itself.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let known = req.extensions().get::<CurrentEditor>().cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header_value = req.headers().get(header::AUTHORIZATION).cloned();
+        Box::pin(async move {
+            let editor = match (known, state) {
+                (Some(editor), _) => editor,
+                (None, Some(state)) => authenticate_header(&state, header_value.as_ref()).await?,
+                (None, None) => return Err(AppError::internal("application state missing")),
+            };
+            if !editor.role.includes(R::ROLE) {
+                return Err(AppError::forbidden(format!(
+                    "This needs the {} role or higher; you are {}.",
+                    R::ROLE.as_str(),
+                    editor.role.as_str()
+                )));
+            }
+            Ok(Auth {
+                editor,
+                _role: PhantomData,
+            })
+        })
+    }
+}
+
+/// Collects field errors; `finish` turns a non-empty list into a 422.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation(self.0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        count: Option<u32>,
+    }
+
+    fn field_of(e: AppError) -> (String, String) {
+        match e {
+            AppError::Validation(errors) => (errors[0].field.clone(), errors[0].message.clone()),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert!(parse_json::<Body>(br#"{"title":"x"}"#).is_ok());
+        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"x","extra":1}"#).unwrap_err()).0, "extra");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"count":1}"#).unwrap_err()).0, "title");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"x","count":"many"}"#).unwrap_err()).0, "count");
+        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"a\u0000b"}"#).unwrap_err()).0, "title");
+        assert_eq!(field_of(parse_json::<Body>(br#"[1,2]"#).unwrap_err()).0, "body");
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        for body in [&b"{"[..], b"", b"   ", b"{\"title\": }", b"\xff\xfe"] {
+            match parse_json::<Body>(body) {
+                Err(AppError::BadRequest { code, .. }) => assert_eq!(code, "malformed_json"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(parse_json::<Body>(deep.as_bytes()), Err(AppError::BadRequest { .. })));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        page: Option<u32>,
+        q: Option<String>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        assert!(parse_query::<Params>("page=2&q=a+b").is_ok());
+        assert_eq!(field_of(parse_query::<Params>("page=-1").unwrap_err()).0, "page");
+        assert_eq!(field_of(parse_query::<Params>("pgae=1").unwrap_err()).0, "pgae");
+        assert_eq!(field_of(parse_query::<Params>("q=a%00b").unwrap_err()).0, "q");
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP layer: routes, extractors and response shapes. Handlers are thin:
+//! they validate input, call a use case in `service` or a query in `db`
+//! through `Db::read`/`Db::write`, and shape the response. No diesel here.
+//!
+//! Every route is registered in [`configure`], through utoipa-actix-web, so
+//! the OpenAPI document is built from the very registrations that serve
+//! requests.
+
+pub mod auth;
+pub mod caching;
+pub mod editors;
+pub mod extract;
+pub mod health;
+pub mod limits;
+pub mod openapi;
+pub mod pagination;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, middleware, web};
+use serde::{Deserialize, Deserializer};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+
+use crate::error::AppError;
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(health::healthz).service(health::readyz).service(
+        scope::scope("/api/v1")
+            .service(health::openapi_json)
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::me)
+            .service(
+                scope::scope("/admin")
+                    .wrap(middleware::from_fn(extract::authenticate))
+                    .service(editors::list_editors)
+                    .service(editors::create_editor)
+                    .service(editors::get_editor)
+                    .service(editors::update_editor)
+                    .service(editors::delete_editor),
+            ),
+    );
+}
+
+/// The OpenAPI document of [`configure`]'s routes.
+pub fn api_spec() -> utoipa::openapi::OpenApi {
+    let (_, spec) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    spec
+}
+
+/// The spec, serialised once at start, served by `GET /api/v1/openapi.json`.
+#[derive(Clone)]
+pub struct SpecJson(pub web::Bytes);
+
+/// Which methods each documented path accepts, so an unmatched request can
+/// be told `405` with `Allow` instead of `404`.
+pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
+        let routes = spec
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (item.get.is_some(), "GET"),
+                    (item.post.is_some(), "POST"),
+                    (item.put.is_some(), "PUT"),
+                    (item.patch.is_some(), "PATCH"),
+                    (item.delete.is_some(), "DELETE"),
+                ]
+                .into_iter()
+                .filter_map(|(present, m)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        RouteTable(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let mut allowed: Vec<&'static str> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        if allowed.is_empty() {
+            return None;
+        }
+        allowed.sort_unstable();
+        allowed.dedup();
+        Some(allowed)
+    }
+}
+
+/// The answer to any request no route took: `405` when the path exists with
+/// other methods, else `404`. Both as problem+json.
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, AppError> {
+    Err(match routes.allowed(req.path()) {
+        Some(allow) => AppError::MethodNotAllowed { allow },
+        None => AppError::not_found(format!("Nothing lives at {}; see /docs for the routes.", req.path())),
+    })
+}
+
+/// Path parameters that do not parse (`/editors/abc`) name no resource.
+pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    tracing::debug!(error = %err, "bad path parameter");
+    AppError::not_found(format!("Nothing lives at {}.", req.path())).into()
+}
+
+/// Marks a response as never to be stored by any cache.
+pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+/// For PATCH fields where `null` means "clear" and absence means "keep":
+/// absent → `None`, `null` → `Some(None)`, value → `Some(Some(v))`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

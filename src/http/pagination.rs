@@ -1,0 +1,304 @@
+//! List envelopes and pagination, the same for every collection:
+//! `{"data": [...], "meta": {...}, "links": {"self", "next", "prev"}}` plus
+//! an RFC 8288 `Link` header.
+//!
+//! Two modes:
+//! - page mode (`?page=N&per_page=M`): `meta` has `page`, `per_page`,
+//!   `total`, `total_pages`. Simple, but deep pages cost more and shift when
+//!   items are added.
+//! - cursor mode (`?cursor=` to start, then the `next_cursor` given back):
+//!   keyset pagination, stable under inserts and as fast on page 1,000 as on
+//!   page 1. `meta` has `per_page` and `next_cursor` (null at the end).
+//!
+//! `per_page` defaults to 20 and may be 1 to 100.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+/// Deeper pages are refused: use cursor mode to walk that far.
+pub const MAX_PAGE: u32 = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    Page { page: u32, per_page: u32 },
+    /// `after` is the decoded position, `None` for the first page.
+    Cursor { after: Option<String>, per_page: u32 },
+}
+
+impl Paging {
+    /// Validates the three pagination parameters; problems go to `errors`.
+    pub fn from_params(
+        page: Option<u32>,
+        per_page: Option<u32>,
+        cursor: Option<&str>,
+        errors: &mut Vec<FieldError>,
+    ) -> Paging {
+        let per_page = match per_page {
+            None => DEFAULT_PER_PAGE,
+            Some(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
+            Some(_) => {
+                errors.push(FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+                DEFAULT_PER_PAGE
+            }
+        };
+        match (cursor, page) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new("page", "cannot be combined with cursor; use one mode"));
+                Paging::Page { page: 1, per_page }
+            }
+            (Some(""), None) => Paging::Cursor { after: None, per_page },
+            (Some(c), None) => match decode_cursor(c) {
+                Some(after) => Paging::Cursor {
+                    after: Some(after),
+                    per_page,
+                },
+                None => {
+                    errors.push(FieldError::new(
+                        "cursor",
+                        "is not a cursor this API issued; start again with an empty `cursor=`",
+                    ));
+                    Paging::Cursor { after: None, per_page }
+                }
+            },
+            (None, page) => {
+                let page = page.unwrap_or(1);
+                if !(1..=MAX_PAGE).contains(&page) {
+                    errors.push(FieldError::new("page", format!("must be between 1 and {MAX_PAGE}")));
+                }
+                Paging::Page {
+                    page: page.clamp(1, MAX_PAGE),
+                    per_page,
+                }
+            }
+        }
+    }
+
+    pub fn per_page(&self) -> u32 {
+        match self {
+            Paging::Page { per_page, .. } | Paging::Cursor { per_page, .. } => *per_page,
+        }
+    }
+
+    /// Rows to skip in page mode (0 in cursor mode).
+    pub fn offset(&self) -> i64 {
+        match self {
+            Paging::Page { page, per_page } => (*page as i64 - 1) * *per_page as i64,
+            Paging::Cursor { .. } => 0,
+        }
+    }
+}
+
+const CURSOR_PREFIX: &str = "c1:";
+
+/// Wraps a position (the keyset values, as text) into an opaque cursor.
+pub fn encode_cursor(position: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{position}"))
+}
+
+/// The position inside a cursor, or `None` for anything this API did not issue.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    if cursor.len() > 512 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let position = text.strip_prefix(CURSOR_PREFIX)?;
+    (!position.is_empty() && !position.contains('\0')).then(|| position.to_string())
+}
+
+/// `meta` of a list response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListMeta {
+    /// Page mode: the page number (from 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// Items per page (1–100, default 20).
+    pub per_page: u32,
+    /// Page mode: how many items match in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// Page mode: how many pages there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_pages: Option<i64>,
+    /// Cursor mode: pass as `cursor` for the next page; null on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<Option<String>>,
+}
+
+/// `links` of a list response: relative URLs, null at the ends.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListLinks {
+    /// This page.
+    #[serde(rename = "self")]
+    pub self_: String,
+    /// The next page, or null on the last one.
+    pub next: Option<String>,
+    /// The previous page, or null on the first (always null in cursor mode).
+    pub prev: Option<String>,
+}
+
+/// The envelope around one page of `T`.
+#[derive(Debug, Serialize)]
+pub struct ListBody<T> {
+    pub data: Vec<T>,
+    pub meta: ListMeta,
+    pub links: ListLinks,
+}
+
+/// Builds meta and links for a page of results. In page mode `total` is the
+/// count of matching items; in cursor mode `next_position` is the position
+/// after the last item when there may be more.
+pub fn page_of<T>(
+    req: &HttpRequest,
+    paging: &Paging,
+    data: Vec<T>,
+    total: Option<i64>,
+    next_position: Option<String>,
+) -> ListBody<T> {
+    let path = req.path();
+    let query = req.query_string();
+    let self_ = with_query(path, query, &[]);
+    match paging {
+        Paging::Page { page, per_page } => {
+            let total = total.unwrap_or(0);
+            let total_pages = (total + *per_page as i64 - 1) / *per_page as i64;
+            let next = ((*page as i64) < total_pages)
+                .then(|| with_query(path, query, &[("page", (page + 1).to_string())]));
+            let prev = (*page > 1).then(|| {
+                let prev_page = (*page as i64 - 1).min(total_pages.max(1));
+                with_query(path, query, &[("page", prev_page.to_string())])
+            });
+            ListBody {
+                data,
+                meta: ListMeta {
+                    page: Some(*page),
+                    per_page: *per_page,
+                    total: Some(total),
+                    total_pages: Some(total_pages),
+                    next_cursor: None,
+                },
+                links: ListLinks { self_, next, prev },
+            }
+        }
+        Paging::Cursor { per_page, .. } => {
+            let next_cursor = next_position.map(|p| encode_cursor(&p));
+            let next = next_cursor
+                .as_ref()
+                .map(|c| with_query(path, query, &[("cursor", c.clone())]));
+            ListBody {
+                data,
+                meta: ListMeta {
+                    page: None,
+                    per_page: *per_page,
+                    total: None,
+                    total_pages: None,
+                    next_cursor: Some(next_cursor),
+                },
+                links: ListLinks { self_, next, prev: None },
+            }
+        }
+    }
+}
+
+/// `path?query` with the `overrides` replacing (or adding) parameters.
+fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !overrides.iter().any(|(k, _)| *k == key) {
+            serializer.append_pair(&key, &value);
+        }
+    }
+    for (key, value) in overrides {
+        serializer.append_pair(key, value);
+    }
+    let query = serializer.finish();
+    if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
+}
+
+/// Adds the RFC 8288 `Link` header (`rel="next"`, `rel="prev"`).
+pub fn link_header(builder: &mut HttpResponseBuilder, links: &ListLinks) {
+    let mut parts = Vec::new();
+    if let Some(next) = &links.next {
+        parts.push(format!("<{next}>; rel=\"next\""));
+    }
+    if let Some(prev) = &links.prev {
+        parts.push(format!("<{prev}>; rel=\"prev\""));
+    }
+    if !parts.is_empty() {
+        builder.insert_header((header::LINK, parts.join(", ")));
+    }
+}
+
+/// A `200` with the list body and its `Link` header.
+pub fn list_response<T: Serialize>(mut builder: HttpResponseBuilder, body: &ListBody<T>) -> HttpResponse {
+    link_header(&mut builder, &body.links);
+    builder.json(body)
+}
+
+/// Declares a named list schema for the spec: `{data: [T], meta, links}`.
+#[macro_export]
+macro_rules! list_schema {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            /// The items of this page.
+            pub data: Vec<$item>,
+            pub meta: $crate::http::pagination::ListMeta,
+            pub links: $crate::http::pagination::ListLinks,
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn paging(page: Option<u32>, per_page: Option<u32>, cursor: Option<&str>) -> (Paging, usize) {
+        let mut errors = vec![];
+        let p = Paging::from_params(page, per_page, cursor, &mut errors);
+        (p, errors.len())
+    }
+
+    #[test]
+    fn modes_and_bounds() {
+        assert_eq!(paging(None, None, None), (Paging::Page { page: 1, per_page: 20 }, 0));
+        assert_eq!(paging(Some(3), Some(100), None), (Paging::Page { page: 3, per_page: 100 }, 0));
+        assert_eq!(paging(None, Some(101), None).1, 1);
+        assert_eq!(paging(None, Some(0), None).1, 1);
+        assert_eq!(paging(Some(0), None, None).1, 1);
+        assert_eq!(paging(Some(MAX_PAGE + 1), None, None).1, 1);
+        assert_eq!(paging(None, None, Some("")), (Paging::Cursor { after: None, per_page: 20 }, 0));
+        assert_eq!(paging(Some(1), None, Some("")).1, 1);
+        assert_eq!(paging(None, None, Some("not-a-cursor!")).1, 1);
+        let c = encode_cursor("2026-01-01T00:00:00|42");
+        assert_eq!(
+            paging(None, None, Some(&c)).0,
+            Paging::Cursor {
+                after: Some("2026-01-01T00:00:00|42".into()),
+                per_page: 20
+            }
+        );
+    }
+
+    #[test]
+    fn links_keep_other_parameters() {
+        let req = TestRequest::get().uri("/api/v1/x?tag=a%20b&page=2&per_page=5").to_http_request();
+        let body = page_of(&req, &Paging::Page { page: 2, per_page: 5 }, vec![1, 2, 3, 4, 5], Some(12), None);
+        assert_eq!(body.meta.total_pages, Some(3));
+        assert_eq!(body.links.next.as_deref(), Some("/api/v1/x?tag=a+b&per_page=5&page=3"));
+        assert_eq!(body.links.prev.as_deref(), Some("/api/v1/x?tag=a+b&per_page=5&page=1"));
+        let last = page_of(&req, &Paging::Page { page: 3, per_page: 5 }, vec![1, 2], Some(12), None);
+        assert!(last.links.next.is_none());
+    }
+}

@@ -1,0 +1,141 @@
+//! Broadsheet: a headless content API for a news site's opinion pages.
+//!
+//! Layers, outermost first:
+//! - [`http`]: routes, extractors, response shapes (actix-web + utoipa);
+//! - [`service`] and [`auth`]: use cases and sign-in rules;
+//! - [`domain`]: pure rules and value types;
+//! - [`db`]: storage, the only place that speaks SQL (diesel, SQLite or
+//!   PostgreSQL chosen at run time).
+//!
+//! [`build_app`] assembles the application for the server and for the
+//! in-process tests alike.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{self, Next};
+use actix_web::{App, Error, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::http::{RouteTable, SpecJson};
+use crate::state::AppState;
+
+/// What `build_app` needs besides the state: computed once per process.
+#[derive(Clone)]
+pub struct AppParts {
+    pub state: web::Data<AppState>,
+    pub spec: SpecJson,
+    pub routes: web::Data<RouteTable>,
+}
+
+impl AppParts {
+    pub fn new(state: AppState) -> Self {
+        let spec = http::api_spec();
+        let routes = web::Data::new(RouteTable::from_spec(&spec));
+        let spec = SpecJson(web::Bytes::from(spec.to_json().unwrap_or_default()));
+        AppParts {
+            state: web::Data::new(state),
+            spec,
+            routes,
+        }
+    }
+}
+
+/// The whole application: routes, error mapping, and middleware.
+pub fn build_app(
+    parts: AppParts,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let config = parts.state.config.clone();
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .openapi(http::openapi::ApiDoc::openapi())
+        .configure(http::configure)
+        .split_for_parts();
+    app.app_data(parts.state)
+        .app_data(web::Data::new(parts.spec))
+        .app_data(parts.routes)
+        .app_data(web::PathConfig::default().error_handler(http::path_error))
+        .service(web::redirect("/docs", "/docs/"))
+        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])))
+        .default_service(web::to(http::fallback))
+        .wrap(middleware::Compress::default())
+        .wrap(cors(&config))
+        .wrap(middleware::from_fn(security_headers))
+        .wrap(middleware::from_fn(telemetry::request_context))
+}
+
+/// Cross-origin access for the configured origins only. Requests from other
+/// origins are served without CORS headers, so browsers keep them out.
+fn cors(config: &Config) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600)
+        .block_on_origin_mismatch(false);
+    for origin in &config.cors_allowed_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    if !config.cors_allowed_origins.is_empty() {
+        cors = cors.supports_credentials();
+    }
+    cors
+}
+
+/// Security headers on every response. The API never serves HTML except the
+/// `/docs` page, which gets a policy allowing its own scripts and styles.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
+    let is_docs = req.path().starts_with("/docs");
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let csp = if is_docs {
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    Ok(response)
+}

@@ -1,0 +1,144 @@
+//! The `broadsheet` command: `serve` (default), `migrate`, `editor create`,
+//! `openapi`.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use broadsheet::config::Config;
+use broadsheet::domain::{Role, text};
+use broadsheet::{auth, db, http, server, service, telemetry};
+
+#[derive(Parser)]
+#[command(name = "broadsheet", version, about = "Headless content API for newsrooms")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage editor accounts.
+    Editor {
+        #[command(subcommand)]
+        command: EditorCommand,
+    },
+    /// Print the OpenAPI document to stdout.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum EditorCommand {
+    /// Create an editor account.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, editor or author.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Read the password from the first line of stdin instead of
+        /// generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not one of admin, editor, author"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        // No configuration or database needed to describe the API.
+        let spec = http::api_spec().to_pretty_json().expect("the spec serialises");
+        println!("{spec}");
+        return ExitCode::SUCCESS;
+    }
+    let _ = dotenvy::dotenv();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("broadsheet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => server::serve(config).await,
+            Command::Migrate => migrate(&config),
+            Command::Editor {
+                command: EditorCommand::Create { email, name, role, password_stdin },
+            } => create_editor(&config, email, name, role, password_stdin).await,
+            Command::Openapi => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("broadsheet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let applied = db::migrate::run_pending(&config.database_url).map_err(|e| e.to_string())?;
+    println!("applied {} migration(s)", applied.len());
+    for version in applied {
+        println!("  {version}");
+    }
+    Ok(())
+}
+
+async fn create_editor(
+    config: &Config,
+    email: String,
+    name: String,
+    role: Role,
+    password_stdin: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut errors = vec![];
+    let email = text::email("email", &email, &mut errors);
+    let name = text::required("name", &name, 100, &mut errors);
+    if let Some(e) = errors.first() {
+        return Err(format!("--{}: {}", e.field, e.message).into());
+    }
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_string(), false)
+    } else {
+        (auth::refresh::generate()[..20].to_string(), true)
+    };
+    auth::password::check_rules(&password).map_err(|e| format!("password {e}"))?;
+    db::migrate::run_pending(&config.database_url).map_err(|e| e.to_string())?;
+    let db = server::connect(config)?;
+    let row = service::editors::create(
+        &db,
+        service::editors::NewEditorInput {
+            email,
+            name,
+            slug: None,
+            bio: None,
+            role,
+            password: password.clone(),
+        },
+    )
+    .await
+    .map_err(|e| e.problem().detail)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "created editor {} <{}> with role {}", row.id, row.email, row.role)?;
+    if generated {
+        writeln!(out, "password: {password}")?;
+    }
+    Ok(())
+}

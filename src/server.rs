@@ -1,0 +1,59 @@
+//! Start-up and the HTTP server: migrate, connect, seed demo content, serve,
+//! and on SIGTERM/SIGINT stop accepting, finish in-flight requests within
+//! `SHUTDOWN_GRACE_SECONDS`, then exit.
+
+use std::time::Instant;
+
+use actix_web::HttpServer;
+
+use crate::config::{Config, redact_url};
+use crate::db::{Db, PoolOptions, migrate};
+use crate::state::AppState;
+use crate::{AppParts, build_app, demo};
+
+/// Opens the database named by the configuration.
+pub fn connect(config: &Config) -> Result<Db, String> {
+    Db::connect(
+        &config.database_url,
+        PoolOptions {
+            max_size: config.db_pool_size,
+            timeout: config.db_timeout,
+        },
+    )
+}
+
+/// Migrates, connects and (in development) seeds: everything before listening.
+pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Error>> {
+    let applied = migrate::run_pending(&config.database_url).map_err(|e| format!("migrations failed: {e}"))?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    let db = connect(&config)?;
+    if config.demo_content {
+        demo::seed_if_empty(&db).await?;
+    }
+    Ok(AppParts::new(AppState::new(config, db)))
+}
+
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    if config.jwt_secret_generated {
+        tracing::warn!("JWT_SECRET is not set: using a random one; tokens stop working when the process restarts");
+    }
+    let bind_addr = config.bind_addr.clone();
+    let workers = config.workers;
+    let grace = config.shutdown_grace;
+    tracing::info!(database = %redact_url(&config.database_url), environment = ?config.environment, "starting");
+    let parts = prepare(config).await?;
+    let mut server = HttpServer::new(move || build_app(parts.clone()))
+        .shutdown_timeout(grace.as_secs())
+        .bind(&bind_addr)
+        .map_err(|e| format!("cannot listen on {bind_addr}: {e}"))?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    tracing::info!(addr = %bind_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! Everything a request handler may use, built once at start and shared by
+//! every worker as `web::Data<AppState>`. No globals: tests build their own.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::limits::{Limiter, RateLimits};
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub limits: RateLimits,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db) -> Self {
+        let jwt = JwtKeys::new(
+            &config.jwt_secret,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.access_token_ttl,
+        );
+        let limits = RateLimits {
+            comments: Limiter::per_minute("comment", config.rate_limit_comments_per_minute),
+            shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
+            login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
+        };
+        AppState {
+            config: Arc::new(config),
+            db,
+            jwt,
+            limits,
+        }
+    }
+}
