@@ -117,7 +117,11 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests can pass their own values.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let environment = match get("BROADSHEET_ENV").as_deref() {
             None | Some("development") => Environment::Development,
@@ -135,12 +139,18 @@ impl Config {
             Some(secret) if production && secret.len() < 32 => {
                 return Err(invalid(
                     "JWT_SECRET",
-                    format!("must be at least 32 bytes in production (it has {})", secret.len()),
+                    format!(
+                        "must be at least 32 bytes in production (it has {})",
+                        secret.len()
+                    ),
                 ));
             }
             Some(secret) => (secret.into_bytes(), false),
             None if production => {
-                return Err(invalid("JWT_SECRET", "must be set in production (at least 32 bytes)"));
+                return Err(invalid(
+                    "JWT_SECRET",
+                    "must be set in production (at least 32 bytes)",
+                ));
             }
             None => {
                 let mut bytes = vec![0u8; 48];
@@ -171,7 +181,10 @@ impl Config {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(invalid("LOG_FORMAT", format!("`{other}` is not one of text, json")));
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("`{other}` is not one of text, json"),
+                ));
             }
         };
 
@@ -286,8 +299,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -324,10 +336,24 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        assert_eq!(config(&[("COMMENT_MODERATION", "some")]).unwrap_err().variable, "COMMENT_MODERATION");
-        assert_eq!(config(&[("TRUSTED_PROXIES", "10.0.0.0/99")]).unwrap_err().variable, "TRUSTED_PROXIES");
-        assert_eq!(config(&[("CACHE_MAX_AGE_SECONDS", "-1")]).unwrap_err().variable, "CACHE_MAX_AGE_SECONDS");
-        assert_eq!(config(&[("MAX_BODY_BYTES", "0")]).unwrap_err().variable, "MAX_BODY_BYTES");
+        assert_eq!(
+            config(&[("COMMENT_MODERATION", "some")]).unwrap_err().variable,
+            "COMMENT_MODERATION"
+        );
+        assert_eq!(
+            config(&[("TRUSTED_PROXIES", "10.0.0.0/99")])
+                .unwrap_err()
+                .variable,
+            "TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            config(&[("CACHE_MAX_AGE_SECONDS", "-1")]).unwrap_err().variable,
+            "CACHE_MAX_AGE_SECONDS"
+        );
+        assert_eq!(
+            config(&[("MAX_BODY_BYTES", "0")]).unwrap_err().variable,
+            "MAX_BODY_BYTES"
+        );
     }
 
     #[test]
@@ -337,7 +363,10 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
         ])
         .unwrap();
-        assert_eq!(c.cors_allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            c.cors_allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(c.trusted_proxies.len(), 2);
     }
 

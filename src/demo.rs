@@ -22,13 +22,30 @@ pub async fn seed_if_empty(db: &Db) -> Result<(), AppError> {
         .filter(|p| password::check_rules(p).is_ok())
         .unwrap_or_else(|| crate::auth::refresh::generate()[..20].to_string());
     let people = [
-        (DEMO_ADMIN_EMAIL, "Demo Admin", Role::Admin, admin_password.clone()),
-        ("marta.okafor@broadsheet.test", "Marta Okafor", Role::Editor, crate::auth::refresh::generate()),
-        ("jonas.lindqvist@broadsheet.test", "Jonas Lindqvist", Role::Author, crate::auth::refresh::generate()),
+        (
+            DEMO_ADMIN_EMAIL,
+            "Demo Admin",
+            Role::Admin,
+            admin_password.clone(),
+        ),
+        (
+            "marta.okafor@broadsheet.test",
+            "Marta Okafor",
+            Role::Editor,
+            crate::auth::refresh::generate(),
+        ),
+        (
+            "jonas.lindqvist@broadsheet.test",
+            "Jonas Lindqvist",
+            Role::Author,
+            crate::auth::refresh::generate(),
+        ),
     ];
     let mut hashed = Vec::new();
     for (email, name, role, pw) in people {
-        let hash = actix_web::web::block(move || password::hash(&pw)).await?.map_err(AppError::internal)?;
+        let hash = actix_web::web::block(move || password::hash(&pw))
+            .await?
+            .map_err(AppError::internal)?;
         hashed.push((email.to_string(), name.to_string(), role, hash));
     }
     db.write(move |conn| {

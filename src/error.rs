@@ -243,9 +243,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"broadsheet\""));
             }
-            AppError::RateLimited {
-                retry_after_secs, ..
-            } => {
+            AppError::RateLimited { retry_after_secs, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             AppError::Unavailable(_) => {
@@ -275,16 +273,32 @@ mod tests {
     #[test]
     fn every_variant_maps_to_its_status_and_code() {
         let cases: Vec<(AppError, u16, &str)> = vec![
-            (AppError::field("title", "must not be empty"), 422, "validation_failed"),
+            (
+                AppError::field("title", "must not be empty"),
+                422,
+                "validation_failed",
+            ),
             (AppError::bad_request("x"), 400, "bad_request"),
             (AppError::Unauthorized("x".into()), 401, "unauthorized"),
             (AppError::forbidden("x"), 403, "forbidden"),
             (AppError::not_found("x"), 404, "not_found"),
-            (AppError::MethodNotAllowed { allow: vec!["GET"] }, 405, "method_not_allowed"),
+            (
+                AppError::MethodNotAllowed { allow: vec!["GET"] },
+                405,
+                "method_not_allowed",
+            ),
             (AppError::Conflict("x".into()), 409, "conflict"),
-            (AppError::PreconditionFailed("x".into()), 412, "precondition_failed"),
+            (
+                AppError::PreconditionFailed("x".into()),
+                412,
+                "precondition_failed",
+            ),
             (AppError::PayloadTooLarge { limit: 1 }, 413, "payload_too_large"),
-            (AppError::UnsupportedMediaType("x".into()), 415, "unsupported_media_type"),
+            (
+                AppError::UnsupportedMediaType("x".into()),
+                415,
+                "unsupported_media_type",
+            ),
             (
                 AppError::RateLimited {
                     retry_after_secs: 1,

@@ -80,7 +80,9 @@ pub fn build_app(
         .app_data(parts.routes)
         .app_data(web::PathConfig::default().error_handler(http::path_error))
         .service(web::redirect("/docs", "/docs/"))
-        .service(SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
+        )
         .default_service(web::to(http::fallback))
         .wrap(middleware::Compress::default())
         .wrap(cors(&config))
@@ -127,7 +129,10 @@ async fn security_headers(
     let is_docs = req.path().starts_with("/docs");
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let csp = if is_docs {

@@ -76,7 +76,13 @@ fn main() -> ExitCode {
             Command::Serve => server::serve(config).await,
             Command::Migrate => migrate(&config),
             Command::Editor {
-                command: EditorCommand::Create { email, name, role, password_stdin },
+                command:
+                    EditorCommand::Create {
+                        email,
+                        name,
+                        role,
+                        password_stdin,
+                    },
             } => create_editor(&config, email, name, role, password_stdin).await,
             Command::Openapi => unreachable!("handled above"),
         }
@@ -136,7 +142,11 @@ async fn create_editor(
     .await
     .map_err(|e| e.problem().detail)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "created editor {} <{}> with role {}", row.id, row.email, row.role)?;
+    writeln!(
+        out,
+        "created editor {} <{}> with role {}",
+        row.id, row.email, row.role
+    )?;
     if generated {
         writeln!(out, "password: {password}")?;
     }

@@ -24,7 +24,8 @@ pub fn connect(config: &Config) -> Result<Db, String> {
 
 /// Migrates, connects and (in development) seeds: everything before listening.
 pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Error>> {
-    let applied = migrate::run_pending(&config.database_url).map_err(|e| format!("migrations failed: {e}"))?;
+    let applied =
+        migrate::run_pending(&config.database_url).map_err(|e| format!("migrations failed: {e}"))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
     }
@@ -38,7 +39,9 @@ pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Err
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     if config.jwt_secret_generated {
-        tracing::warn!("JWT_SECRET is not set: using a random one; tokens stop working when the process restarts");
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random one; tokens stop working when the process restarts"
+        );
     }
     let bind_addr = config.bind_addr.clone();
     let workers = config.workers;

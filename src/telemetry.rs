@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::error::InternalError;
 use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -27,7 +27,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -61,7 +63,11 @@ pub async fn request_context(
     // A middleware error (not a handler's) travels up as `Err` and becomes a
     // response only at the top; it is given its response here, so that the
     // id header and the log line cover it too.
-    let mut result = next.call(req).instrument(span.clone()).await.map(|r| r.map_into_boxed_body());
+    let mut result = next
+        .call(req)
+        .instrument(span.clone())
+        .await
+        .map(|r| r.map_into_boxed_body());
     let status = match &mut result {
         Ok(response) => {
             if let Ok(value) = HeaderValue::from_str(&id) {

@@ -77,10 +77,18 @@ impl JwtKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token has expired".to_string(),
-                jsonwebtoken::errors::ErrorKind::InvalidAudience => "the access token is for another audience".to_string(),
-                jsonwebtoken::errors::ErrorKind::InvalidIssuer => "the access token has another issuer".to_string(),
-                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => "the access token uses a refused algorithm".to_string(),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    "the access token has expired".to_string()
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    "the access token is for another audience".to_string()
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                    "the access token has another issuer".to_string()
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                    "the access token uses a refused algorithm".to_string()
+                }
                 _ => "the access token is not valid".to_string(),
             })
     }
@@ -93,7 +101,12 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn keys(secret: &str) -> JwtKeys {
-        JwtKeys::new(secret.as_bytes(), "broadsheet", "editors", Duration::from_secs(900))
+        JwtKeys::new(
+            secret.as_bytes(),
+            "broadsheet",
+            "editors",
+            Duration::from_secs(900),
+        )
     }
 
     fn now() -> i64 {
@@ -122,7 +135,10 @@ mod tests {
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         let forged = URL_SAFE_NO_PAD.encode(payload.replace("\"author\"", "\"admin\""));
-        assert!(k.decode(&format!("{}.{}.{}", parts[0], forged, parts[2])).is_err());
+        assert!(
+            k.decode(&format!("{}.{}.{}", parts[0], forged, parts[2]))
+                .is_err()
+        );
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         assert!(k.decode(&format!("{none_header}.{}.", parts[1])).is_err());
@@ -131,8 +147,15 @@ mod tests {
     #[test]
     fn wrong_audience_is_refused() {
         let k = keys("s3cret-s3cret-s3cret-s3cret-s3cret");
-        let elsewhere = JwtKeys::new(b"s3cret-s3cret-s3cret-s3cret-s3cret", "broadsheet", "someone-else", Duration::from_secs(900));
-        let token = elsewhere.encode(&elsewhere.claims(1, Role::Admin, now())).unwrap();
+        let elsewhere = JwtKeys::new(
+            b"s3cret-s3cret-s3cret-s3cret-s3cret",
+            "broadsheet",
+            "someone-else",
+            Duration::from_secs(900),
+        );
+        let token = elsewhere
+            .encode(&elsewhere.claims(1, Role::Admin, now()))
+            .unwrap();
         assert!(k.decode(&token).unwrap_err().contains("audience"));
     }
 }

@@ -1,9 +1,9 @@
 //! Passwords are hashed with argon2id (the `argon2` crate's defaults:
 //! 19 MiB, 2 passes), stored as PHC strings that carry their parameters.
 
+use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
-use argon2::Argon2;
 use std::sync::OnceLock;
 
 pub const MIN_LEN: usize = 12;
@@ -18,7 +18,10 @@ pub fn check_rules(password: &str) -> Result<(), String> {
     if chars > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
     }
-    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         return Err("must not be a single repeated character".into());
     }
     Ok(())
@@ -38,7 +41,9 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// nothing.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

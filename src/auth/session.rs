@@ -80,24 +80,26 @@ async fn store_refresh(
     let token = refresh::generate();
     let token_hash = refresh::digest(&token);
     let expires_at = now + chrono::Duration::seconds(state.config.refresh_token_ttl.as_secs() as i64);
-    state.db.write(move |conn| {
-        if reset_failures {
-            db::editors::reset_failed_logins(conn, editor_id)?;
-            db::tokens::purge_expired(conn, now - chrono::Duration::days(1))?;
-        }
-        db::tokens::insert(
-            conn,
-            &db::tokens::NewRefreshToken {
-                editor_id,
-                family: &family,
-                token_hash: &token_hash,
-                expires_at,
-                created_at: now,
-            },
-        )?;
-        Ok(())
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| {
+            if reset_failures {
+                db::editors::reset_failed_logins(conn, editor_id)?;
+                db::tokens::purge_expired(conn, now - chrono::Duration::days(1))?;
+            }
+            db::tokens::insert(
+                conn,
+                &db::tokens::NewRefreshToken {
+                    editor_id,
+                    family: &family,
+                    token_hash: &token_hash,
+                    expires_at,
+                    created_at: now,
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
     Ok(token)
 }
 
@@ -117,7 +119,11 @@ fn parse_role(role: &str) -> Result<Role, AppError> {
 }
 
 enum RefreshOutcome {
-    Rotated { editor_id: i64, role: Role, token: String },
+    Rotated {
+        editor_id: i64,
+        role: Role,
+        token: String,
+    },
     Refused(&'static str),
 }
 
@@ -136,7 +142,9 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, AppE
                 return Ok(RefreshOutcome::Refused("The refresh token is not valid."));
             };
             if row.revoked_at.is_some() {
-                return Ok(RefreshOutcome::Refused("The refresh token has been revoked; sign in again."));
+                return Ok(RefreshOutcome::Refused(
+                    "The refresh token has been revoked; sign in again.",
+                ));
             }
             if row.used_at.is_some() || !db::tokens::mark_used(conn, row.id, now)? {
                 db::tokens::revoke_family(conn, &row.family, now)?;
@@ -145,7 +153,9 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, AppE
                 ));
             }
             if row.expires_at <= now {
-                return Ok(RefreshOutcome::Refused("The refresh token has expired; sign in again."));
+                return Ok(RefreshOutcome::Refused(
+                    "The refresh token has expired; sign in again.",
+                ));
             }
             let editor = db::editors::find(conn, row.editor_id)?.filter(|e| e.active);
             let Some(editor) = editor else {
@@ -170,7 +180,11 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, AppE
         })
         .await?;
     match outcome {
-        RefreshOutcome::Rotated { editor_id, role, token } => issue(state, editor_id, role, token),
+        RefreshOutcome::Rotated {
+            editor_id,
+            role,
+            token,
+        } => issue(state, editor_id, role, token),
         RefreshOutcome::Refused(why) => Err(AppError::Unauthorized(why.into())),
     }
 }

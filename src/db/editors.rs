@@ -51,9 +51,7 @@ pub struct EditorChanges {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewEditor) -> QueryResult<EditorRow> {
-    diesel::insert_into(editors::table)
-        .values(new)
-        .get_result(conn)
+    diesel::insert_into(editors::table).values(new).get_result(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<EditorRow>> {
@@ -132,21 +130,30 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
 /// Counts a failed login; from the fifth failure in a row the account is
 /// locked for 2^(n-5) seconds, doubling up to 15 minutes.
 pub fn record_failed_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    let failures: i32 = editors::table.find(id).select(editors::failed_logins).first(conn)?;
+    let failures: i32 = editors::table
+        .find(id)
+        .select(editors::failed_logins)
+        .first(conn)?;
     let failures = failures.saturating_add(1);
     let locked_until = (failures >= 5).then(|| {
         let seconds = 1i64 << (failures - 5).min(10);
         now + chrono::Duration::seconds(seconds.min(900))
     });
     diesel::update(editors::table.find(id))
-        .set((editors::failed_logins.eq(failures), editors::locked_until.eq(locked_until)))
+        .set((
+            editors::failed_logins.eq(failures),
+            editors::locked_until.eq(locked_until),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn reset_failed_logins(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     diesel::update(editors::table.find(id))
-        .set((editors::failed_logins.eq(0), editors::locked_until.eq(None::<NaiveDateTime>)))
+        .set((
+            editors::failed_logins.eq(0),
+            editors::locked_until.eq(None::<NaiveDateTime>),
+        ))
         .execute(conn)?;
     Ok(())
 }

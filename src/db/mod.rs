@@ -24,10 +24,11 @@ pub mod shares;
 pub mod tags;
 pub mod tokens;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -39,7 +40,6 @@ pub enum DbConnection {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
 }
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -88,6 +88,19 @@ struct ConnectionSettings {
     url: String,
     backend: Backend,
     statement_timeout: Duration,
+    queries: Arc<AtomicU64>,
+}
+
+/// Counts every statement a connection runs, for `/metrics` and for tests
+/// that hold list pages to a constant number of queries.
+struct QueryCounter(Arc<AtomicU64>);
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl ConnectionSettings {
@@ -95,6 +108,7 @@ impl ConnectionSettings {
         match self.backend {
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.url)?;
+                conn.set_instrumentation(QueryCounter(self.queries.clone()));
                 // A query that runs longer than the request timeout is cut
                 // off, so a stuck database turns into a 503, not a hang.
                 conn.batch_execute(&format!(
@@ -106,6 +120,7 @@ impl ConnectionSettings {
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
+                conn.set_instrumentation(QueryCounter(self.queries.clone()));
                 // foreign_keys is per connection; WAL lets readers run beside
                 // the writer; NORMAL sync in WAL mode keeps every committed
                 // transaction across a process crash (kill -9), losing at most
@@ -162,6 +177,7 @@ pub struct Db {
     /// SQLite only: the one connection all writes go through.
     sqlite_writer: Option<Arc<Mutex<DbConnection>>>,
     timeout: Duration,
+    queries: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -180,14 +196,18 @@ impl Db {
                 url.to_string()
             }
         };
+        let queries = Arc::new(AtomicU64::new(0));
         let settings = ConnectionSettings {
             url,
             backend,
             statement_timeout: options.timeout,
+            queries: queries.clone(),
         };
         let sqlite_writer = match backend {
             Backend::Sqlite => Some(Arc::new(Mutex::new(
-                settings.establish().map_err(|e| format!("cannot open the SQLite database: {e}"))?,
+                settings
+                    .establish()
+                    .map_err(|e| format!("cannot open the SQLite database: {e}"))?,
             ))),
             Backend::Postgres => None,
         };
@@ -206,11 +226,17 @@ impl Db {
             backend,
             sqlite_writer,
             timeout: options.timeout,
+            queries,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Statements run so far by this handle's connections (setup included).
+    pub fn query_count(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
     }
 
     /// Runs read-only work on a pooled connection, off the async workers.
@@ -252,16 +278,22 @@ impl Db {
         .await?
     }
 
-    /// Readiness probe: one round trip to the database.
+    /// Readiness probe: one indexed read of a real table, so a database file
+    /// that is gone bad fails it, not only a dead server.
     pub async fn ping(&self) -> Result<(), AppError> {
-        self.read(|conn| conn.ping().map_err(AppError::from)).await
+        use diesel::prelude::*;
+        self.read(|conn| {
+            schema::editors::table
+                .filter(schema::editors::id.eq(0))
+                .count()
+                .get_result::<i64>(conn)?;
+            Ok(())
+        })
+        .await
     }
 }
 
-fn checkout(
-    pool: &Pool<Manager>,
-    timeout: Duration,
-) -> Result<PooledConnection<Manager>, AppError> {
+fn checkout(pool: &Pool<Manager>, timeout: Duration) -> Result<PooledConnection<Manager>, AppError> {
     pool.get_timeout(timeout)
         .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))
 }
@@ -316,7 +348,9 @@ impl From<diesel::r2d2::Error> for AppError {
 /// Errors that mean "the database cannot serve right now" rather than a bug:
 /// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
 fn is_unavailable_message(message: &str) -> bool {
-    const MARKERS: [&str; 9] = [
+    const MARKERS: [&str; 11] = [
+        "file is not a database",
+        "database disk image is malformed",
         "statement timeout",
         "database is locked",
         "disk is full",
@@ -332,7 +366,10 @@ fn is_unavailable_message(message: &str) -> bool {
 
 /// True when `e` is a unique-constraint violation (for retry-with-new-slug).
 pub fn is_unique_violation(e: &DieselError) -> bool {
-    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Current time, truncated to whole seconds: the precision the API shows and
@@ -369,7 +406,10 @@ mod tests {
     #[test]
     fn connect_timeout_is_added_once() {
         let t = Duration::from_secs(3);
-        assert_eq!(with_connect_timeout("postgres://h/db", t), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", t),
+            "postgres://h/db?connect_timeout=3"
+        );
         assert_eq!(
             with_connect_timeout("postgres://h/db?sslmode=disable", t),
             "postgres://h/db?sslmode=disable&connect_timeout=3"

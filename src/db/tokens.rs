@@ -30,7 +30,9 @@ pub struct NewRefreshToken<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewRefreshToken<'_>) -> QueryResult<()> {
-    diesel::insert_into(refresh_tokens::table).values(new).execute(conn)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(new)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Pure rules and value types: no actix, no diesel. What a valid slug, role,
 //! status or channel is; how text is validated; how markdown becomes safe HTML.
 
+pub mod article;
+pub mod markdown;
 pub mod role;
 pub mod slug;
 pub mod text;

@@ -50,7 +50,10 @@ pub fn validate(slug: &str) -> Result<(), String> {
     if slug.len() > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
     }
-    if !slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Err("may contain only lowercase letters a-z, digits and hyphens".into());
     }
     if slug.starts_with('-') || slug.ends_with('-') || slug.contains("--") {
@@ -61,7 +64,11 @@ pub fn validate(slug: &str) -> Result<(), String> {
 
 /// `base`, `base-2`, `base-3`, …: the n-th candidate for a unique slug.
 pub fn candidate(base: &str, n: u32) -> String {
-    if n <= 1 { base.to_string() } else { format!("{base}-{n}") }
+    if n <= 1 {
+        base.to_string()
+    } else {
+        format!("{base}-{n}")
+    }
 }
 
 #[cfg(test)]
@@ -71,7 +78,10 @@ mod tests {
     #[test]
     fn titles_become_slugs() {
         assert_eq!(slugify("It's too late now"), "its-too-late-now");
-        assert_eq!(slugify("Café au lait, s'il vous plaît!"), "cafe-au-lait-sil-vous-plait");
+        assert_eq!(
+            slugify("Café au lait, s'il vous plaît!"),
+            "cafe-au-lait-sil-vous-plait"
+        );
         assert_eq!(slugify("  Hello --  World  "), "hello-world");
         assert_eq!(slugify("U.S. policy: a 2026 review"), "us-policy-a-2026-review");
         assert_eq!(slugify("Rock & roll / jazz_fusion"), "rock-roll-jazz-fusion");
@@ -90,7 +100,16 @@ mod tests {
     #[test]
     fn validation_rejects_bad_slugs() {
         assert!(validate("good-slug-2").is_ok());
-        for bad in ["", "Bad", "has space", "-lead", "trail-", "dou--ble", "../etc", "caf\u{e9}"] {
+        for bad in [
+            "",
+            "Bad",
+            "has space",
+            "-lead",
+            "trail-",
+            "dou--ble",
+            "../etc",
+            "caf\u{e9}",
+        ] {
             assert!(validate(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(validate(&"a".repeat(MAX_LEN + 1)).is_err());

@@ -16,7 +16,12 @@ pub fn required(field: &str, value: &str, max: usize, errors: &mut Vec<FieldErro
 }
 
 /// Like [`required`], for an optional field: blank becomes `None`.
-pub fn optional(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+pub fn optional(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
     check(field, trimmed, max, errors);
     Some(trimmed.to_string())
@@ -25,9 +30,15 @@ pub fn optional(field: &str, value: Option<&str>, max: usize, errors: &mut Vec<F
 fn check(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
     let len = value.chars().count();
     if len > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters (it has {len})")));
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters (it has {len})"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         errors.push(FieldError::new(field, "must not contain control characters"));
     }
 }
@@ -49,7 +60,10 @@ pub fn email(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
             None => false,
         };
     if !valid {
-        errors.push(FieldError::new(field, "must be an email address such as name@example.com"));
+        errors.push(FieldError::new(
+            field,
+            "must be an email address such as name@example.com",
+        ));
     }
     value
 }
@@ -61,9 +75,14 @@ pub fn http_url(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Strin
     let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
         && value.len() <= 2000
         && value.len() > "https://".len()
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
     if !valid {
-        errors.push(FieldError::new(field, "must be an absolute http:// or https:// URL"));
+        errors.push(FieldError::new(
+            field,
+            "must be an absolute http:// or https:// URL",
+        ));
     }
     value.to_string()
 }

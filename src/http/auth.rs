@@ -92,7 +92,10 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.limits.login.check(client_ip(&req, &state.config.trusted_proxies))?;
+    state
+        .limits
+        .login
+        .check(client_ip(&req, &state.config.trusted_proxies))?;
     let LoginRequest { email, password } = body.0;
     let issued = session::login(&state, email, password).await?;
     Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
@@ -116,7 +119,10 @@ pub async fn login(
     )
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, AppError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
     let issued = session::refresh(&state, body.0.refresh_token).await?;
     Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
 }
@@ -138,7 +144,10 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
     )
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, AppError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
     session::logout(&state, body.0.refresh_token).await?;
     Ok(no_store(HttpResponse::NoContent()).finish())
 }

@@ -10,8 +10,8 @@
 //!   representation must match, else `412`, so two editors never silently
 //!   overwrite each other.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -79,7 +79,11 @@ pub fn if_match(req: &HttpRequest) -> Option<String> {
 
 /// A `200` JSON response with `ETag` and `Cache-Control`, or a bodiless `304`
 /// when the client's `If-None-Match` already names this body.
-pub fn json_ok<T: Serialize>(req: &HttpRequest, value: &T, policy: CachePolicy) -> Result<HttpResponse, AppError> {
+pub fn json_ok<T: Serialize>(
+    req: &HttpRequest,
+    value: &T,
+    policy: CachePolicy,
+) -> Result<HttpResponse, AppError> {
     let body = serde_json::to_vec(value).map_err(AppError::internal)?;
     Ok(cached_bytes(req, StatusCode::OK, body, policy, &[]))
 }

@@ -134,7 +134,9 @@ fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
     let patch = EditorPatch {
         email: body.email.map(|e| text::email("email", &e, &mut errors.0)),
         name: body.name.map(|n| text::required("name", &n, 100, &mut errors.0)),
-        bio: body.bio.map(|b| text::optional("bio", b.as_deref(), 2000, &mut errors.0)),
+        bio: body
+            .bio
+            .map(|b| text::optional("bio", b.as_deref(), 2000, &mut errors.0)),
         role: body.role,
         active: body.active,
         password: body.password,
@@ -316,5 +318,7 @@ pub async fn delete_editor(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent().insert_header((header::CACHE_CONTROL, "no-store")).finish())
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }

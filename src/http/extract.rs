@@ -55,7 +55,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::bad_request(format!("The body could not be read: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| AppError::bad_request(format!("The body could not be read: {e}")))?;
                 if body.len() + chunk.len() > limit {
                     return Err(AppError::PayloadTooLarge { limit });
                 }
@@ -69,7 +70,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 fn is_json_content_type(req: &HttpRequest) -> bool {
     match req.mime_type() {
         Ok(Some(mime)) => {
-            mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
         }
         _ => false,
     }
@@ -89,8 +91,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         code: "malformed_json",
         detail: format!("The body is not valid JSON: {e}."),
     })?;
+    if !value.is_object() {
+        return Err(AppError::field("body", "must be a JSON object"));
+    }
     if let Some(path) = find_nul(&value, String::new()) {
-        return Err(AppError::field(display_path(&path), "must not contain NUL characters"));
+        return Err(AppError::field(
+            display_path(&path),
+            "must not contain NUL characters",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -105,10 +113,11 @@ fn field_error(path: &str, message: &str) -> AppError {
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some((name, _)) = rest.split_once('`')
     {
+        // serde_path_to_error's path already ends with the unknown key.
         let field = if path == "." || path.is_empty() {
             name.to_string()
         } else {
-            format!("{}.{name}", display_path(path))
+            display_path(path)
         };
         return AppError::field(field, "is not a known field");
     }
@@ -122,7 +131,11 @@ fn field_error(path: &str, message: &str) -> AppError {
         };
         return AppError::field(field, "is required");
     }
-    let field = if path == "." || path.is_empty() { "body".to_string() } else { display_path(path) };
+    let field = if path == "." || path.is_empty() {
+        "body".to_string()
+    } else {
+        display_path(path)
+    };
     AppError::field(field, message.to_string())
 }
 
@@ -132,16 +145,26 @@ fn display_path(path: &str) -> String {
 
 fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
     match value {
-        serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path }),
+        serde_json::Value::String(s) if s.contains('\0') => {
+            Some(if path.is_empty() { "body".into() } else { path })
+        }
         serde_json::Value::Array(items) => items
             .iter()
             .enumerate()
             .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
         serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
             if k.contains('\0') {
-                return Some(if path.is_empty() { "body".into() } else { path.clone() });
+                return Some(if path.is_empty() {
+                    "body".into()
+                } else {
+                    path.clone()
+                });
             }
-            let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            let child = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
             find_nul(v, child)
         }),
         _ => None,
@@ -162,11 +185,16 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     if query.len() > 4096 {
-        return Err(AppError::bad_request("The query string is longer than 4096 bytes."));
+        return Err(AppError::bad_request(
+            "The query string is longer than 4096 bytes.",
+        ));
     }
     let pairs: Vec<(String, String)> = form_urlencoded_pairs(query);
     if let Some((name, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
-        return Err(AppError::field(name.replace('\0', ""), "must not contain NUL characters"));
+        return Err(AppError::field(
+            name.replace('\0', ""),
+            "must not contain NUL characters",
+        ));
     }
     let deserializer = serde_urlencoded::Deserializer::new(url_pairs(query));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -191,7 +219,9 @@ fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {
 }
 
 fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    url_pairs(query).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url_pairs(query)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// The editor a valid access token names, loaded fresh from the database.
@@ -210,7 +240,9 @@ pub async fn authenticate(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(req.error_response(AppError::internal("application state missing")).map_into_right_body());
+        return Ok(req
+            .error_response(AppError::internal("application state missing"))
+            .map_into_right_body());
     };
     match authenticate_header(&state, req.headers().get(header::AUTHORIZATION)).await {
         Ok(editor) => {
@@ -228,7 +260,10 @@ pub async fn authenticate_header(
     header_value: Option<&header::HeaderValue>,
 ) -> Result<CurrentEditor, AppError> {
     let value = header_value.ok_or_else(|| {
-        AppError::Unauthorized("This route needs `Authorization: Bearer <access token>`; get one from POST /api/v1/auth/login.".into())
+        AppError::Unauthorized(
+            "This route needs `Authorization: Bearer <access token>`; get one from POST /api/v1/auth/login."
+                .into(),
+        )
     })?;
     let token = value
         .to_str()
@@ -237,7 +272,9 @@ pub async fn authenticate_header(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_string())
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| AppError::Unauthorized("The Authorization header must be `Bearer <access token>`.".into()))?;
+        .ok_or_else(|| {
+            AppError::Unauthorized("The Authorization header must be `Bearer <access token>`.".into())
+        })?;
     let claims = state.jwt.decode(&token).map_err(AppError::Unauthorized)?;
     let id: i64 = claims
         .sub
@@ -248,8 +285,13 @@ pub async fn authenticate_header(
         .read(move |conn| Ok(db::editors::find(conn, id)?))
         .await?
         .filter(|e| e.active)
-        .ok_or_else(|| AppError::Unauthorized("The editor account for this token no longer exists or is disabled.".into()))?;
-    let role = Role::parse(&editor.role).ok_or_else(|| AppError::internal(format!("unknown role {}", editor.role)))?;
+        .ok_or_else(|| {
+            AppError::Unauthorized(
+                "The editor account for this token no longer exists or is disabled.".into(),
+            )
+        })?;
+    let role = Role::parse(&editor.role)
+        .ok_or_else(|| AppError::internal(format!("unknown role {}", editor.role)))?;
     Ok(CurrentEditor { id: editor.id, role })
 }
 
@@ -330,7 +372,11 @@ pub struct Errors(pub Vec<FieldError>);
 
 impl Errors {
     pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
     }
 }
 
@@ -357,10 +403,22 @@ mod tests {
     #[test]
     fn json_errors_name_the_field() {
         assert!(parse_json::<Body>(br#"{"title":"x"}"#).is_ok());
-        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"x","extra":1}"#).unwrap_err()).0, "extra");
-        assert_eq!(field_of(parse_json::<Body>(br#"{"count":1}"#).unwrap_err()).0, "title");
-        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"x","count":"many"}"#).unwrap_err()).0, "count");
-        assert_eq!(field_of(parse_json::<Body>(br#"{"title":"a\u0000b"}"#).unwrap_err()).0, "title");
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title":"x","extra":1}"#).unwrap_err()).0,
+            "extra"
+        );
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"count":1}"#).unwrap_err()).0,
+            "title"
+        );
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title":"x","count":"many"}"#).unwrap_err()).0,
+            "count"
+        );
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title":"a\u0000b"}"#).unwrap_err()).0,
+            "title"
+        );
         assert_eq!(field_of(parse_json::<Body>(br#"[1,2]"#).unwrap_err()).0, "body");
     }
 
@@ -373,7 +431,10 @@ mod tests {
             }
         }
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(matches!(parse_json::<Body>(deep.as_bytes()), Err(AppError::BadRequest { .. })));
+        assert!(matches!(
+            parse_json::<Body>(deep.as_bytes()),
+            Err(AppError::BadRequest { .. })
+        ));
     }
 
     #[derive(Debug, Deserialize)]

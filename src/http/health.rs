@@ -31,7 +31,10 @@ pub struct HealthResponse {
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(HealthResponse { status: "ok", database: None })
+        .json(HealthResponse {
+            status: "ok",
+            database: None,
+        })
 }
 
 /// Readiness

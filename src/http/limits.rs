@@ -77,7 +77,11 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpNet]) -> IpAddr {
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    forwarded.into_iter().rev().find(|ip| !trusted(ip)).unwrap_or(peer)
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -93,7 +97,9 @@ mod tests {
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).is_ok());
         match limiter.check(a) {
-            Err(AppError::RateLimited { retry_after_secs, .. }) => assert!((1..=60).contains(&retry_after_secs)),
+            Err(AppError::RateLimited { retry_after_secs, .. }) => {
+                assert!((1..=60).contains(&retry_after_secs))
+            }
             other => panic!("expected rate limit, got {other:?}"),
         }
         assert!(limiter.check(b).is_ok());

@@ -107,7 +107,10 @@ impl RouteTable {
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, AppError> {
     Err(match routes.allowed(req.path()) {
         Some(allow) => AppError::MethodNotAllowed { allow },
-        None => AppError::not_found(format!("Nothing lives at {}; see /docs for the routes.", req.path())),
+        None => AppError::not_found(format!(
+            "Nothing lives at {}; see /docs for the routes.",
+            req.path()
+        )),
     })
 }
 

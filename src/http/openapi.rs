@@ -54,7 +54,9 @@ impl Modify for SecurityAddon {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Access token from `POST /api/v1/auth/login` or `/auth/refresh`."))
+                    .description(Some(
+                        "Access token from `POST /api/v1/auth/login` or `/auth/refresh`.",
+                    ))
                     .build(),
             ),
         );

@@ -28,9 +28,15 @@ pub const MAX_PAGE: u32 = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
-    Page { page: u32, per_page: u32 },
+    Page {
+        page: u32,
+        per_page: u32,
+    },
     /// `after` is the decoded position, `None` for the first page.
-    Cursor { after: Option<String>, per_page: u32 },
+    Cursor {
+        after: Option<String>,
+        per_page: u32,
+    },
 }
 
 impl Paging {
@@ -45,16 +51,25 @@ impl Paging {
             None => DEFAULT_PER_PAGE,
             Some(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
             Some(_) => {
-                errors.push(FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+                errors.push(FieldError::new(
+                    "per_page",
+                    format!("must be between 1 and {MAX_PER_PAGE}"),
+                ));
                 DEFAULT_PER_PAGE
             }
         };
         match (cursor, page) {
             (Some(_), Some(_)) => {
-                errors.push(FieldError::new("page", "cannot be combined with cursor; use one mode"));
+                errors.push(FieldError::new(
+                    "page",
+                    "cannot be combined with cursor; use one mode",
+                ));
                 Paging::Page { page: 1, per_page }
             }
-            (Some(""), None) => Paging::Cursor { after: None, per_page },
+            (Some(""), None) => Paging::Cursor {
+                after: None,
+                per_page,
+            },
             (Some(c), None) => match decode_cursor(c) {
                 Some(after) => Paging::Cursor {
                     after: Some(after),
@@ -65,13 +80,19 @@ impl Paging {
                         "cursor",
                         "is not a cursor this API issued; start again with an empty `cursor=`",
                     ));
-                    Paging::Cursor { after: None, per_page }
+                    Paging::Cursor {
+                        after: None,
+                        per_page,
+                    }
                 }
             },
             (None, page) => {
                 let page = page.unwrap_or(1);
                 if !(1..=MAX_PAGE).contains(&page) {
-                    errors.push(FieldError::new("page", format!("must be between 1 and {MAX_PAGE}")));
+                    errors.push(FieldError::new(
+                        "page",
+                        format!("must be between 1 and {MAX_PAGE}"),
+                    ));
                 }
                 Paging::Page {
                     page: page.clamp(1, MAX_PAGE),
@@ -202,7 +223,11 @@ pub fn page_of<T>(
                     total_pages: None,
                     next_cursor: Some(next_cursor),
                 },
-                links: ListLinks { self_, next, prev: None },
+                links: ListLinks {
+                    self_,
+                    next,
+                    prev: None,
+                },
             }
         }
     }
@@ -220,7 +245,11 @@ fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
         serializer.append_pair(key, value);
     }
     let query = serializer.finish();
-    if query.is_empty() { path.to_string() } else { format!("{path}?{query}") }
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
 }
 
 /// Adds the RFC 8288 `Link` header (`rel="next"`, `rel="prev"`).
@@ -272,13 +301,40 @@ mod tests {
 
     #[test]
     fn modes_and_bounds() {
-        assert_eq!(paging(None, None, None), (Paging::Page { page: 1, per_page: 20 }, 0));
-        assert_eq!(paging(Some(3), Some(100), None), (Paging::Page { page: 3, per_page: 100 }, 0));
+        assert_eq!(
+            paging(None, None, None),
+            (
+                Paging::Page {
+                    page: 1,
+                    per_page: 20
+                },
+                0
+            )
+        );
+        assert_eq!(
+            paging(Some(3), Some(100), None),
+            (
+                Paging::Page {
+                    page: 3,
+                    per_page: 100
+                },
+                0
+            )
+        );
         assert_eq!(paging(None, Some(101), None).1, 1);
         assert_eq!(paging(None, Some(0), None).1, 1);
         assert_eq!(paging(Some(0), None, None).1, 1);
         assert_eq!(paging(Some(MAX_PAGE + 1), None, None).1, 1);
-        assert_eq!(paging(None, None, Some("")), (Paging::Cursor { after: None, per_page: 20 }, 0));
+        assert_eq!(
+            paging(None, None, Some("")),
+            (
+                Paging::Cursor {
+                    after: None,
+                    per_page: 20
+                },
+                0
+            )
+        );
         assert_eq!(paging(Some(1), None, Some("")).1, 1);
         assert_eq!(paging(None, None, Some("not-a-cursor!")).1, 1);
         let c = encode_cursor("2026-01-01T00:00:00|42");
@@ -293,12 +349,32 @@ mod tests {
 
     #[test]
     fn links_keep_other_parameters() {
-        let req = TestRequest::get().uri("/api/v1/x?tag=a%20b&page=2&per_page=5").to_http_request();
-        let body = page_of(&req, &Paging::Page { page: 2, per_page: 5 }, vec![1, 2, 3, 4, 5], Some(12), None);
+        let req = TestRequest::get()
+            .uri("/api/v1/x?tag=a%20b&page=2&per_page=5")
+            .to_http_request();
+        let body = page_of(
+            &req,
+            &Paging::Page { page: 2, per_page: 5 },
+            vec![1, 2, 3, 4, 5],
+            Some(12),
+            None,
+        );
         assert_eq!(body.meta.total_pages, Some(3));
-        assert_eq!(body.links.next.as_deref(), Some("/api/v1/x?tag=a+b&per_page=5&page=3"));
-        assert_eq!(body.links.prev.as_deref(), Some("/api/v1/x?tag=a+b&per_page=5&page=1"));
-        let last = page_of(&req, &Paging::Page { page: 3, per_page: 5 }, vec![1, 2], Some(12), None);
+        assert_eq!(
+            body.links.next.as_deref(),
+            Some("/api/v1/x?tag=a+b&per_page=5&page=3")
+        );
+        assert_eq!(
+            body.links.prev.as_deref(),
+            Some("/api/v1/x?tag=a+b&per_page=5&page=1")
+        );
+        let last = page_of(
+            &req,
+            &Paging::Page { page: 3, per_page: 5 },
+            vec![1, 2],
+            Some(12),
+            None,
+        );
         assert!(last.links.next.is_none());
     }
 }

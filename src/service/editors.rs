@@ -33,8 +33,18 @@ pub async fn create(db: &Db, input: NewEditorInput) -> Result<EditorRow, AppErro
         .await?
         .map_err(AppError::internal)?;
     let (password_hash, input) = password_hash;
-    db.write(move |conn| insert_editor(conn, input.email, input.name, input.slug, input.bio, input.role, password_hash))
-        .await
+    db.write(move |conn| {
+        insert_editor(
+            conn,
+            input.email,
+            input.name,
+            input.slug,
+            input.bio,
+            input.role,
+            password_hash,
+        )
+    })
+    .await
 }
 
 /// Inserts an editor whose password is already hashed (also used by the CLI
@@ -49,12 +59,16 @@ pub fn insert_editor(
     password_hash: String,
 ) -> Result<EditorRow, AppError> {
     if db::editors::email_taken(conn, &email, None)? {
-        return Err(AppError::Conflict(format!("An editor with the email {email} already exists.")));
+        return Err(AppError::Conflict(format!(
+            "An editor with the email {email} already exists."
+        )));
     }
     let slug = match wanted_slug {
         Some(s) => {
             if db::editors::slug_taken(conn, &s)? {
-                return Err(AppError::Conflict(format!("The slug `{s}` is taken by another editor.")));
+                return Err(AppError::Conflict(format!(
+                    "The slug `{s}` is taken by another editor."
+                )));
             }
             s
         }
@@ -88,7 +102,9 @@ fn unique_slug(conn: &mut DbConnection, name: &str) -> Result<String, AppError> 
             return Ok(candidate);
         }
     }
-    Err(AppError::Conflict(format!("Too many editors are called `{name}`.")))
+    Err(AppError::Conflict(format!(
+        "Too many editors are called `{name}`."
+    )))
 }
 
 /// Applies `patch` to editor `id`. `check` sees the current row first (the
@@ -102,16 +118,26 @@ pub async fn update(
     let password_hash = match &patch.password {
         Some(p) => {
             let p = p.clone();
-            Some(actix_web::web::block(move || password::hash(&p)).await?.map_err(AppError::internal)?)
+            Some(
+                actix_web::web::block(move || password::hash(&p))
+                    .await?
+                    .map_err(AppError::internal)?,
+            )
         }
         None => None,
     };
     db.write(move |conn| {
-        let current = db::editors::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
+        let current = db::editors::find(conn, id)?
+            .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
         check(&current)?;
         let now = db::now();
-        let stays_admin = patch.role.is_none_or(|r| r == Role::Admin) && patch.active.unwrap_or(current.active);
-        if current.role == "admin" && current.active && !stays_admin && db::editors::count_active_admins(conn)? <= 1 {
+        let stays_admin =
+            patch.role.is_none_or(|r| r == Role::Admin) && patch.active.unwrap_or(current.active);
+        if current.role == "admin"
+            && current.active
+            && !stays_admin
+            && db::editors::count_active_admins(conn)? <= 1
+        {
             return Err(AppError::Conflict(
                 "This is the last active admin; make another editor an admin first.".into(),
             ));
@@ -119,7 +145,9 @@ pub async fn update(
         if let Some(email) = &patch.email
             && db::editors::email_taken(conn, email, Some(id))?
         {
-            return Err(AppError::Conflict(format!("An editor with the email {email} already exists.")));
+            return Err(AppError::Conflict(format!(
+                "An editor with the email {email} already exists."
+            )));
         }
         if password_hash.is_some() || patch.active == Some(false) {
             db::tokens::revoke_editor(conn, id, now)?;
@@ -140,9 +168,12 @@ pub async fn update(
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     db.write(move |conn| {
-        let current = db::editors::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
+        let current = db::editors::find(conn, id)?
+            .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
         if current.role == "admin" && current.active && db::editors::count_active_admins(conn)? <= 1 {
-            return Err(AppError::Conflict("This is the last active admin and cannot be deleted.".into()));
+            return Err(AppError::Conflict(
+                "This is the last active admin and cannot be deleted.".into(),
+            ));
         }
         let articles = db::editors::count_articles(conn, id)?;
         if articles > 0 {

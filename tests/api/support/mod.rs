@@ -1,0 +1,370 @@
+//! Test harness: the real application built in-process on a fresh database,
+//! typed request helpers, and `backend_tests!`, which runs each test against
+//! SQLite and against PostgreSQL (`TEST_DATABASE_URL`).
+
+pub mod db;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Once;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header::HeaderMap};
+use actix_web::test::TestRequest;
+use actix_web::web::Bytes;
+use broadsheet::config::Config;
+use broadsheet::{AppParts, build_app, server};
+use futures_util::future::LocalBoxFuture;
+use serde_json::{Value, json};
+
+pub use db::TestDb;
+
+pub const ADMIN_EMAIL: &str = "root@example.com";
+pub const PASSWORD: &str = "a long test passphrase";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+type Call = Rc<dyn Fn(actix_http::Request) -> LocalBoxFuture<'static, TestResponse>>;
+
+/// The application under test, on its own database.
+pub struct TestApp {
+    call: Call,
+    pub parts: AppParts,
+    pub backend: Backend,
+    pub db: TestDb,
+}
+
+/// Runs each named `async fn name(app: TestApp)` once per backend, as
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::support::TestApp::new($crate::support::Backend::Sqlite).await).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(app) = $crate::support::TestApp::try_new($crate::support::Backend::Postgres, &[]).await {
+                        super::$name(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// Like `backend_tests!` with extra configuration for every app:
+/// `backend_tests_with!([("COMMENT_MODERATION", "none")], test_a, test_b);`
+#[macro_export]
+macro_rules! backend_tests_with {
+    ($vars:expr, $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    let app = $crate::support::TestApp::try_new($crate::support::Backend::Sqlite, &$vars).await.unwrap();
+                    super::$name(app).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    if let Some(app) = $crate::support::TestApp::try_new($crate::support::Backend::Postgres, &$vars).await {
+                        super::$name(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// Says, outside the captured test output, that a PostgreSQL test did not run.
+pub fn report_skipped() {
+    static BANNER: Once = Once::new();
+    let mut stderr = std::io::stderr();
+    BANNER.call_once(|| {
+        let _ = writeln!(
+            stderr,
+            "\n*** PostgreSQL half SKIPPED: TEST_DATABASE_URL is not set. Set it (e.g. \
+             TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) to run every API test on PostgreSQL too. ***\n"
+        );
+    });
+    let name = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(stderr, "SKIPPED (no PostgreSQL): {name}");
+}
+
+/// Settings for tests: a fixed secret, no demo content, no rate limits
+/// (tests of limits switch them on).
+pub fn test_vars(db_url: &str) -> HashMap<String, String> {
+    [
+        ("DATABASE_URL", db_url),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+        ("DEMO_CONTENT", "false"),
+        ("RATE_LIMIT_COMMENTS_PER_MINUTE", "0"),
+        ("RATE_LIMIT_SHARES_PER_MINUTE", "0"),
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "0"),
+        ("SHARE_DEDUP_SECONDS", "0"),
+        ("DB_TIMEOUT_SECONDS", "3"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl TestApp {
+    /// An app on `backend`; panics when PostgreSQL is asked for but not configured.
+    pub async fn new(backend: Backend) -> TestApp {
+        Self::try_new(backend, &[]).await.expect("backend available")
+    }
+
+    /// An app on `backend` with extra settings; `None` (reported as skipped)
+    /// when it is PostgreSQL and `TEST_DATABASE_URL` is unset.
+    pub async fn try_new(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+        // Warnings and errors show in a failing test's captured output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .try_init();
+        let db = match backend {
+            Backend::Sqlite => TestDb::sqlite(),
+            Backend::Postgres => match TestDb::postgres() {
+                Some(db) => db,
+                None => {
+                    report_skipped();
+                    return None;
+                }
+            },
+        };
+        let mut vars = test_vars(db.url());
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        let parts = server::prepare(config).await.expect("app prepares");
+        let service = Rc::new(actix_web::test::init_service(build_app(parts.clone())).await);
+        let call: Call = Rc::new(move |req| {
+            let service = service.clone();
+            Box::pin(async move {
+                match service.call(req).await {
+                    Ok(res) => TestResponse::from_service(res).await,
+                    Err(err) => TestResponse::from_error(err),
+                }
+            })
+        });
+        Some(TestApp {
+            call,
+            parts,
+            backend,
+            db,
+        })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> Req<'_> {
+        Req {
+            app: self,
+            inner: TestRequest::default().method(method).uri(path),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.request(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.request(Method::POST, path)
+    }
+    pub fn patch(&self, path: &str) -> Req<'_> {
+        self.request(Method::PATCH, path)
+    }
+    pub fn put(&self, path: &str) -> Req<'_> {
+        self.request(Method::PUT, path)
+    }
+    pub fn delete(&self, path: &str) -> Req<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    /// Creates an editor straight through the service layer (no HTTP, no
+    /// admin token needed) and returns its id.
+    pub async fn create_editor(&self, email: &str, role: &str) -> i64 {
+        let role = broadsheet::domain::Role::parse(role).expect("role");
+        let row = broadsheet::service::editors::create(
+            &self.parts.state.db,
+            broadsheet::service::editors::NewEditorInput {
+                email: email.to_string(),
+                name: email.split('@').next().unwrap_or("someone").replace('.', " "),
+                slug: None,
+                bio: None,
+                role,
+                password: PASSWORD.to_string(),
+            },
+        )
+        .await
+        .expect("create editor");
+        row.id
+    }
+
+    /// Signs in and returns the full token response.
+    pub async fn login(&self, email: &str) -> Value {
+        let res = self
+            .post("/api/v1/auth/login")
+            .json(json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "login of {email}: {}", res.text());
+        res.json()
+    }
+
+    /// Creates an editor with `role` and returns an access token for it.
+    pub async fn token_for(&self, email: &str, role: &str) -> String {
+        self.create_editor(email, role).await;
+        self.login(email).await["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+
+    /// An access token of a fresh admin.
+    pub async fn admin_token(&self) -> String {
+        self.token_for(ADMIN_EMAIL, "admin").await
+    }
+}
+
+/// A request being built.
+pub struct Req<'a> {
+    app: &'a TestApp,
+    inner: TestRequest,
+}
+
+impl Req<'_> {
+    pub fn json(mut self, body: Value) -> Self {
+        self.inner = self.inner.set_json(body);
+        self
+    }
+    /// A raw body with the given content type.
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.inner = self
+            .inner
+            .insert_header(("content-type", content_type))
+            .set_payload(body.into());
+        self
+    }
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.inner = self
+            .inner
+            .insert_header(("authorization", format!("Bearer {token}")));
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.insert_header((name.to_string(), value.to_string()));
+        self
+    }
+    pub fn peer(mut self, addr: &str) -> Self {
+        let addr: SocketAddr = addr.parse().expect("socket address");
+        self.inner = self.inner.peer_addr(addr);
+        self
+    }
+    pub async fn send(self) -> TestResponse {
+        (self.app.call)(self.inner.to_request()).await
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    async fn from_service<B: MessageBody + 'static>(res: ServiceResponse<B>) -> TestResponse {
+        let res = res.map_into_boxed_body();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body: BoxBody = res.into_body();
+        let body = actix_web::body::to_bytes(body).await.unwrap_or_default();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn from_error(err: actix_web::Error) -> TestResponse {
+        let res = err.error_response();
+        let status = res.status();
+        let headers = res.headers().clone();
+        TestResponse {
+            status,
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json response with this status and code; returns it.
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type; body: {}",
+            self.text()
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "problem code; body: {body}");
+        assert_eq!(body["status"], status);
+        assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+        assert_eq!(body["type"], format!("urn:broadsheet:problem:{code}"));
+        body
+    }
+
+    /// Asserts a 422 naming `field` among its errors.
+    pub fn invalid_field(&self, field: &str) -> Value {
+        let body = self.problem(422, "validation_failed");
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .expect("errors array")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(
+            fields.contains(&field),
+            "expected an error on `{field}`, got {fields:?}"
+        );
+        body
+    }
+
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+}
