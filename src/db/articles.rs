@@ -1,1 +1,498 @@
-//! (filled in by the articles work)
+//! Articles: rows, visibility, slugs, listing with filters, full-text search
+//! and keyset pagination.
+//!
+//! Visibility: an article is public when `status = 'published'` and
+//! `published_at <= now`; "now" is a parameter, so a scheduled article
+//! appears by itself when its time comes, with no background job.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Double, Nullable};
+
+use super::schema::{article_tags, articles, editors, tags};
+use super::{DbConnection, MultiBackend, is_unique_violation};
+use crate::domain::article::{ArticleSort, ArticleStatus};
+use crate::domain::slug;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: String,
+    pub author_id: i64,
+    pub featured_image_url: Option<String>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub comments_enabled: bool,
+    pub comment_count: i64,
+    pub share_count: i64,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ArticleRow {
+    pub fn is_visible(&self, now: NaiveDateTime) -> bool {
+        self.status == ArticleStatus::Published.as_str() && self.published_at.is_some_and(|p| p <= now)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = articles)]
+pub struct NewArticle {
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: String,
+    pub author_id: i64,
+    pub featured_image_url: Option<String>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub comments_enabled: bool,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A partial update; `None` leaves the column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = articles)]
+pub struct ArticleChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub subtitle: Option<Option<String>>,
+    pub excerpt: Option<String>,
+    pub excerpt_custom: Option<bool>,
+    pub body_markdown: Option<String>,
+    pub body_html: Option<String>,
+    pub status: Option<String>,
+    pub featured_image_url: Option<Option<String>>,
+    pub word_count: Option<i32>,
+    pub reading_time_minutes: Option<i32>,
+    pub comments_enabled: Option<bool>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// The author as embedded in an article.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = editors)]
+pub struct AuthorRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A tag as embedded in an article.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct TagRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// An article with what it embeds.
+#[derive(Debug, Clone)]
+pub struct ArticleView {
+    pub article: ArticleRow,
+    pub author: AuthorRef,
+    pub tags: Vec<TagRef>,
+}
+
+type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
+
+fn visible_filter(
+    now: NaiveDateTime,
+) -> Box<dyn BoxableExpression<articles::table, MultiBackend, SqlType = Nullable<Bool>>> {
+    Box::new(
+        articles::status
+            .eq(ArticleStatus::Published.as_str())
+            .and(articles::published_at.le(now)),
+    )
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The article at `slug` if the public may see it at `now`.
+pub fn find_visible_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(visible_filter(now))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Loads the author and tags of `rows` in two queries, whatever their number.
+pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: Vec<AuthorRef> = editors::table
+        .filter(editors::id.eq_any(&author_ids))
+        .select(AuthorRef::as_select())
+        .load(conn)?;
+    let tag_rows: Vec<(i64, TagRef)> = article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(&ids))
+        .order((article_tags::article_id, article_tags::position))
+        .select((article_tags::article_id, TagRef::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|article| {
+            let author = authors
+                .iter()
+                .find(|a| a.id == article.author_id)
+                .cloned()
+                .unwrap_or(AuthorRef {
+                    id: article.author_id,
+                    slug: String::new(),
+                    name: String::new(),
+                });
+            let tags = tag_rows
+                .iter()
+                .filter(|(article_id, _)| *article_id == article.id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            ArticleView {
+                article,
+                author,
+                tags,
+            }
+        })
+        .collect())
+}
+
+/// One article with its author and tags.
+pub fn view(conn: &mut DbConnection, row: ArticleRow) -> QueryResult<ArticleView> {
+    Ok(embed(conn, vec![row])?.remove(0))
+}
+
+/// Inserts `new`, making its slug unique: `base`, `base-2`, `base-3`… The
+/// unique index decides; a clash with a concurrent insert is retried inside
+/// a savepoint with the next number. With `exact`, the slug was asked for by
+/// the editor and a clash is returned as `Ok(None)` instead.
+pub fn insert_unique(
+    conn: &mut DbConnection,
+    mut new: NewArticle,
+    exact: bool,
+) -> QueryResult<Option<ArticleRow>> {
+    let base = new.slug.clone();
+    for _attempt in 0..20 {
+        if !exact {
+            new.slug = next_free_slug(conn, &base)?;
+        }
+        let result = conn.transaction(|c| {
+            diesel::insert_into(articles::table)
+                .values(&new)
+                .get_result::<ArticleRow>(c)
+        });
+        match result {
+            Ok(row) => return Ok(Some(row)),
+            Err(e) if is_unique_violation(&e) && exact => return Ok(None),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(diesel::result::Error::RollbackTransaction)
+}
+
+/// The first of `base`, `base-2`, `base-3`… that no article uses now.
+pub fn next_free_slug(conn: &mut DbConnection, base: &str) -> QueryResult<String> {
+    let taken: Vec<String> = articles::table
+        .filter(
+            articles::slug
+                .eq(base)
+                .or(articles::slug.like(format!("{base}-%"))),
+        )
+        .select(articles::slug)
+        .load(conn)?;
+    if !taken.iter().any(|s| s == base) {
+        return Ok(base.to_string());
+    }
+    let highest = taken
+        .iter()
+        .filter_map(|s| s.strip_prefix(base)?.strip_prefix('-')?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(1);
+    Ok(slug::candidate(base, highest.max(1) + 1))
+}
+
+pub fn slug_taken(conn: &mut DbConnection, slug: &str, except_id: i64) -> QueryResult<bool> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(articles::id.ne(except_id))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, changes: &ArticleChanges) -> QueryResult<ArticleRow> {
+    diesel::update(articles::table.find(id))
+        .set(changes)
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(articles::table.find(id)).execute(conn)
+}
+
+/// Adds `delta` (may be negative) to the maintained approved-comment count.
+pub fn add_to_comment_count(conn: &mut DbConnection, id: i64, delta: i64) -> QueryResult<()> {
+    diesel::update(articles::table.find(id))
+        .set(articles::comment_count.eq(articles::comment_count + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Adds `delta` (may be negative) to the maintained share count.
+pub fn add_to_share_count(conn: &mut DbConnection, id: i64, delta: i64) -> QueryResult<()> {
+    diesel::update(articles::table.find(id))
+        .set(articles::share_count.eq(articles::share_count + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the tags of an article, in the given order.
+pub fn set_tags(conn: &mut DbConnection, article_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id))).execute(conn)?;
+    // One statement per tag: multi-row VALUES is not in the dialect both
+    // backends share through diesel, and an article has at most 20 tags.
+    for (position, tag_id) in tag_ids.iter().enumerate() {
+        diesel::insert_into(article_tags::table)
+            .values((
+                article_tags::article_id.eq(article_id),
+                article_tags::tag_id.eq(*tag_id),
+                article_tags::position.eq(position as i32),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// What a list asks for. `statuses` empty means every status.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Public lists: only articles visible at this time.
+    pub visible_at: Option<NaiveDateTime>,
+    pub status: Option<ArticleStatus>,
+    pub author_id: Option<i64>,
+    pub author_slug: Option<String>,
+    pub tag_slug: Option<String>,
+    pub query: Option<String>,
+    pub published_from: Option<NaiveDateTime>,
+    pub published_to: Option<NaiveDateTime>,
+}
+
+/// Where a cursor-mode page starts: after the row with these keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    Published(NaiveDateTime, i64),
+    Count(i64, i64),
+    Updated(NaiveDateTime, i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Public sorts.
+    Public(ArticleSort),
+    /// Editor lists: most recently updated first.
+    RecentlyUpdated,
+}
+
+fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
+    let mut query = articles::table.into_boxed::<MultiBackend>();
+    if let Some(now) = filter.visible_at {
+        query = query.filter(visible_filter(now));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(articles::status.eq(status.as_str()));
+    }
+    if let Some(id) = filter.author_id {
+        query = query.filter(articles::author_id.eq(id));
+    }
+    if let Some(author) = &filter.author_slug {
+        query = query.filter(
+            articles::author_id.eq_any(
+                editors::table
+                    .filter(editors::slug.eq(author))
+                    .select(editors::id),
+            ),
+        );
+    }
+    if let Some(tag) = &filter.tag_slug {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .inner_join(tags::table)
+                    .filter(tags::slug.eq(tag))
+                    .select(article_tags::article_id),
+            ),
+        );
+    }
+    if let Some(from) = filter.published_from {
+        query = query.filter(articles::published_at.ge(from));
+    }
+    if let Some(to) = filter.published_to {
+        query = query.filter(articles::published_at.le(to));
+    }
+    if let Some(q) = &filter.query {
+        query = match conn {
+            DbConnection::Sqlite(_) => query.filter(
+                sql::<Bool>("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ")
+                    .bind::<diesel::sql_types::Text, _>(fts5_query(q))
+                    .sql(")"),
+            ),
+            DbConnection::Pg(_) => query.filter(
+                sql::<Bool>("articles.search @@ websearch_to_tsquery('english', ")
+                    .bind::<diesel::sql_types::Text, _>(q.clone())
+                    .sql(")"),
+            ),
+        };
+    }
+    query
+}
+
+/// Turns what a reader typed into a safe FTS5 query: every word quoted (so
+/// FTS5 operators and syntax errors cannot be injected), all required, the
+/// last one as a prefix so results appear while typing.
+pub fn fts5_query(q: &str) -> String {
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    match words.split_last() {
+        None => "\"\"".to_string(),
+        Some((last, rest)) => {
+            let mut parts: Vec<String> = rest.to_vec();
+            parts.push(format!("{last}*"));
+            parts.join(" ")
+        }
+    }
+}
+
+/// How many articles match `filter`.
+pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
+    let query = filtered(conn, filter);
+    query.count().get_result(conn)
+}
+
+/// A page of articles matching `filter`, in `order`: skipping `offset` rows
+/// (page mode) or starting after `after` (cursor mode). Returns at most
+/// `limit` rows.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    order: Order,
+    after: Option<&After>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<ArticleRow>> {
+    let mut query = filtered(conn, filter);
+    query = match (order, after) {
+        (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(
+            articles::published_at
+                .lt(*p)
+                .or(articles::published_at.eq(*p).and(articles::id.lt(*id))),
+        ),
+        (Order::Public(ArticleSort::OldestFirst), Some(After::Published(p, id))) => query.filter(
+            articles::published_at
+                .gt(*p)
+                .or(articles::published_at.eq(*p).and(articles::id.gt(*id))),
+        ),
+        (Order::Public(ArticleSort::MostShared), Some(After::Count(n, id))) => query.filter(
+            articles::share_count
+                .lt(*n)
+                .or(articles::share_count.eq(*n).and(articles::id.lt(*id))),
+        ),
+        (Order::Public(ArticleSort::MostCommented), Some(After::Count(n, id))) => query.filter(
+            articles::comment_count
+                .lt(*n)
+                .or(articles::comment_count.eq(*n).and(articles::id.lt(*id))),
+        ),
+        (Order::RecentlyUpdated, Some(After::Updated(u, id))) => query.filter(
+            articles::updated_at
+                .lt(*u)
+                .or(articles::updated_at.eq(*u).and(articles::id.lt(*id))),
+        ),
+        _ => query,
+    };
+    query = match order {
+        Order::Public(ArticleSort::NewestFirst) => {
+            query.order((articles::published_at.desc(), articles::id.desc()))
+        }
+        Order::Public(ArticleSort::OldestFirst) => {
+            query.order((articles::published_at.asc(), articles::id.asc()))
+        }
+        Order::Public(ArticleSort::MostShared) => {
+            query.order((articles::share_count.desc(), articles::id.desc()))
+        }
+        Order::Public(ArticleSort::MostCommented) => {
+            query.order((articles::comment_count.desc(), articles::id.desc()))
+        }
+        Order::Public(ArticleSort::Relevance) => match (conn as &DbConnection, &filter.query) {
+            (DbConnection::Sqlite(_), Some(q)) => query.order((
+                sql::<Double>(
+                    "(SELECT bm25(articles_fts, 10.0, 4.0, 1.0) FROM articles_fts \
+                     WHERE articles_fts MATCH ",
+                )
+                .bind::<diesel::sql_types::Text, _>(fts5_query(q))
+                .sql(" AND articles_fts.rowid = articles.id)")
+                .asc(),
+                articles::id.desc(),
+            )),
+            (DbConnection::Pg(_), Some(q)) => query.order((
+                sql::<Double>("ts_rank_cd(articles.search, websearch_to_tsquery('english', ")
+                    .bind::<diesel::sql_types::Text, _>(q.clone())
+                    .sql("))::float8")
+                    .desc(),
+                articles::id.desc(),
+            )),
+            (_, None) => query.order((articles::published_at.desc(), articles::id.desc())),
+        },
+        Order::RecentlyUpdated => query.order((articles::updated_at.desc(), articles::id.desc())),
+    };
+    query
+        .offset(offset)
+        .limit(limit)
+        .select(ArticleRow::as_select())
+        .load(conn)
+}

@@ -210,6 +210,43 @@ impl TestApp {
         row.id
     }
 
+    /// Inserts an article straight into the database (no HTTP) and returns
+    /// `(id, slug)`. `published` articles get `published_at` = now.
+    pub async fn create_article(&self, author_id: i64, title: &str, status: &str) -> (i64, String) {
+        let title = title.to_string();
+        let status = status.to_string();
+        let row = self
+            .parts
+            .state
+            .db
+            .write(move |conn| {
+                let now = broadsheet::db::now();
+                let body = format!("Body of {title}.");
+                let new = broadsheet::db::articles::NewArticle {
+                    slug: broadsheet::domain::slug::slugify(&title),
+                    title,
+                    subtitle: None,
+                    excerpt: body.clone(),
+                    excerpt_custom: false,
+                    body_html: format!("<p>{body}</p>"),
+                    body_markdown: body,
+                    published_at: (status == "published").then_some(now),
+                    status,
+                    author_id,
+                    featured_image_url: None,
+                    word_count: 3,
+                    reading_time_minutes: 1,
+                    comments_enabled: true,
+                    created_at: now,
+                    updated_at: now,
+                };
+                Ok(broadsheet::db::articles::insert_unique(conn, new, false)?.expect("slug"))
+            })
+            .await
+            .expect("insert article");
+        (row.id, row.slug)
+    }
+
     /// Signs in and returns the full token response.
     pub async fn login(&self, email: &str) -> Value {
         let res = self
