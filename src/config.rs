@@ -51,6 +51,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub demo_content: bool,
+    /// Password for the demo admin; random when unset.
+    pub demo_admin_password: Option<String>,
     pub cors_allowed_origins: Vec<String>,
     pub cache_max_age_seconds: u32,
     pub comment_moderation: CommentModeration,
@@ -165,6 +167,13 @@ impl Config {
             return Err(invalid("DEMO_CONTENT", "demo content is refused in production"));
         }
 
+        let demo_admin_password = get("DEMO_ADMIN_PASSWORD");
+        if let Some(p) = &demo_admin_password
+            && let Err(e) = crate::auth::password::check_rules(p)
+        {
+            return Err(invalid("DEMO_ADMIN_PASSWORD", e));
+        }
+
         let comment_moderation = match get("COMMENT_MODERATION").as_deref() {
             None | Some("all") => CommentModeration::All,
             Some("first_time") => CommentModeration::FirstTime,
@@ -232,6 +241,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(positive(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(positive(&get, "REFRESH_TOKEN_TTL_SECONDS", 2_592_000)?),
             demo_content,
+            demo_admin_password,
             cors_allowed_origins,
             cache_max_age_seconds: parse_num(&get, "CACHE_MAX_AGE_SECONDS", 60)?,
             comment_moderation,

@@ -31,7 +31,7 @@ pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Err
     }
     let db = connect(&config)?;
     if config.demo_content {
-        demo::seed_if_empty(&db).await?;
+        demo::seed_if_empty(&db, config.demo_admin_password.as_deref()).await?;
     }
     Ok(AppParts::new(AppState::new(config, db)))
 }

@@ -5,3 +5,13 @@ pub mod jwt;
 pub mod password;
 pub mod refresh;
 pub mod session;
+
+use crate::domain::Role;
+
+/// The editor a valid access token names, as loaded from the database for
+/// this request.
+#[derive(Debug, Clone)]
+pub struct CurrentEditor {
+    pub id: i64,
+    pub role: Role,
+}

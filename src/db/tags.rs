@@ -1,1 +1,116 @@
-//! (filled in by the tags work)
+//! Tags and their article counts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{article_tags, articles, tags};
+use crate::domain::article::ArticleStatus;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct TagRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tags)]
+pub struct NewTag {
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tags)]
+pub struct TagChanges {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewTag) -> QueryResult<TagRow> {
+    diesel::insert_into(tags::table).values(new).get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .find(id)
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .filter(tags::slug.eq(slug))
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A tag other than `except_id` that already has this slug or name.
+pub fn find_clash(
+    conn: &mut DbConnection,
+    slug: &str,
+    name: &str,
+    except_id: Option<i64>,
+) -> QueryResult<Option<TagRow>> {
+    let mut query = tags::table
+        .filter(tags::slug.eq(slug).or(tags::name.eq(name)))
+        .into_boxed();
+    if let Some(id) = except_id {
+        query = query.filter(tags::id.ne(id));
+    }
+    query.select(TagRow::as_select()).first(conn).optional()
+}
+
+/// A page of tags by name, and the total.
+pub fn list(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Vec<TagRow>, i64)> {
+    let rows = tags::table
+        .order((tags::name.asc(), tags::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(TagRow::as_select())
+        .load(conn)?;
+    let total = tags::table.count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// Number of articles per tag among `tag_ids`: only those visible at `now`
+/// when given (public counts), else every article. One query.
+pub fn article_counts(
+    conn: &mut DbConnection,
+    tag_ids: &[i64],
+    visible_at: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(i64, i64)>> {
+    let mut query = article_tags::table
+        .inner_join(articles::table)
+        .filter(article_tags::tag_id.eq_any(tag_ids))
+        .group_by(article_tags::tag_id)
+        .select((article_tags::tag_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(now) = visible_at {
+        query = query
+            .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+            .filter(articles::published_at.le(now));
+    }
+    query.load(conn)
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, changes: &TagChanges) -> QueryResult<TagRow> {
+    diesel::update(tags::table.find(id)).set(changes).get_result(conn)
+}
+
+/// Deletes a tag; the foreign key detaches it from every article.
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(tags::table.find(id)).execute(conn)
+}

@@ -98,11 +98,15 @@ pub fn cached_bytes(
     extra: &[(header::HeaderName, HeaderValue)],
 ) -> HttpResponse {
     let etag = etag_of(&body);
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match_hits(v, &etag));
+    // Only reads are conditional on If-None-Match: a write's answer is news.
+    let is_read =
+        req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD;
+    let not_modified = is_read
+        && req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| none_match_hits(v, &etag));
     let mut builder = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use futures_util::future::{LocalBoxFuture, Ready, ready};
 use serde::de::DeserializeOwned;
 
+pub use crate::auth::CurrentEditor;
 use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
@@ -222,13 +223,6 @@ fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
     url_pairs(query)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-/// The editor a valid access token names, loaded fresh from the database.
-#[derive(Debug, Clone)]
-pub struct CurrentEditor {
-    pub id: i64,
-    pub role: Role,
 }
 
 /// Middleware for every editor route: a missing, malformed, expired or

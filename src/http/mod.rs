@@ -6,6 +6,7 @@
 //! the OpenAPI document is built from the very registrations that serve
 //! requests.
 
+pub mod articles;
 pub mod auth;
 pub mod caching;
 pub mod editors;
@@ -14,6 +15,7 @@ pub mod health;
 pub mod limits;
 pub mod openapi;
 pub mod pagination;
+pub mod tags;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -33,9 +35,23 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(auth::refresh)
             .service(auth::logout)
             .service(auth::me)
+            .service(articles::public::list_articles)
+            .service(articles::public::get_article)
+            .service(tags::list_tags)
+            .service(tags::get_tag)
             .service(
                 scope::scope("/admin")
                     .wrap(middleware::from_fn(extract::authenticate))
+                    .service(articles::admin::list_admin_articles)
+                    .service(articles::admin::create_article)
+                    .service(articles::admin::get_admin_article)
+                    .service(articles::admin::update_article)
+                    .service(articles::admin::delete_article)
+                    .service(tags::list_admin_tags)
+                    .service(tags::create_tag)
+                    .service(tags::get_admin_tag)
+                    .service(tags::update_tag)
+                    .service(tags::delete_tag)
                     .service(editors::list_editors)
                     .service(editors::create_editor)
                     .service(editors::get_editor)

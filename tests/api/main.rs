@@ -3,8 +3,11 @@
 
 mod support;
 
+mod articles;
 mod auth;
+mod demo;
 mod editors;
 mod health;
 mod migrations;
 mod problems;
+mod tags;

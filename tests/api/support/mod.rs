@@ -212,6 +212,7 @@ impl TestApp {
 
     /// Inserts an article straight into the database (no HTTP) and returns
     /// `(id, slug)`. `published` articles get `published_at` = now.
+    #[allow(dead_code)] // for the comment and share tests
     pub async fn create_article(&self, author_id: i64, title: &str, status: &str) -> (i64, String) {
         let title = title.to_string();
         let status = status.to_string();

@@ -1,0 +1,462 @@
+//! Editor article routes: every status, by id. Authors see and change only
+//! their own articles.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::public::cursor_position;
+use super::{ArticleList, ArticleResponse, FieldSet, parse_query_text, position_after};
+use crate::db::articles::{ListFilter, Order};
+use crate::domain::article::ArticleStatus;
+use crate::domain::{Role, slug, text};
+use crate::error::{AppError, FieldError};
+use crate::http::caching::{self, CachePolicy};
+use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::pagination::{self, Paging};
+use crate::service::articles::{self as service, ArticlePatch, NewArticleInput};
+use crate::state::AppState;
+
+pub const TITLE_MAX: usize = 300;
+pub const SUBTITLE_MAX: usize = 300;
+pub const EXCERPT_MAX: usize = 1_000;
+pub const BODY_MAX: usize = 200_000;
+pub const TAGS_MAX: usize = 20;
+pub const TAG_NAME_MAX: usize = 50;
+
+/// A new article. Only `title` is required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "It's too late now",
+    "subtitle": "Why the city should stop waiting for the perfect tram plan",
+    "body_markdown": "Every year the plan gets better…\n\n> The best tram is the one that runs.",
+    "tags": ["Cities", "transport"],
+    "status": "draft"
+}))]
+pub struct CreateArticleRequest {
+    /// The headline, 1–300 characters.
+    pub title: String,
+    /// The standfirst, up to 300 characters.
+    pub subtitle: Option<String>,
+    /// The body in Markdown, up to 200,000 characters.
+    pub body_markdown: Option<String>,
+    /// Up to 1,000 characters; derived from the body when left out.
+    pub excerpt: Option<String>,
+    /// Lowercase letters, digits and single hyphens; made from the title
+    /// when left out (a clash then gets `-2`, `-3`, …). A given slug that is
+    /// taken is a 409.
+    pub slug: Option<String>,
+    /// Defaults to `draft`.
+    pub status: Option<ArticleStatus>,
+    /// Tag names or slugs, up to 20; unknown ones are created.
+    pub tags: Option<Vec<String>>,
+    /// An absolute http(s) URL.
+    pub featured_image_url: Option<String>,
+    /// Defaults to true.
+    pub comments_enabled: Option<bool>,
+    /// When it goes public. Set to now on first publish when left out; a
+    /// future time schedules the article.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Changes to an article; omitted fields stay as they are, `null` clears a
+/// nullable field (`excerpt: null` goes back to the derived excerpt).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "published", "published_at": "2026-11-24T09:30:00Z"}))]
+pub struct UpdateArticleRequest {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub subtitle: Option<Option<String>>,
+    pub body_markdown: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub excerpt: Option<Option<String>>,
+    pub slug: Option<String>,
+    pub status: Option<ArticleStatus>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub featured_image_url: Option<Option<String>>,
+    pub comments_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub published_at: Option<Option<DateTime<Utc>>>,
+}
+
+fn validate_title(value: &str, errors: &mut Vec<FieldError>) -> String {
+    text::required("title", value, TITLE_MAX, errors)
+}
+
+fn validate_body(value: &str, errors: &mut Vec<FieldError>) -> String {
+    if value.chars().count() > BODY_MAX {
+        errors.push(FieldError::new(
+            "body_markdown",
+            format!("must be at most {BODY_MAX} characters"),
+        ));
+    }
+    if value.contains('\0') {
+        errors.push(FieldError::new(
+            "body_markdown",
+            "must not contain NUL characters",
+        ));
+    }
+    value.to_string()
+}
+
+fn validate_slug(value: &str, errors: &mut Vec<FieldError>) -> String {
+    if let Err(e) = slug::validate(value) {
+        errors.push(FieldError::new("slug", e));
+    }
+    value.to_string()
+}
+
+fn validate_tags(values: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if values.len() > TAGS_MAX {
+        errors.push(FieldError::new(
+            "tags",
+            format!("may hold at most {TAGS_MAX} tags"),
+        ));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let field = format!("tags[{i}]");
+            let name = text::required(&field, v, TAG_NAME_MAX, errors);
+            if !name.is_empty() && slug::slugify(&name).is_empty() {
+                errors.push(FieldError::new(field, "must contain a letter or digit"));
+            }
+            name
+        })
+        .collect()
+}
+
+fn validate_image(value: &str, errors: &mut Vec<FieldError>) -> String {
+    text::http_url("featured_image_url", value, errors)
+}
+
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    use chrono::SubsecRound;
+    t.naive_utc().trunc_subsecs(0)
+}
+
+fn validate_create(body: CreateArticleRequest) -> Result<NewArticleInput, AppError> {
+    let mut e = Errors::default();
+    let input = NewArticleInput {
+        title: validate_title(&body.title, &mut e.0),
+        subtitle: text::optional("subtitle", body.subtitle.as_deref(), SUBTITLE_MAX, &mut e.0),
+        body_markdown: validate_body(body.body_markdown.as_deref().unwrap_or(""), &mut e.0),
+        excerpt: text::optional("excerpt", body.excerpt.as_deref(), EXCERPT_MAX, &mut e.0),
+        slug: body.slug.as_deref().map(|s| validate_slug(s, &mut e.0)),
+        status: body.status.unwrap_or(ArticleStatus::Draft),
+        tags: validate_tags(body.tags.as_deref().unwrap_or(&[]), &mut e.0),
+        featured_image_url: body
+            .featured_image_url
+            .as_deref()
+            .map(|u| validate_image(u, &mut e.0)),
+        comments_enabled: body.comments_enabled.unwrap_or(true),
+        published_at: body.published_at.map(naive),
+    };
+    e.finish()?;
+    Ok(input)
+}
+
+fn validate_update(body: UpdateArticleRequest) -> Result<ArticlePatch, AppError> {
+    let mut e = Errors::default();
+    let patch = ArticlePatch {
+        title: body.title.as_deref().map(|t| validate_title(t, &mut e.0)),
+        subtitle: body
+            .subtitle
+            .map(|s| text::optional("subtitle", s.as_deref(), SUBTITLE_MAX, &mut e.0)),
+        body_markdown: body.body_markdown.as_deref().map(|b| validate_body(b, &mut e.0)),
+        excerpt: body
+            .excerpt
+            .map(|x| text::optional("excerpt", x.as_deref(), EXCERPT_MAX, &mut e.0)),
+        slug: body.slug.as_deref().map(|s| validate_slug(s, &mut e.0)),
+        status: body.status,
+        tags: body.tags.as_deref().map(|t| validate_tags(t, &mut e.0)),
+        featured_image_url: body
+            .featured_image_url
+            .map(|u| u.as_deref().map(|u| validate_image(u, &mut e.0))),
+        comments_enabled: body.comments_enabled,
+        published_at: body.published_at.map(|p| p.map(naive)),
+    };
+    e.finish()?;
+    Ok(patch)
+}
+
+/// Filters and paging of the editor article list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminArticleListParams {
+    /// Only articles in this status.
+    #[param(inline, value_type = Option<ArticleStatus>)]
+    pub status: Option<String>,
+    /// Only articles by this author: id or slug.
+    pub author: Option<String>,
+    /// Only articles with this tag (slug).
+    pub tag: Option<String>,
+    /// Full-text search over title, subtitle and body.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Page mode: page number, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+    /// Cursor mode: empty for the first page, then `meta.next_cursor`.
+    pub cursor: Option<String>,
+    /// Comma-separated fields to return.
+    pub fields: Option<String>,
+}
+
+fn no_store_json(req: &HttpRequest, value: &ArticleResponse) -> Result<HttpResponse, AppError> {
+    caching::json_ok(req, value, CachePolicy::NoStore)
+}
+
+/// List articles (editor)
+///
+/// Every status, most recently updated first. Authors see their own
+/// articles only.
+#[utoipa::path(
+    operation_id = "listAdminArticles",
+    tag = "admin-articles",
+    security(("bearerAuth" = [])),
+    params(AdminArticleListParams),
+    responses(
+        (status = 200, description = "A page of articles.", body = ArticleList,
+         headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[get("/articles")]
+pub async fn list_admin_articles(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<AdminArticleListParams>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.0;
+    let mut errors = Errors::default();
+    let paging = Paging::from_params(p.page, p.per_page, p.cursor.as_deref(), &mut errors.0);
+    let q = parse_query_text(p.q.as_deref(), &mut errors.0);
+    let fields = FieldSet::parse(p.fields.as_deref(), &mut errors.0);
+    let status = match p.status.as_deref() {
+        None => None,
+        Some(s) => match ArticleStatus::parse(s) {
+            Some(status) => Some(status),
+            None => {
+                errors.0.push(FieldError::new(
+                    "status",
+                    "must be one of draft, published, archived",
+                ));
+                None
+            }
+        },
+    };
+    errors.finish()?;
+    let order = Order::RecentlyUpdated;
+    let after = cursor_position(&paging, order)?;
+    let (author_id, author_slug) = match p.author.filter(|a| !a.is_empty()) {
+        Some(a) => match a.parse::<i64>() {
+            Ok(id) => (Some(id), None),
+            Err(_) => (None, Some(a)),
+        },
+        None => (None, None),
+    };
+    // Authors only ever see their own work.
+    let author_id = if auth.role == Role::Author {
+        if author_id.is_some_and(|id| id != auth.id) || author_slug.is_some() {
+            return Err(AppError::forbidden("Authors may only list their own articles."));
+        }
+        Some(auth.id)
+    } else {
+        author_id
+    };
+    let filter = ListFilter {
+        status,
+        author_id,
+        author_slug,
+        tag_slug: p.tag.filter(|t| !t.is_empty()),
+        query: q,
+        ..Default::default()
+    };
+    let per_page = paging.per_page() as usize;
+    let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
+    let page = state
+        .db
+        .read(move |conn| {
+            service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
+        })
+        .await?;
+    let next = if page.has_more {
+        page.items.last().map(|v| position_after(v, order))
+    } else {
+        None
+    };
+    let data: Vec<serde_json::Value> = page
+        .items
+        .into_iter()
+        .map(|v| fields.shape(ArticleResponse::from(v)))
+        .collect();
+    let body = pagination::page_of(&req, &paging, data, page.total, next);
+    let mut builder = HttpResponse::Ok();
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    Ok(pagination::list_response(builder, &body))
+}
+
+/// Create an article
+#[utoipa::path(
+    operation_id = "createArticle",
+    tag = "admin-articles",
+    security(("bearerAuth" = [])),
+    request_body = CreateArticleRequest,
+    responses(
+        (status = 201, description = "Created.", body = ArticleResponse,
+         headers(("Location" = String, description = "URL of the new article."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[post("/articles")]
+pub async fn create_article(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    body: Json<CreateArticleRequest>,
+) -> Result<HttpResponse, AppError> {
+    let input = validate_create(body.0)?;
+    let view = service::create(&state.db, auth.editor.clone(), input).await?;
+    let response = ArticleResponse::from(view);
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/admin/articles/{}", response.id),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::ETAG, caching::etag_of_json(&response)?))
+        .json(response))
+}
+
+/// Get an article (editor)
+#[utoipa::path(
+    operation_id = "getAdminArticle",
+    tag = "admin-articles",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Article id")),
+    responses(
+        (status = 200, description = "The article, in any status.", body = ArticleResponse,
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
+        (status = 304, description = "Not modified (`If-None-Match`)."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[get("/articles/{id}")]
+pub async fn get_admin_article(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (actor, id) = (auth.editor.clone(), id.into_inner());
+    let view = state
+        .db
+        .read(move |conn| service::load_for(conn, &actor, id))
+        .await?;
+    no_store_json(&req, &ArticleResponse::from(view))
+}
+
+/// Update an article
+///
+/// Partial update. Send the `ETag` of your last GET as `If-Match`: if
+/// someone changed the article since, this answers 412 instead of
+/// overwriting their work.
+#[utoipa::path(
+    operation_id = "updateArticle",
+    tag = "admin-articles",
+    security(("bearerAuth" = [])),
+    params(
+        ("id" = i64, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale."),
+    ),
+    request_body = UpdateArticleRequest,
+    responses(
+        (status = 200, description = "Updated.", body = ArticleResponse,
+         headers(("ETag" = String, description = "The new ETag."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 412, response = crate::http::openapi::PreconditionFailed),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[patch("/articles/{id}")]
+pub async fn update_article(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: Json<UpdateArticleRequest>,
+) -> Result<HttpResponse, AppError> {
+    let patch = validate_update(body.0)?;
+    let if_match = caching::if_match(&req);
+    let view = service::update(
+        &state.db,
+        auth.editor.clone(),
+        id.into_inner(),
+        patch,
+        move |current| {
+            let etag = caching::etag_of_json(&ArticleResponse::from(current.clone()))?;
+            caching::check_if_match(if_match.as_deref(), &etag)
+        },
+    )
+    .await?;
+    no_store_json(&req, &ArticleResponse::from(view))
+}
+
+/// Delete an article
+///
+/// Its comments and share events go with it.
+#[utoipa::path(
+    operation_id = "deleteArticle",
+    tag = "admin-articles",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Article id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[delete("/articles/{id}")]
+pub async fn delete_article(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    service::delete(&state.db, auth.editor.clone(), id.into_inner()).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}

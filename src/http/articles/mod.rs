@@ -1,0 +1,350 @@
+//! Articles over HTTP: the shapes shared by the public routes (`public.rs`)
+//! and the editor routes (`admin.rs`), sparse fieldsets, and list cursors.
+
+pub mod admin;
+pub mod public;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::articles::{After, ArticleView, Order};
+use crate::domain::article::{ArticleSort, ArticleStatus, FIELDS, HEAVY_FIELDS};
+use crate::error::{AppError, FieldError};
+
+/// The author of an article.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"}))]
+pub struct AuthorSummary {
+    pub id: i64,
+    /// Address of the author's page.
+    pub slug: String,
+    pub name: String,
+}
+
+/// A tag as embedded in an article.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 3, "slug": "cities", "name": "Cities"}))]
+pub struct TagSummary {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// An article, with its author and tags.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+    "subtitle": "Why the city should stop waiting for the perfect tram plan",
+    "excerpt": "Every year the plan gets better and the trams get further away…",
+    "body_markdown": "Every year the plan gets better…\n\n> The best tram is the one that runs.",
+    "body_html": "<p>Every year the plan gets better…</p>\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n",
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
+    "featured_image_url": "https://images.example.com/tram.jpg",
+    "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
+    "comment_count": 12, "share_count": 87,
+    "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
+    "updated_at": "2026-11-24T09:30:00Z"
+}))]
+pub struct ArticleResponse {
+    pub id: i64,
+    /// Public address: `/api/v1/articles/{slug}`.
+    pub slug: String,
+    /// The headline.
+    pub title: String,
+    /// The standfirst: one line under the headline.
+    pub subtitle: Option<String>,
+    /// A short summary: given by the editor, or the start of the body.
+    pub excerpt: String,
+    /// The body as written, in Markdown.
+    pub body_markdown: String,
+    /// The body rendered to HTML and sanitised (no scripts, event handlers
+    /// or `javascript:` URLs); safe to insert into a page.
+    pub body_html: String,
+    pub status: ArticleStatus,
+    pub author: AuthorSummary,
+    /// In the order the editor gave them.
+    pub tags: Vec<TagSummary>,
+    pub featured_image_url: Option<String>,
+    /// At 200 words a minute, rounded up.
+    pub reading_time_minutes: i32,
+    pub word_count: i32,
+    /// Whether readers may post comments.
+    pub comments_enabled: bool,
+    /// Approved comments.
+    pub comment_count: i64,
+    /// Recorded share events.
+    pub share_count: i64,
+    /// When the article went (or goes) public; null for a draft never published.
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ArticleView> for ArticleResponse {
+    fn from(view: ArticleView) -> Self {
+        let a = view.article;
+        ArticleResponse {
+            id: a.id,
+            slug: a.slug,
+            title: a.title,
+            subtitle: a.subtitle,
+            excerpt: a.excerpt,
+            body_markdown: a.body_markdown,
+            body_html: a.body_html,
+            status: ArticleStatus::parse(&a.status).unwrap_or(ArticleStatus::Draft),
+            author: AuthorSummary {
+                id: view.author.id,
+                slug: view.author.slug,
+                name: view.author.name,
+            },
+            tags: view
+                .tags
+                .into_iter()
+                .map(|t| TagSummary {
+                    id: t.id,
+                    slug: t.slug,
+                    name: t.name,
+                })
+                .collect(),
+            featured_image_url: a.featured_image_url,
+            reading_time_minutes: a.reading_time_minutes,
+            word_count: a.word_count,
+            comments_enabled: a.comments_enabled,
+            comment_count: a.comment_count,
+            share_count: a.share_count,
+            published_at: a.published_at.map(|t| t.and_utc()),
+            created_at: a.created_at.and_utc(),
+            updated_at: a.updated_at.and_utc(),
+        }
+    }
+}
+
+/// An article in a list. Every field of an article may appear: by default
+/// all but `body_markdown` and `body_html`; with `?fields=a,b` only those.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ArticleSummary {
+    pub id: Option<i64>,
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    pub excerpt: Option<String>,
+    pub body_markdown: Option<String>,
+    pub body_html: Option<String>,
+    pub status: Option<ArticleStatus>,
+    pub author: Option<AuthorSummary>,
+    pub tags: Option<Vec<TagSummary>>,
+    pub featured_image_url: Option<String>,
+    pub reading_time_minutes: Option<i32>,
+    pub word_count: Option<i32>,
+    pub comments_enabled: Option<bool>,
+    pub comment_count: Option<i64>,
+    pub share_count: Option<i64>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+crate::list_schema!(ArticleList, ArticleSummary, "A page of articles.");
+
+/// The fields a list item carries.
+#[derive(Debug, Clone)]
+pub struct FieldSet(Vec<&'static str>);
+
+impl FieldSet {
+    /// Parses `?fields=`; without it, every field but the heavy bodies.
+    pub fn parse(fields: Option<&str>, errors: &mut Vec<FieldError>) -> FieldSet {
+        let Some(list) = fields else {
+            return FieldSet(FIELDS.into_iter().filter(|f| !HEAVY_FIELDS.contains(f)).collect());
+        };
+        let mut chosen = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match FIELDS.iter().find(|f| **f == name) {
+                Some(f) if !chosen.contains(f) => chosen.push(*f),
+                Some(_) => {}
+                None => errors.push(FieldError::new(
+                    "fields",
+                    format!(
+                        "`{name}` is not an article field; use any of: {}",
+                        FIELDS.join(", ")
+                    ),
+                )),
+            }
+        }
+        if chosen.is_empty() && errors.is_empty() {
+            errors.push(FieldError::new("fields", "must name at least one field"));
+        }
+        FieldSet(chosen)
+    }
+
+    /// The article as a JSON object with only these fields.
+    pub fn shape(&self, article: ArticleResponse) -> serde_json::Value {
+        match serde_json::to_value(article) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.retain(|k, _| self.0.contains(&k.as_str()));
+                serde_json::Value::Object(map)
+            }
+            other => other.unwrap_or_default(),
+        }
+    }
+}
+
+/// Parses a `from`/`to` bound: RFC 3339 (`2026-11-24T09:30:00Z`) or a date
+/// (`2026-11-24`, the start of that day for `from`, its end for `to`).
+pub fn parse_bound(
+    field: &'static str,
+    value: &str,
+    end_of_day: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
+        return Some(t.with_timezone(&Utc).naive_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        let t = if end_of_day {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
+        return t;
+    }
+    errors.push(FieldError::new(
+        field,
+        "must be an RFC 3339 time such as 2026-11-24T09:30:00Z, or a date such as 2026-11-24",
+    ));
+    None
+}
+
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// The cursor position after `view` in `order`.
+pub fn position_after(view: &ArticleView, order: Order) -> String {
+    let a = &view.article;
+    match order {
+        Order::Public(ArticleSort::MostShared) => format!("n|{}|{}", a.share_count, a.id),
+        Order::Public(ArticleSort::MostCommented) => format!("n|{}|{}", a.comment_count, a.id),
+        Order::RecentlyUpdated => format!("u|{}|{}", a.updated_at.format(TIME_FORMAT), a.id),
+        Order::Public(_) => format!(
+            "p|{}|{}",
+            a.published_at.unwrap_or(a.created_at).format(TIME_FORMAT),
+            a.id
+        ),
+    }
+}
+
+/// Decodes a cursor position for `order`; `None` when it belongs to another
+/// order or is malformed.
+pub fn parse_position(position: &str, order: Order) -> Option<After> {
+    let mut parts = position.splitn(3, '|');
+    let (kind, key, id) = (parts.next()?, parts.next()?, parts.next()?);
+    let id: i64 = id.parse().ok()?;
+    let time = || NaiveDateTime::parse_from_str(key, TIME_FORMAT).ok();
+    match (kind, order) {
+        ("p", Order::Public(ArticleSort::NewestFirst | ArticleSort::OldestFirst)) => {
+            Some(After::Published(time()?, id))
+        }
+        ("n", Order::Public(ArticleSort::MostShared | ArticleSort::MostCommented)) => {
+            Some(After::Count(key.parse().ok()?, id))
+        }
+        ("u", Order::RecentlyUpdated) => Some(After::Updated(time()?, id)),
+        _ => None,
+    }
+}
+
+/// Reads `sort`; `None` means the default for the query.
+pub fn parse_sort(sort: Option<&str>, has_query: bool, errors: &mut Vec<FieldError>) -> ArticleSort {
+    match sort {
+        None if has_query => ArticleSort::Relevance,
+        None => ArticleSort::NewestFirst,
+        Some(s) => match ArticleSort::parse(s) {
+            Some(ArticleSort::Relevance) if !has_query => {
+                errors.push(FieldError::new("sort", "`relevance` needs a search query `q`"));
+                ArticleSort::NewestFirst
+            }
+            Some(sort) => sort,
+            None => {
+                errors.push(FieldError::new(
+                    "sort",
+                    "must be one of -published_at, published_at, -share_count, -comment_count, relevance",
+                ));
+                ArticleSort::NewestFirst
+            }
+        },
+    }
+}
+
+/// A search query: trimmed, 1–200 characters; blank means none.
+pub fn parse_query_text(q: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let q = q.map(str::trim).filter(|q| !q.is_empty())?;
+    if q.chars().count() > 200 {
+        errors.push(FieldError::new("q", "must be at most 200 characters"));
+        return None;
+    }
+    if !q.chars().any(char::is_alphanumeric) {
+        errors.push(FieldError::new("q", "must contain a letter or digit"));
+        return None;
+    }
+    Some(q.to_string())
+}
+
+/// Cursor pagination and relevance do not mix: relevance changes as articles
+/// are added, so a cursor could skip or repeat results.
+pub fn check_cursor_order(cursor_mode: bool, sort: ArticleSort) -> Result<(), AppError> {
+    if cursor_mode && sort == ArticleSort::Relevance {
+        return Err(AppError::field(
+            "cursor",
+            "is not available when sorting by relevance; use page mode or sort=-published_at",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_and_refuse_other_orders() {
+        let t = NaiveDateTime::parse_from_str("2026-11-24T09:30:00", TIME_FORMAT).unwrap();
+        let newest = Order::Public(ArticleSort::NewestFirst);
+        assert_eq!(
+            parse_position("p|2026-11-24T09:30:00|42", newest),
+            Some(After::Published(t, 42))
+        );
+        assert_eq!(
+            parse_position("n|7|42", Order::Public(ArticleSort::MostShared)),
+            Some(After::Count(7, 42))
+        );
+        assert_eq!(parse_position("n|7|42", newest), None);
+        assert_eq!(parse_position("p|garbage|42", newest), None);
+        assert_eq!(parse_position("p|2026-11-24T09:30:00|x", newest), None);
+        assert_eq!(parse_position("", newest), None);
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        let mut errors = vec![];
+        let set = FieldSet::parse(Some("id,title,title"), &mut errors);
+        assert!(errors.is_empty());
+        assert_eq!(set.0, vec!["id", "title"]);
+        FieldSet::parse(Some("id,password"), &mut errors);
+        assert_eq!(errors.len(), 1);
+        let default = FieldSet::parse(None, &mut vec![]);
+        assert!(!default.0.contains(&"body_html") && default.0.contains(&"title"));
+    }
+
+    #[test]
+    fn bounds_accept_times_and_dates() {
+        let mut errors = vec![];
+        assert!(parse_bound("from", "2026-11-24T09:30:00Z", false, &mut errors).is_some());
+        assert!(parse_bound("from", "2026-11-24T09:30:00+02:00", false, &mut errors).is_some());
+        let end = parse_bound("to", "2026-11-24", true, &mut errors).unwrap();
+        assert_eq!(end.format(TIME_FORMAT).to_string(), "2026-11-24T23:59:59");
+        assert!(errors.is_empty());
+        assert!(parse_bound("from", "yesterday", false, &mut errors).is_none());
+        assert!(parse_bound("to", "2026-13-40", true, &mut errors).is_none());
+        assert_eq!(errors.len(), 2);
+    }
+}

@@ -1,0 +1,251 @@
+//! Public article routes: the home page, tag and author pages, search, and
+//! the article page. Only visible articles (published, `published_at` past).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{
+    ArticleList, ArticleResponse, FieldSet, check_cursor_order, parse_bound, parse_position,
+    parse_query_text, parse_sort, position_after,
+};
+use crate::db::{self, articles::ListFilter, articles::Order};
+use crate::domain::article::ArticleSort;
+use crate::error::{AppError, FieldError};
+use crate::http::caching::{self, CachePolicy};
+use crate::http::extract::{Errors, Query};
+use crate::http::pagination::{self, Paging};
+use crate::service::articles as service;
+use crate::state::AppState;
+
+/// Filters, order and paging of the public article list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleListParams {
+    /// Only articles with this tag (its slug).
+    #[param(example = "cities")]
+    pub tag: Option<String>,
+    /// Only articles by this author (their slug).
+    #[param(example = "marta-okafor")]
+    pub author: Option<String>,
+    /// Full-text search over title, subtitle and body; results are ranked by
+    /// relevance unless `sort` says otherwise.
+    #[param(max_length = 200, example = "tram")]
+    pub q: Option<String>,
+    /// Published at or after: RFC 3339 time or `YYYY-MM-DD` (UTC).
+    #[param(example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Published at or before: RFC 3339 time or `YYYY-MM-DD` (the whole day, UTC).
+    #[param(example = "2026-11-30")]
+    pub to: Option<String>,
+    /// Order: `-published_at` (newest first, the default), `published_at`,
+    /// `-share_count` (most shared), `-comment_count` (most discussed), or
+    /// `relevance` (the default with `q`; page mode only).
+    #[param(inline, value_type = Option<ArticleSort>)]
+    pub sort: Option<String>,
+    /// Page mode: page number, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+    /// Cursor mode: empty for the first page, then `meta.next_cursor`.
+    pub cursor: Option<String>,
+    /// Comma-separated fields to return, e.g. `id,slug,title,excerpt`.
+    #[param(example = "id,slug,title,excerpt,tags")]
+    pub fields: Option<String>,
+}
+
+/// List published articles
+///
+/// The home page (newest first), a tag page (`tag=`), an author page
+/// (`author=`), search results (`q=`) or a most-shared box
+/// (`sort=-share_count`). Page mode (`page`) or cursor mode (`cursor=`, for
+/// infinite scroll: stable while new articles are published). List items
+/// leave out `body_markdown` and `body_html` unless `fields` asks for them.
+#[utoipa::path(
+    operation_id = "listArticles",
+    tag = "articles",
+    params(ArticleListParams),
+    responses(
+        (status = 200, description = "A page of articles.", body = ArticleList,
+         headers(
+            ("ETag" = String, description = "Strong validator; send as If-None-Match."),
+            ("Cache-Control" = String, description = "`public, max-age=N`."),
+            ("Link" = String, description = "RFC 8288 links to the next and previous pages.")
+         )),
+        (status = 304, description = "Not modified (`If-None-Match` matched)."),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<ArticleListParams>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.0;
+    let mut errors = Errors::default();
+    let paging = Paging::from_params(p.page, p.per_page, p.cursor.as_deref(), &mut errors.0);
+    let q = parse_query_text(p.q.as_deref(), &mut errors.0);
+    let sort = parse_sort(p.sort.as_deref(), q.is_some(), &mut errors.0);
+    let fields = FieldSet::parse(p.fields.as_deref(), &mut errors.0);
+    let from = p
+        .from
+        .as_deref()
+        .and_then(|v| parse_bound("from", v, false, &mut errors.0));
+    let to =
+        p.to.as_deref()
+            .and_then(|v| parse_bound("to", v, true, &mut errors.0));
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        errors.0.push(FieldError::new("to", "must not be before `from`"));
+    }
+    errors.finish()?;
+    let order = Order::Public(sort);
+    let after = cursor_position(&paging, order)?;
+
+    let filter = ListFilter {
+        visible_at: Some(db::now()),
+        tag_slug: p.tag.filter(|t| !t.is_empty()),
+        author_slug: p.author.filter(|a| !a.is_empty()),
+        query: q,
+        published_from: from,
+        published_to: to,
+        ..Default::default()
+    };
+    let per_page = paging.per_page() as usize;
+    let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
+    let page = state
+        .db
+        .read(move |conn| {
+            service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
+        })
+        .await?;
+    let next = if page.has_more {
+        page.items.last().map(|v| position_after(v, order))
+    } else {
+        None
+    };
+    let data: Vec<serde_json::Value> = page
+        .items
+        .into_iter()
+        .map(|v| fields.shape(ArticleResponse::from(v)))
+        .collect();
+    let body = pagination::page_of(&req, &paging, data, page.total, next);
+    public_list_response(&req, &state, &body)
+}
+
+/// Checks the cursor for `order` (see `check_cursor_order`).
+pub fn cursor_position(paging: &Paging, order: Order) -> Result<Option<db::articles::After>, AppError> {
+    let Paging::Cursor { after, .. } = paging else {
+        return Ok(None);
+    };
+    if let Order::Public(sort) = order {
+        check_cursor_order(true, sort)?;
+    }
+    match after {
+        None => Ok(None),
+        Some(position) => parse_position(position, order).map(Some).ok_or_else(|| {
+            AppError::field(
+                "cursor",
+                "is not a cursor of this list and order; start again with `cursor=`",
+            )
+        }),
+    }
+}
+
+/// A list answer for the public: cacheable, with ETag and `Link`.
+pub fn public_list_response<T: serde::Serialize>(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &pagination::ListBody<T>,
+) -> Result<HttpResponse, AppError> {
+    let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
+    let mut extra = Vec::new();
+    if let Some(link) = link_value(&body.links) {
+        extra.push((header::LINK, link));
+    }
+    Ok(caching::cached_bytes(
+        req,
+        StatusCode::OK,
+        bytes,
+        CachePolicy::Public {
+            max_age: state.config.cache_max_age_seconds,
+        },
+        &extra,
+    ))
+}
+
+fn link_value(links: &pagination::ListLinks) -> Option<HeaderValue> {
+    let mut parts = Vec::new();
+    if let Some(next) = &links.next {
+        parts.push(format!("<{next}>; rel=\"next\""));
+    }
+    if let Some(prev) = &links.prev {
+        parts.push(format!("<{prev}>; rel=\"prev\""));
+    }
+    (!parts.is_empty())
+        .then(|| HeaderValue::from_str(&parts.join(", ")).ok())
+        .flatten()
+}
+
+/// Get a published article
+///
+/// The article page. Draft, archived and scheduled articles are 404 here.
+#[utoipa::path(
+    operation_id = "getArticle",
+    tag = "articles",
+    params(("slug" = String, Path, description = "The article's slug.", example = "its-too-late-now")),
+    responses(
+        (status = 200, description = "The article.", body = ArticleResponse,
+         headers(
+            ("ETag" = String, description = "Strong validator; send as If-None-Match."),
+            ("Last-Modified" = String, description = "When the article was last edited."),
+            ("Cache-Control" = String, description = "`public, max-age=N`.")
+         )),
+        (status = 304, description = "Not modified (`If-None-Match` matched)."),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[get("/articles/{slug}")]
+pub async fn get_article(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let now = db::now();
+    let lookup = slug.clone();
+    let view = state
+        .db
+        .read(
+            move |conn| match db::articles::find_visible_by_slug(conn, &lookup, now)? {
+                Some(row) => Ok(Some(db::articles::view(conn, row)?)),
+                None => Ok(None),
+            },
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("No published article has the slug `{slug}`.")))?;
+    let last_modified =
+        header::HttpDate::from(std::time::SystemTime::from(view.article.updated_at.and_utc()));
+    let body = serde_json::to_vec(&ArticleResponse::from(view)).map_err(AppError::internal)?;
+    let extra = [(
+        header::LAST_MODIFIED,
+        HeaderValue::from_str(&last_modified.to_string()).map_err(AppError::internal)?,
+    )];
+    Ok(caching::cached_bytes(
+        &req,
+        StatusCode::OK,
+        body,
+        CachePolicy::Public {
+            max_age: state.config.cache_max_age_seconds,
+        },
+        &extra,
+    ))
+}

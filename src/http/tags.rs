@@ -1,0 +1,397 @@
+//! Tags: public lists with counts of visible articles, and editor management.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db;
+use crate::domain::{slug, text};
+use crate::error::{AppError, FieldError};
+use crate::http::articles::public::public_list_response;
+use crate::http::caching::{self, CachePolicy};
+use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::pagination::{self, Paging};
+use crate::list_schema;
+use crate::service::tags::{self as service, NewTagInput, TagPatch, TagView};
+use crate::state::AppState;
+
+/// A topic tag.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 3, "slug": "cities", "name": "Cities",
+    "description": "How cities work, and how they could work better.", "article_count": 14
+}))]
+pub struct TagResponse {
+    pub id: i64,
+    /// Public address: `/api/v1/tags/{slug}`; filter articles with `?tag=`.
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Articles with this tag: published and visible ones on public routes,
+    /// all of them on editor routes.
+    pub article_count: i64,
+}
+
+/// A tag on editor routes, with its timestamps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTagResponse {
+    #[serde(flatten)]
+    pub tag: TagResponse,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TagView> for TagResponse {
+    fn from(v: TagView) -> Self {
+        TagResponse {
+            id: v.tag.id,
+            slug: v.tag.slug,
+            name: v.tag.name,
+            description: v.tag.description,
+            article_count: v.article_count,
+        }
+    }
+}
+
+impl From<TagView> for AdminTagResponse {
+    fn from(v: TagView) -> Self {
+        let (created_at, updated_at) = (v.tag.created_at.and_utc(), v.tag.updated_at.and_utc());
+        AdminTagResponse {
+            tag: TagResponse::from(v),
+            created_at,
+            updated_at,
+        }
+    }
+}
+
+list_schema!(TagList, TagResponse, "A page of tags.");
+list_schema!(AdminTagList, AdminTagResponse, "A page of tags (editor view).");
+
+/// Paging of tag lists (by name).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TagListParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+}
+
+/// A new tag.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Cities", "description": "How cities work."}))]
+pub struct CreateTagRequest {
+    /// 1–50 characters, unique.
+    pub name: String,
+    /// Made from the name when left out.
+    pub slug: Option<String>,
+    /// Up to 500 characters.
+    pub description: Option<String>,
+}
+
+/// Changes to a tag; `description: null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTagRequest {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+}
+
+fn check_slug(value: &str, errors: &mut Vec<FieldError>) {
+    if let Err(e) = slug::validate(value) {
+        errors.push(FieldError::new("slug", e));
+    }
+}
+
+async fn page_of_tags(
+    state: &AppState,
+    params: TagListParams,
+    public: bool,
+) -> Result<(Paging, Vec<TagView>, i64), AppError> {
+    let mut errors = Errors::default();
+    let paging = Paging::from_params(params.page, params.per_page, None, &mut errors.0);
+    errors.finish()?;
+    let (offset, limit) = (paging.offset(), paging.per_page() as i64);
+    let (views, total) = state
+        .db
+        .read(move |conn| {
+            let (rows, total) = db::tags::list(conn, offset, limit)?;
+            Ok((service::with_counts(conn, rows, public)?, total))
+        })
+        .await?;
+    Ok((paging, views, total))
+}
+
+/// List tags
+///
+/// Every tag by name, with the number of published articles it has.
+#[utoipa::path(
+    operation_id = "listTags",
+    tag = "tags",
+    params(TagListParams),
+    responses(
+        (status = 200, description = "A page of tags.", body = TagList,
+         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
+        (status = 304, description = "Not modified."),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[get("/tags")]
+pub async fn list_tags(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<TagListParams>,
+) -> Result<HttpResponse, AppError> {
+    let (paging, views, total) = page_of_tags(&state, params.0, true).await?;
+    let data: Vec<TagResponse> = views.into_iter().map(TagResponse::from).collect();
+    let body = pagination::page_of(&req, &paging, data, Some(total), None);
+    public_list_response(&req, &state, &body)
+}
+
+/// Get a tag
+#[utoipa::path(
+    operation_id = "getTag",
+    tag = "tags",
+    params(("slug" = String, Path, description = "The tag's slug.", example = "cities")),
+    responses(
+        (status = 200, description = "The tag.", body = TagResponse,
+         headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified."),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[get("/tags/{slug}")]
+pub async fn get_tag(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let slug = slug.into_inner();
+    let lookup = slug.clone();
+    let view = state
+        .db
+        .read(move |conn| match db::tags::find_by_slug(conn, &lookup)? {
+            Some(tag) => Ok(Some(service::with_counts(conn, vec![tag], true)?.remove(0))),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("No tag has the slug `{slug}`.")))?;
+    caching::json_ok(
+        &req,
+        &TagResponse::from(view),
+        CachePolicy::Public {
+            max_age: state.config.cache_max_age_seconds,
+        },
+    )
+}
+
+/// List tags (editor)
+#[utoipa::path(
+    operation_id = "listAdminTags",
+    tag = "admin-tags",
+    security(("bearerAuth" = [])),
+    params(TagListParams),
+    responses(
+        (status = 200, description = "A page of tags; counts include every status.", body = AdminTagList,
+         headers(("Link" = String))),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[get("/tags")]
+pub async fn list_admin_tags(
+    _auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<TagListParams>,
+) -> Result<HttpResponse, AppError> {
+    let (paging, views, total) = page_of_tags(&state, params.0, false).await?;
+    let data: Vec<AdminTagResponse> = views.into_iter().map(AdminTagResponse::from).collect();
+    let body = pagination::page_of(&req, &paging, data, Some(total), None);
+    let mut builder = HttpResponse::Ok();
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    Ok(pagination::list_response(builder, &body))
+}
+
+/// Create a tag
+#[utoipa::path(
+    operation_id = "createTag",
+    tag = "admin-tags",
+    security(("bearerAuth" = [])),
+    request_body = CreateTagRequest,
+    responses(
+        (status = 201, description = "Created.", body = AdminTagResponse,
+         headers(("Location" = String, description = "URL of the new tag."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[post("/tags")]
+pub async fn create_tag(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    body: Json<CreateTagRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let mut errors = Errors::default();
+    let name = text::required("name", &body.name, 50, &mut errors.0);
+    if !name.is_empty() && slug::slugify(&name).is_empty() && body.slug.is_none() {
+        errors
+            .0
+            .push(FieldError::new("name", "must contain a letter or digit"));
+    }
+    if let Some(s) = &body.slug {
+        check_slug(s, &mut errors.0);
+    }
+    let description = text::optional("description", body.description.as_deref(), 500, &mut errors.0);
+    errors.finish()?;
+    let view = service::create(
+        &state.db,
+        NewTagInput {
+            name,
+            slug: body.slug,
+            description,
+        },
+    )
+    .await?;
+    let id = view.tag.id;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/admin/tags/{id}")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(AdminTagResponse::from(view)))
+}
+
+/// Get a tag (editor)
+#[utoipa::path(
+    operation_id = "getAdminTag",
+    tag = "admin-tags",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Tag id")),
+    responses(
+        (status = 200, description = "The tag.", body = AdminTagResponse,
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
+        (status = 304, description = "Not modified."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[get("/tags/{id}")]
+pub async fn get_admin_tag(
+    _auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .read(move |conn| match db::tags::find(conn, id)? {
+            Some(tag) => Ok(Some(service::with_counts(conn, vec![tag], false)?.remove(0))),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("No tag has id {id}.")))?;
+    caching::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
+}
+
+/// Update a tag
+#[utoipa::path(
+    operation_id = "updateTag",
+    tag = "admin-tags",
+    security(("bearerAuth" = [])),
+    params(
+        ("id" = i64, Path, description = "Tag id"),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale."),
+    ),
+    request_body = UpdateTagRequest,
+    responses(
+        (status = 200, description = "Updated.", body = AdminTagResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 409, response = crate::http::openapi::Conflict),
+        (status = 412, response = crate::http::openapi::PreconditionFailed),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+    )
+)]
+#[patch("/tags/{id}")]
+pub async fn update_tag(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: Json<UpdateTagRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let mut errors = Errors::default();
+    let patch = TagPatch {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| text::required("name", n, 50, &mut errors.0)),
+        slug: body.slug.clone(),
+        description: body
+            .description
+            .map(|d| text::optional("description", d.as_deref(), 500, &mut errors.0)),
+    };
+    if let Some(s) = &body.slug {
+        check_slug(s, &mut errors.0);
+    }
+    errors.finish()?;
+    let if_match = caching::if_match(&req);
+    let view = service::update(&state.db, id.into_inner(), patch, move |current| {
+        let etag = caching::etag_of_json(&AdminTagResponse::from(TagView {
+            tag: current.tag.clone(),
+            article_count: current.article_count,
+        }))?;
+        caching::check_if_match(if_match.as_deref(), &etag)
+    })
+    .await?;
+    caching::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
+}
+
+/// Delete a tag
+///
+/// The tag is removed from every article that had it.
+#[utoipa::path(
+    operation_id = "deleteTag",
+    tag = "admin-tags",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Tag id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[delete("/tags/{id}")]
+pub async fn delete_tag(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    service::delete(&state.db, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}

@@ -1,0 +1,255 @@
+//! Articles: writing, the draft → published → archived workflow, and who
+//! may touch what.
+//!
+//! - The body is rendered to sanitised HTML, and its excerpt, word count and
+//!   reading time computed, once on write — never on read.
+//! - `published_at` is set on first publish unless the editor gave one; a
+//!   future `published_at` schedules the article.
+//! - Authors may only read and change their own articles; editors and admins
+//!   any.
+
+use chrono::NaiveDateTime;
+
+use crate::auth::CurrentEditor;
+use crate::db::articles::{ArticleChanges, ArticleRow, ArticleView, NewArticle};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::article::ArticleStatus;
+use crate::domain::{Role, markdown, slug};
+use crate::error::AppError;
+use crate::service::tags;
+
+/// A validated new article.
+pub struct NewArticleInput {
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub body_markdown: String,
+    pub excerpt: Option<String>,
+    pub slug: Option<String>,
+    pub status: ArticleStatus,
+    pub tags: Vec<String>,
+    pub featured_image_url: Option<String>,
+    pub comments_enabled: bool,
+    pub published_at: Option<NaiveDateTime>,
+}
+
+/// A validated change; `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Default)]
+pub struct ArticlePatch {
+    pub title: Option<String>,
+    pub subtitle: Option<Option<String>>,
+    pub body_markdown: Option<String>,
+    pub excerpt: Option<Option<String>>,
+    pub slug: Option<String>,
+    pub status: Option<ArticleStatus>,
+    pub tags: Option<Vec<String>>,
+    pub featured_image_url: Option<Option<String>>,
+    pub comments_enabled: Option<bool>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+}
+
+/// What a body renders to.
+struct Rendered {
+    html: String,
+    excerpt: String,
+    word_count: i32,
+    reading_time_minutes: i32,
+}
+
+fn render(markdown_source: &str) -> Rendered {
+    let plain = markdown::plain_text(markdown_source);
+    let words = markdown::word_count(&plain);
+    Rendered {
+        html: markdown::to_html(markdown_source),
+        excerpt: markdown::excerpt(&plain),
+        word_count: words.min(i32::MAX as usize) as i32,
+        reading_time_minutes: markdown::reading_time_minutes(words).min(i32::MAX as usize) as i32,
+    }
+}
+
+/// Authors may only touch their own articles.
+pub fn authorize(actor: &CurrentEditor, row: &ArticleRow) -> Result<(), AppError> {
+    if actor.role == Role::Author && row.author_id != actor.id {
+        return Err(AppError::forbidden(
+            "Authors may only work on their own articles.",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Result<ArticleView, AppError> {
+    let (rendered, input) = actix_web::web::block(move || (render(&input.body_markdown), input)).await?;
+    db.write(move |conn| {
+        let tag_ids = tags::find_or_create(conn, &input.tags)?;
+        let now = db::now();
+        let published_at = input
+            .published_at
+            .or((input.status == ArticleStatus::Published).then_some(now));
+        let exact = input.slug.is_some();
+        let base = input.slug.unwrap_or_else(|| match slug::slugify(&input.title) {
+            s if s.is_empty() => "article".to_string(),
+            s => s,
+        });
+        let new = NewArticle {
+            slug: base.clone(),
+            title: input.title,
+            subtitle: input.subtitle,
+            excerpt_custom: input.excerpt.is_some(),
+            excerpt: input.excerpt.unwrap_or(rendered.excerpt),
+            body_markdown: input.body_markdown,
+            body_html: rendered.html,
+            status: input.status.as_str().to_string(),
+            author_id: actor.id,
+            featured_image_url: input.featured_image_url,
+            word_count: rendered.word_count,
+            reading_time_minutes: rendered.reading_time_minutes,
+            comments_enabled: input.comments_enabled,
+            published_at,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = db::articles::insert_unique(conn, new, exact)?.ok_or_else(|| slug_taken(&base))?;
+        db::articles::set_tags(conn, row.id, &tag_ids)?;
+        Ok(db::articles::view(conn, row)?)
+    })
+    .await
+}
+
+fn slug_taken(slug: &str) -> AppError {
+    AppError::Conflict(format!(
+        "The slug `{slug}` is used by another article; choose another or leave it out."
+    ))
+}
+
+/// Loads article `id` for `actor` (404 when missing, 403 for another
+/// author's article).
+pub fn load_for(conn: &mut DbConnection, actor: &CurrentEditor, id: i64) -> Result<ArticleView, AppError> {
+    let row = db::articles::find(conn, id)?
+        .ok_or_else(|| AppError::not_found(format!("No article has id {id}.")))?;
+    authorize(actor, &row)?;
+    Ok(db::articles::view(conn, row)?)
+}
+
+/// Applies `patch` to article `id`. `check` sees the current article first,
+/// in the same transaction (the handler compares `If-Match` there).
+pub async fn update(
+    db: &Db,
+    actor: CurrentEditor,
+    id: i64,
+    patch: ArticlePatch,
+    check: impl FnOnce(&ArticleView) -> Result<(), AppError> + Send + 'static,
+) -> Result<ArticleView, AppError> {
+    let (rendered, patch) =
+        actix_web::web::block(move || (patch.body_markdown.as_deref().map(render), patch)).await?;
+    db.write(move |conn| {
+        let current = load_for(conn, &actor, id)?;
+        check(&current)?;
+        let article = &current.article;
+        let now = db::now();
+
+        if let Some(wanted) = &patch.slug
+            && wanted != &article.slug
+            && db::articles::slug_taken(conn, wanted, id)?
+        {
+            return Err(slug_taken(wanted));
+        }
+
+        let mut changes = ArticleChanges {
+            slug: patch.slug,
+            title: patch.title,
+            subtitle: patch.subtitle,
+            featured_image_url: patch.featured_image_url,
+            comments_enabled: patch.comments_enabled,
+            published_at: patch.published_at,
+            status: patch.status.map(|s| s.as_str().to_string()),
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        let derived_excerpt = match &rendered {
+            Some(r) => {
+                changes.body_html = Some(r.html.clone());
+                changes.word_count = Some(r.word_count);
+                changes.reading_time_minutes = Some(r.reading_time_minutes);
+                r.excerpt.clone()
+            }
+            None => markdown::excerpt(&markdown::plain_text(&article.body_markdown)),
+        };
+        changes.body_markdown = patch.body_markdown;
+        match patch.excerpt {
+            Some(Some(custom)) => {
+                changes.excerpt = Some(custom);
+                changes.excerpt_custom = Some(true);
+            }
+            Some(None) => {
+                changes.excerpt = Some(derived_excerpt);
+                changes.excerpt_custom = Some(false);
+            }
+            // A derived excerpt follows the body.
+            None if !article.excerpt_custom && rendered.is_some() => changes.excerpt = Some(derived_excerpt),
+            None => {}
+        }
+        // First publication stamps the time, unless one is given or kept.
+        let publishing = patch.status == Some(ArticleStatus::Published);
+        let has_time = match &changes.published_at {
+            Some(given) => given.is_some(),
+            None => article.published_at.is_some(),
+        };
+        if publishing && !has_time {
+            changes.published_at = Some(Some(now));
+        }
+
+        if let Some(names) = &patch.tags {
+            let tag_ids = tags::find_or_create(conn, names)?;
+            db::articles::set_tags(conn, id, &tag_ids)?;
+        }
+        let row = db::articles::update(conn, id, &changes)?;
+        Ok(db::articles::view(conn, row)?)
+    })
+    .await
+}
+
+pub async fn delete(db: &Db, actor: CurrentEditor, id: i64) -> Result<(), AppError> {
+    db.write(move |conn| {
+        let row = db::articles::find(conn, id)?
+            .ok_or_else(|| AppError::not_found(format!("No article has id {id}.")))?;
+        authorize(&actor, &row)?;
+        db::articles::delete(conn, id)?;
+        Ok(())
+    })
+    .await
+}
+
+/// One page of a list.
+pub struct Page {
+    pub items: Vec<ArticleView>,
+    /// Page mode only.
+    pub total: Option<i64>,
+    /// Whether rows follow this page.
+    pub has_more: bool,
+}
+
+/// A page of articles with authors and tags embedded, in a constant number
+/// of queries: the page (one more row than asked, to know if more follow),
+/// the total in page mode, authors, tags.
+pub fn list_page(
+    conn: &mut DbConnection,
+    filter: &db::articles::ListFilter,
+    order: db::articles::Order,
+    after: Option<&db::articles::After>,
+    offset: i64,
+    per_page: usize,
+    with_total: bool,
+) -> Result<Page, AppError> {
+    let mut rows = db::articles::list(conn, filter, order, after, offset, per_page as i64 + 1)?;
+    let has_more = rows.len() > per_page;
+    rows.truncate(per_page);
+    let total = if with_total {
+        Some(db::articles::count(conn, filter)?)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: db::articles::embed(conn, rows)?,
+        total,
+        has_more,
+    })
+}

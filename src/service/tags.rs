@@ -1,0 +1,145 @@
+//! Tags: explicit management, and the find-or-create used by article writes.
+
+use crate::db::tags::{NewTag, TagChanges, TagRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::slug;
+use crate::error::AppError;
+
+/// A tag with its article count.
+pub struct TagView {
+    pub tag: TagRow,
+    pub article_count: i64,
+}
+
+/// A validated new tag.
+pub struct NewTagInput {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A validated change; `None` leaves a field alone.
+#[derive(Default)]
+pub struct TagPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// The tags named by `names_or_slugs`, in order, created when new. An entry
+/// matches an existing tag by slug, so `Climate Policy` and
+/// `climate-policy` are the same tag. Duplicates are dropped.
+pub fn find_or_create(conn: &mut DbConnection, names_or_slugs: &[String]) -> Result<Vec<i64>, AppError> {
+    let mut ids: Vec<i64> = Vec::with_capacity(names_or_slugs.len());
+    for entry in names_or_slugs {
+        let tag_slug = slug::slugify(entry);
+        let id = match db::tags::find_by_slug(conn, &tag_slug)? {
+            Some(tag) => tag.id,
+            None => {
+                let now = db::now();
+                db::tags::insert(
+                    conn,
+                    &NewTag {
+                        slug: tag_slug,
+                        name: entry.clone(),
+                        description: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?
+                .id
+            }
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Attaches counts (visible articles only when `public`) to `rows`.
+pub fn with_counts(
+    conn: &mut DbConnection,
+    rows: Vec<TagRow>,
+    public: bool,
+) -> Result<Vec<TagView>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let counts = db::tags::article_counts(conn, &ids, public.then(db::now))?;
+    Ok(rows
+        .into_iter()
+        .map(|tag| {
+            let article_count = counts.iter().find(|(id, _)| *id == tag.id).map_or(0, |(_, n)| *n);
+            TagView { tag, article_count }
+        })
+        .collect())
+}
+
+pub async fn create(db: &Db, input: NewTagInput) -> Result<TagView, AppError> {
+    db.write(move |conn| {
+        let tag_slug = input.slug.unwrap_or_else(|| slug::slugify(&input.name));
+        if tag_slug.is_empty() {
+            return Err(AppError::field("name", "must contain a letter or digit"));
+        }
+        if let Some(existing) = db::tags::find_clash(conn, &tag_slug, &input.name, None)? {
+            return Err(AppError::Conflict(format!(
+                "The tag `{}` (id {}) already has this name or slug.",
+                existing.name, existing.id
+            )));
+        }
+        let now = db::now();
+        let tag = db::tags::insert(
+            conn,
+            &NewTag {
+                slug: tag_slug,
+                name: input.name,
+                description: input.description,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        Ok(TagView {
+            tag,
+            article_count: 0,
+        })
+    })
+    .await
+}
+
+pub async fn update(
+    db: &Db,
+    id: i64,
+    patch: TagPatch,
+    check: impl FnOnce(&TagView) -> Result<(), AppError> + Send + 'static,
+) -> Result<TagView, AppError> {
+    db.write(move |conn| {
+        let current =
+            db::tags::find(conn, id)?.ok_or_else(|| AppError::not_found(format!("No tag has id {id}.")))?;
+        let current = with_counts(conn, vec![current], false)?.remove(0);
+        check(&current)?;
+        let new_name = patch.name.clone().unwrap_or_else(|| current.tag.name.clone());
+        let new_slug = patch.slug.clone().unwrap_or_else(|| current.tag.slug.clone());
+        if let Some(existing) = db::tags::find_clash(conn, &new_slug, &new_name, Some(id))? {
+            return Err(AppError::Conflict(format!(
+                "The tag `{}` (id {}) already has this name or slug.",
+                existing.name, existing.id
+            )));
+        }
+        let changes = TagChanges {
+            slug: patch.slug,
+            name: patch.name,
+            description: patch.description,
+            updated_at: Some(db::now()),
+        };
+        let tag = db::tags::update(conn, id, &changes)?;
+        Ok(with_counts(conn, vec![tag], false)?.remove(0))
+    })
+    .await
+}
+
+pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+    let deleted = db.write(move |conn| Ok(db::tags::delete(conn, id)?)).await?;
+    if deleted == 0 {
+        return Err(AppError::not_found(format!("No tag has id {id}.")));
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The demo content `cargo run` loads into a fresh database.
+
+use crate::backend_tests_with;
+use crate::support::TestApp;
+
+async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
+    let home = app.get("/api/v1/articles").send().await.json();
+    let titles: Vec<&str> = home["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 3, "published demo articles: {titles:?}");
+    assert!(titles[0].starts_with("It's too late now"));
+    let slug = home["data"][0]["slug"].as_str().unwrap().to_string();
+    let article = app.get(&format!("/api/v1/articles/{slug}")).send().await.json();
+    assert!(article["subtitle"].is_string());
+    assert!(
+        article["body_html"].as_str().unwrap().contains("<blockquote>"),
+        "a pull quote"
+    );
+    assert!(!article["tags"].as_array().unwrap().is_empty());
+    let tags = app.get("/api/v1/tags").send().await.json();
+    assert!(tags["meta"]["total"].as_i64().unwrap() >= 3);
+
+    // Seeding again is a no-op: the database is not empty any more.
+    broadsheet::demo::seed_if_empty(&app.parts.state.db, None)
+        .await
+        .unwrap();
+    let again = app.get("/api/v1/articles").send().await.json();
+    assert_eq!(again["meta"]["total"], 3);
+
+    // The demo admin can sign in with the password from the environment.
+    let res = app
+        .post("/api/v1/auth/login")
+        .json(serde_json::json!({"email": broadsheet::demo::DEMO_ADMIN_EMAIL, "password": "demo admin password"}))
+        .send()
+        .await;
+    res.assert_status(200);
+}
+
+backend_tests_with!(
+    [
+        ("DEMO_CONTENT", "true"),
+        ("DEMO_ADMIN_PASSWORD", "demo admin password")
+    ],
+    demo_content_is_loaded_once_and_reads_like_a_news_site
+);

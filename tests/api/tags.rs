@@ -1,0 +1,180 @@
+//! Tags: management, attachment through article writes, public counts.
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::support::TestApp;
+
+async fn tags_are_managed_by_editors(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let author = app.token_for("au@example.com", "author").await;
+    let res = app
+        .post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Climate Policy", "description": "Heat, law and money."}))
+        .send()
+        .await;
+    res.assert_status(201);
+    let tag = res.json();
+    let id = tag["id"].as_i64().unwrap();
+    assert_eq!(tag["slug"], "climate-policy");
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/api/v1/admin/tags/{id}").as_str())
+    );
+
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Climate Policy"}))
+        .send()
+        .await
+        .problem(409, "conflict");
+    app.post("/api/v1/admin/tags")
+        .bearer(&author)
+        .json(json!({"name": "Mine"}))
+        .send()
+        .await
+        .problem(403, "forbidden");
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": ""}))
+        .send()
+        .await
+        .invalid_field("name");
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "x", "slug": "Bad Slug"}))
+        .send()
+        .await
+        .invalid_field("slug");
+
+    let got = app
+        .get(&format!("/api/v1/admin/tags/{id}"))
+        .bearer(&editor)
+        .send()
+        .await;
+    let etag = got.header("etag").unwrap().to_string();
+    let renamed = app
+        .patch(&format!("/api/v1/admin/tags/{id}"))
+        .bearer(&editor)
+        .header("if-match", &etag)
+        .json(json!({"name": "Climate", "slug": "climate", "description": null}))
+        .send()
+        .await;
+    renamed.assert_status(200);
+    assert_eq!(renamed.json()["slug"], "climate");
+    assert!(renamed.json()["description"].is_null());
+    app.patch(&format!("/api/v1/admin/tags/{id}"))
+        .bearer(&editor)
+        .header("if-match", &etag)
+        .json(json!({"name": "Stale"}))
+        .send()
+        .await
+        .problem(412, "precondition_failed");
+
+    let public = app.get("/api/v1/tags/climate").send().await;
+    public.assert_status(200);
+    assert_eq!(public.json()["name"], "Climate");
+    app.get("/api/v1/tags/climate-policy")
+        .send()
+        .await
+        .problem(404, "not_found");
+}
+
+async fn article_writes_create_and_reuse_tags_and_counts_are_public_only(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let published = app
+        .post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "One", "status": "published", "tags": ["Urban Life", "housing"]}))
+        .send()
+        .await
+        .json();
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Two", "tags": ["urban-life"]}))
+        .send()
+        .await
+        .assert_status(201);
+    let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(
+            json!({"title": "Three", "status": "published", "published_at": future, "tags": ["Urban life"]}),
+        )
+        .send()
+        .await
+        .assert_status(201);
+
+    let tags = app.get("/api/v1/tags").send().await;
+    tags.assert_status(200);
+    assert!(tags.header("etag").is_some());
+    let body = tags.json();
+    assert_eq!(
+        body["meta"]["total"], 2,
+        "names and slugs of one tag are one tag: {body}"
+    );
+    let urban = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "urban-life")
+        .unwrap();
+    assert_eq!(urban["name"], "Urban Life");
+    assert_eq!(
+        urban["article_count"], 1,
+        "only the visible article counts publicly"
+    );
+    let admin = app.get("/api/v1/admin/tags").bearer(&editor).send().await.json();
+    let urban = admin["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "urban-life")
+        .unwrap();
+    assert_eq!(urban["article_count"], 3);
+
+    // Deleting a tag detaches it.
+    let housing = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "housing")
+        .unwrap();
+    let housing_id = housing["id"].as_i64().unwrap();
+    app.delete(&format!("/api/v1/admin/tags/{housing_id}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .assert_status(204);
+    let article = app.get("/api/v1/articles/one").send().await.json();
+    let slugs: Vec<&str> = article["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["urban-life"]);
+    assert_eq!(published["tags"].as_array().unwrap().len(), 2);
+    app.delete(&format!("/api/v1/admin/tags/{housing_id}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .problem(404, "not_found");
+
+    // Replacing tags on update.
+    let id = published["id"].as_i64().unwrap();
+    let updated = app
+        .patch(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .json(json!({"tags": []}))
+        .send()
+        .await
+        .json();
+    assert_eq!(updated["tags"], json!([]));
+}
+
+backend_tests!(
+    tags_are_managed_by_editors,
+    article_writes_create_and_reuse_tags_and_counts_are_public_only,
+);
