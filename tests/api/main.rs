@@ -9,5 +9,6 @@ mod demo;
 mod editors;
 mod health;
 mod migrations;
+mod openapi;
 mod problems;
 mod tags;
