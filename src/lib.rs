@@ -84,6 +84,7 @@ pub fn build_app(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
         )
         .default_service(web::to(http::fallback))
+        .wrap(middleware::from_fn(http::cache::public_response_cache))
         .wrap(middleware::Compress::default())
         .wrap(cors(&config))
         .wrap(middleware::from_fn(security_headers))

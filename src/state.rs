@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::http::cache::ResponseCache;
 use crate::http::limits::{Limiter, RateLimits};
 
 pub struct AppState {
@@ -13,6 +14,7 @@ pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
     pub limits: RateLimits,
+    pub cache: ResponseCache,
 }
 
 impl AppState {
@@ -28,11 +30,16 @@ impl AppState {
             shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
             login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
         };
+        let cache = ResponseCache::new(
+            config.response_cache_bytes,
+            std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
+        );
         AppState {
             config: Arc::new(config),
             db,
             jwt,
             limits,
+            cache,
         }
     }
 }

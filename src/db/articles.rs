@@ -154,6 +154,16 @@ pub fn find_visible_by_slug(
         .optional()
 }
 
+/// When the next scheduled article (published, with a future
+/// `published_at`) goes public, if any.
+pub fn next_scheduled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    articles::table
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::published_at.gt(now))
+        .select(diesel::dsl::min(articles::published_at))
+        .first(conn)
+}
+
 /// Loads the author and tags of `rows` in two queries, whatever their number.
 pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
     if rows.is_empty() {

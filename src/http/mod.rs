@@ -8,6 +8,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod cache;
 pub mod caching;
 pub mod editors;
 pub mod extract;
