@@ -243,6 +243,12 @@ impl Db {
         self.writes.load(Ordering::Acquire)
     }
 
+    /// Open and idle connections of the read pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// Statements run so far by this handle's connections (setup included).
     pub fn query_count(&self) -> u64 {
         self.queries.load(Ordering::Relaxed)

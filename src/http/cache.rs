@@ -45,7 +45,14 @@ struct Entry {
 
 impl Entry {
     fn size(&self, key: &str) -> usize {
-        key.len() + self.body.len() + self.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum::<usize>() + 64
+        key.len()
+            + self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len())
+                .sum::<usize>()
+            + 64
     }
 }
 
@@ -95,7 +102,12 @@ impl ResponseCache {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    fn lookup(&self, key: &str, generation: u64, if_none_match: Option<&HeaderValue>) -> Option<HttpResponse> {
+    fn lookup(
+        &self,
+        key: &str,
+        generation: u64,
+        if_none_match: Option<&HeaderValue>,
+    ) -> Option<HttpResponse> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(key)?;
         if entry.generation != generation || entry.expires <= Instant::now() {
@@ -245,5 +257,8 @@ pub async fn public_response_cache(
             },
         );
     }
-    Ok(ServiceResponse::new(request, response.set_body(BoxBody::new(body))))
+    Ok(ServiceResponse::new(
+        request,
+        response.set_body(BoxBody::new(body)),
+    ))
 }

@@ -762,7 +762,10 @@ mod uncached {
     use crate::backend_tests_with;
     // The handler's own queries: with the response cache on, a miss also
     // looks up the next scheduled article once per write generation.
-    backend_tests_with!([("RESPONSE_CACHE_BYTES", "0")], a_list_page_costs_a_constant_number_of_queries);
+    backend_tests_with!(
+        [("RESPONSE_CACHE_BYTES", "0")],
+        a_list_page_costs_a_constant_number_of_queries
+    );
 }
 
 async fn the_response_cache_serves_hits_and_never_stale_data(app: TestApp) {
@@ -780,7 +783,11 @@ async fn the_response_cache_serves_hits_and_never_stale_data(app: TestApp) {
     assert_eq!(second.header("cache-control"), Some("public, max-age=60"));
     assert!(second.header("last-modified").is_some());
     let tag = second.header("etag").unwrap().to_string();
-    app.get("/api/v1/articles/cached").header("if-none-match", &tag).send().await.assert_status(304);
+    app.get("/api/v1/articles/cached")
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .assert_status(304);
 
     // A write is visible on the very next read.
     app.patch(&format!("/api/v1/admin/articles/{id}"))
@@ -791,14 +798,26 @@ async fn the_response_cache_serves_hits_and_never_stale_data(app: TestApp) {
         .assert_status(200);
     let after = app.get("/api/v1/articles/cached").send().await;
     assert_eq!(after.json()["title"], "Cached, then changed");
-    app.get("/api/v1/articles/cached").header("if-none-match", &tag).send().await.assert_status(200);
+    app.get("/api/v1/articles/cached")
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .assert_status(200);
     let list = app.get("/api/v1/articles").send().await.json();
     assert_eq!(list["data"][0]["title"], "Cached, then changed");
 
     // Editor reads are never cached.
     let hits = cache.hits();
-    app.get(&format!("/api/v1/admin/articles/{id}")).bearer(&token).send().await.assert_status(200);
-    app.get(&format!("/api/v1/admin/articles/{id}")).bearer(&token).send().await.assert_status(200);
+    app.get(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+    app.get(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
     assert_eq!(cache.hits(), hits);
 }
 
