@@ -1,4 +1,5 @@
 //! Use cases: validated input in, one transaction per operation, rows out.
 //! Handlers call these; these call the query functions in `db`.
 
+pub mod comments;
 pub mod editors;
