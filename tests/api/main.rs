@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod comments;
 mod editors;
 mod health;
 mod migrations;
