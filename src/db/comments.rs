@@ -67,9 +67,7 @@ pub struct NewComment {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewComment) -> QueryResult<CommentRow> {
-    diesel::insert_into(comments::table)
-        .values(new)
-        .get_result(conn)
+    diesel::insert_into(comments::table).values(new).get_result(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>> {
@@ -77,6 +75,17 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>>
         .find(id)
         .select(CommentRow::as_select())
         .first(conn)
+        .optional()
+}
+
+/// Loads comment `id` and holds its row lock until the transaction ends,
+/// so that the count adjustment that follows is based on the status the
+/// row really has. (A no-op UPDATE takes the lock on both backends; diesel
+/// has no `FOR UPDATE` for the shared backend, and SQLite needs none.)
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>> {
+    diesel::update(comments::table.find(id))
+        .set(comments::id.eq(comments::id))
+        .get_result(conn)
         .optional()
 }
 

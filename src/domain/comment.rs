@@ -250,14 +250,20 @@ mod tests {
         }
         // A quote cannot break out of the attribute.
         let html = render_body("https://example.com/\"onmouseover=alert(1)");
-        assert!(!html.contains("\" onmouseover") && !html.contains("\"onmouseover"), "{html}");
+        assert!(
+            !html.contains("\" onmouseover") && !html.contains("\"onmouseover"),
+            "{html}"
+        );
     }
 
     #[test]
     fn links_are_counted_with_or_without_scheme() {
         assert_eq!(count_links("no links here, e.g. node.js or 3.14"), 0);
         assert_eq!(count_links("https://a.example/x and http://b.example"), 2);
-        assert_eq!(count_links("visit www.cheap.example now, and https://c.example"), 2);
+        assert_eq!(
+            count_links("visit www.cheap.example now, and https://c.example"),
+            2
+        );
         assert_eq!(count_links("reach me at someone@example.com"), 0);
     }
 

@@ -150,8 +150,16 @@ impl From<CommentRow> for AdminCommentResponse {
     }
 }
 
-list_schema!(CommentList, CommentResponse, "A page of an article's comments, oldest first.");
-list_schema!(AdminCommentList, AdminCommentResponse, "A page of comments, newest first.");
+list_schema!(
+    CommentList,
+    CommentResponse,
+    "A page of an article's comments, oldest first."
+);
+list_schema!(
+    AdminCommentList,
+    AdminCommentResponse,
+    "A page of comments, newest first."
+);
 
 /// A reader's comment.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -347,7 +355,12 @@ fn no_store_json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
 
 fn validate_create(body: CreateCommentRequest) -> Result<NewCommentInput, AppError> {
     let mut errors = Errors::default();
-    let author_name = text::required("author_name", &body.author_name, comment::NAME_MAX_CHARS, &mut errors.0);
+    let author_name = text::required(
+        "author_name",
+        &body.author_name,
+        comment::NAME_MAX_CHARS,
+        &mut errors.0,
+    );
     let author_email = text::email("author_email", &body.author_email, &mut errors.0);
     let author_url = body
         .author_url
@@ -357,7 +370,9 @@ fn validate_create(body: CreateCommentRequest) -> Result<NewCommentInput, AppErr
         .map(|u| text::http_url("author_url", u, &mut errors.0));
     let body_text = text::required("body", &body.body, comment::BODY_MAX_CHARS, &mut errors.0);
     if body.parent_id.is_some_and(|id| id < 1) {
-        errors.0.push(FieldError::new("parent_id", "must be a comment id"));
+        errors
+            .0
+            .push(FieldError::new("parent_id", "must be a comment id"));
     }
     errors.finish()?;
     Ok(NewCommentInput {
@@ -392,7 +407,9 @@ fn validate_update(body: UpdateCommentRequest) -> Result<CommentPatch, AppError>
 /// The approved comments under a published article, oldest first. Replies
 /// carry `parent_id` (and `depth`), so a client builds the thread; a
 /// deleted comment that has replies appears as a placeholder
-/// (`removed: true`). Page mode (`page`) or cursor mode (`cursor=`).
+/// (`removed: true`). A reply whose parent was later withdrawn by a
+/// moderator still names it in `parent_id`: show such a reply at the top
+/// level. Page mode (`page`) or cursor mode (`cursor=`).
 #[utoipa::path(
     operation_id = "listComments",
     tag = "comments",
@@ -418,7 +435,12 @@ pub async fn list_comments(
 ) -> Result<HttpResponse, AppError> {
     let params = params.0;
     let mut errors = Errors::default();
-    let (paging, window) = paging_window(params.page, params.per_page, params.cursor.as_deref(), &mut errors.0);
+    let (paging, window) = paging_window(
+        params.page,
+        params.per_page,
+        params.cursor.as_deref(),
+        &mut errors.0,
+    );
     errors.finish()?;
     let (rows, total) = service::list_public(&state.db, slug.into_inner(), window).await?;
     let body = list_body(&req, &paging, rows, total, CommentResponse::from);
@@ -527,7 +549,12 @@ pub async fn list_admin_comments(
 ) -> Result<HttpResponse, AppError> {
     let params = params.0;
     let mut errors = Errors::default();
-    let (paging, window) = paging_window(params.page, params.per_page, params.cursor.as_deref(), &mut errors.0);
+    let (paging, window) = paging_window(
+        params.page,
+        params.per_page,
+        params.cursor.as_deref(),
+        &mut errors.0,
+    );
     let query = text::optional("q", params.q.as_deref(), 200, &mut errors.0);
     errors.finish()?;
     let filter = AdminFilter {

@@ -92,10 +92,16 @@ fn no_comment(id: i64) -> AppError {
 /// Posts a comment on the published article at `slug`. Its status follows
 /// the rules: honeypot → `spam`; too many links → `pending`; else the
 /// moderation mode decides.
-pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput) -> Result<CommentRow, AppError> {
+pub async fn create(
+    db: &Db,
+    rules: Rules,
+    slug: String,
+    input: NewCommentInput,
+) -> Result<CommentRow, AppError> {
     db.write(move |conn| {
         let now = db::now();
-        let article = db::articles::find_visible_by_slug(conn, &slug, now)?.ok_or_else(|| no_article(&slug))?;
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, now)?.ok_or_else(|| no_article(&slug))?;
         if !article.comments_enabled {
             return Err(AppError::Forbidden {
                 code: "comments_disabled",
@@ -105,10 +111,15 @@ pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput)
         let depth = match input.parent_id {
             None => 0,
             Some(parent_id) => {
-                let parent = db::comments::find(conn, parent_id)?
+                // Locked, so a concurrent delete cannot remove the parent
+                // between this check and the insert.
+                let parent = db::comments::lock(conn, parent_id)?
                     .filter(|p| p.article_id == article.id && p.is_counted())
                     .ok_or_else(|| {
-                        AppError::field("parent_id", "must be the id of a published comment on this article")
+                        AppError::field(
+                            "parent_id",
+                            "must be the id of a published comment on this article",
+                        )
                     })?;
                 if !comment::reply_allowed(parent.depth, rules.max_depth) {
                     return Err(AppError::field(
@@ -159,10 +170,17 @@ pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput)
 }
 
 /// A page of the public thread of the article at `slug`, oldest first, and
-/// the number of its comments when asked for.
-pub async fn list_public(db: &Db, slug: String, window: Window) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
+/// the number of its comments when asked for. Tombstones of approved
+/// comments are included; a reply whose parent is no longer public keeps
+/// its `parent_id`.
+pub async fn list_public(
+    db: &Db,
+    slug: String,
+    window: Window,
+) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
     db.read(move |conn| {
-        let article = db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
         let rows = db::comments::list_public(conn, article.id, window.after, window.offset, window.limit)?;
         let total = match window.with_total {
             true => Some(db::comments::count_public(conn, article.id)?),
@@ -176,7 +194,8 @@ pub async fn list_public(db: &Db, slug: String, window: Window) -> Result<(Vec<C
 /// One comment of the public thread of the article at `slug`.
 pub async fn get_public(db: &Db, slug: String, id: i64) -> Result<CommentRow, AppError> {
     db.read(move |conn| {
-        let article = db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
         db::comments::find(conn, id)?
             .filter(|c| c.article_id == article.id && c.status() == CommentStatus::Approved)
             .ok_or_else(|| no_comment(id))
@@ -215,7 +234,7 @@ pub async fn update(
     check: impl FnOnce(&CommentRow) -> Result<(), AppError> + Send + 'static,
 ) -> Result<CommentRow, AppError> {
     db.write(move |conn| {
-        let current = db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))?;
+        let current = db::comments::lock(conn, id)?.ok_or_else(|| no_comment(id))?;
         check(&current)?;
         if current.removed {
             return Err(AppError::Conflict(
@@ -273,7 +292,7 @@ pub async fn bulk_moderate(db: &Db, ids: Vec<i64>, status: CommentStatus) -> Res
 /// tombstone. A tombstone parent left without replies goes too.
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     db.write(move |conn| {
-        let current = db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))?;
+        let current = db::comments::lock(conn, id)?.ok_or_else(|| no_comment(id))?;
         if current.is_counted() {
             db::articles::add_to_comment_count(conn, current.article_id, -1)?;
         }
@@ -299,85 +318,99 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     .await
 }
 
+/// One demo comment; `reply_to` is the index of an earlier seed.
+struct DemoComment {
+    on_second_article: bool,
+    reply_to: Option<usize>,
+    name: &'static str,
+    email: &'static str,
+    url: Option<&'static str>,
+    body: &'static str,
+    status: CommentStatus,
+    minutes_ago: i64,
+}
+
+const DEMO_COMMENTS: [DemoComment; 5] = [
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Ana Ruiz",
+        email: "ana.ruiz@example.com",
+        url: None,
+        body: "Finally someone says it. The bus lanes on my street halved my commute.\n\nBut the \
+               consultation was a farce, and that part deserves more than one paragraph.",
+        status: CommentStatus::Approved,
+        minutes_ago: 180,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: Some(0),
+        name: "Tom Becker",
+        email: "tom.becker@example.com",
+        url: Some("https://tom.example.org"),
+        body: "Agreed on the consultation. The minutes are public: https://council.example.org/minutes/2026-10",
+        status: CommentStatus::Approved,
+        minutes_ago: 120,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Grace Ho",
+        email: "grace.ho@example.com",
+        url: None,
+        body: "I run a shop on the high street and footfall is down a fifth. Numbers, please, not anecdotes.",
+        status: CommentStatus::Approved,
+        minutes_ago: 90,
+    },
+    DemoComment {
+        on_second_article: true,
+        reply_to: None,
+        name: "Priya Natarajan",
+        email: "priya.n@example.com",
+        url: None,
+        body: "A fair piece. I would have liked to hear from the people who actually drive for a living.",
+        status: CommentStatus::Approved,
+        minutes_ago: 60,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "First Timer",
+        email: "first.timer@example.com",
+        url: None,
+        body: "Is this the right place to ask about delivery times?",
+        status: CommentStatus::Pending,
+        minutes_ago: 5,
+    },
+];
+
 /// Demo comments for a fresh development database: on the given articles,
 /// a few approved comments (one a threaded reply) and one pending comment.
-/// Meant to run inside the demo seeder's transaction.
+/// Meant to run inside the demo seeder's transaction; with one article,
+/// every comment goes on it.
 pub fn seed_demo(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), AppError> {
     let Some(&first) = article_ids.first() else {
         return Ok(());
     };
     let second = article_ids.get(1).copied().unwrap_or(first);
     let now = db::now();
-    // (article, reply to the n-th seeded comment, name, email, url, body, status, minutes ago)
-    let seeds: [(i64, Option<usize>, &str, &str, Option<&str>, &str, CommentStatus, i64); 5] = [
-        (
-            first,
-            None,
-            "Ana Ruiz",
-            "ana.ruiz@example.com",
-            None,
-            "Finally someone says it. The bus lanes on my street halved my commute.\n\nBut the \
-             consultation was a farce, and that part deserves more than one paragraph.",
-            CommentStatus::Approved,
-            180,
-        ),
-        (
-            first,
-            Some(0),
-            "Tom Becker",
-            "tom.becker@example.com",
-            Some("https://tom.example.org"),
-            "Agreed on the consultation. The minutes are public: https://council.example.org/minutes/2026-10",
-            CommentStatus::Approved,
-            120,
-        ),
-        (
-            first,
-            None,
-            "Grace Ho",
-            "grace.ho@example.com",
-            None,
-            "I run a shop on the high street and footfall is down a fifth. Numbers, please, not anecdotes.",
-            CommentStatus::Approved,
-            90,
-        ),
-        (
-            second,
-            None,
-            "Priya Natarajan",
-            "priya.n@example.com",
-            None,
-            "A fair piece. I would have liked to hear from the people who actually drive for a living.",
-            CommentStatus::Approved,
-            60,
-        ),
-        (
-            first,
-            None,
-            "First Timer",
-            "first.timer@example.com",
-            None,
-            "Is this the right place to ask about delivery times?",
-            CommentStatus::Pending,
-            5,
-        ),
-    ];
     let mut inserted: Vec<CommentRow> = Vec::new();
-    for (article_id, reply_to, name, email, url, body, status, minutes_ago) in seeds {
-        let parent = reply_to.and_then(|i| inserted.get(i));
-        let at = now - Duration::minutes(minutes_ago);
+    for seed in &DEMO_COMMENTS {
+        let article_id = if seed.on_second_article { second } else { first };
+        let parent = seed.reply_to.and_then(|i| inserted.get(i));
+        let at = now - Duration::minutes(seed.minutes_ago);
         let row = db::comments::insert(
             conn,
             &NewComment {
                 article_id,
                 parent_id: parent.map(|p| p.id),
                 depth: parent.map_or(0, |p| p.depth + 1),
-                author_name: name.to_string(),
-                author_email: email.to_string(),
-                author_url: url.map(str::to_string),
-                body: body.to_string(),
-                body_html: comment::render_body(body),
-                status: status.as_str().to_string(),
+                author_name: seed.name.to_string(),
+                author_email: seed.email.to_string(),
+                author_url: seed.url.map(str::to_string),
+                body: seed.body.to_string(),
+                body_html: comment::render_body(seed.body),
+                status: seed.status.as_str().to_string(),
                 created_at: at,
                 updated_at: at,
             },

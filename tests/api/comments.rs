@@ -12,7 +12,10 @@ const EMAIL: &str = "reader.one@example.com";
 /// A published article by a fresh author: `(article id, slug)`.
 async fn article(app: &TestApp, title: &str) -> (i64, String) {
     let author = app
-        .create_editor(&format!("{}@example.com", broadsheet::domain::slug::slugify(title)), "author")
+        .create_editor(
+            &format!("{}@example.com", broadsheet::domain::slug::slugify(title)),
+            "author",
+        )
         .await;
     app.create_article(author, title, "published").await
 }
@@ -31,7 +34,11 @@ async fn post(app: &TestApp, slug: &str, body: Value) -> TestResponse {
 async fn public_list(app: &TestApp, slug: &str) -> Vec<Value> {
     let res = app.get(&format!("/api/v1/articles/{slug}/comments")).send().await;
     res.assert_status(200);
-    assert!(!res.text().contains("@example.com"), "email in public list: {}", res.text());
+    assert!(
+        !res.text().contains("@example.com"),
+        "email in public list: {}",
+        res.text()
+    );
     res.json()["data"].as_array().unwrap().clone()
 }
 
@@ -86,7 +93,10 @@ async fn held_for_moderation_by_default_and_published_on_approval(app: TestApp) 
     assert!(res.header("location").is_none());
     assert_eq!(res.header("cache-control"), Some("no-store"));
     let text = res.text();
-    assert!(!text.contains("ana.ruiz") && !text.contains("Ana.Ruiz") && !text.contains("author_email"), "{text}");
+    assert!(
+        !text.contains("ana.ruiz") && !text.contains("Ana.Ruiz") && !text.contains("author_email"),
+        "{text}"
+    );
     let created = res.json();
     assert_eq!(created["status"], "pending");
     assert_eq!(created["author_name"], "Ana Ruiz");
@@ -126,7 +136,11 @@ async fn moderation_none_publishes_at_once_with_location(app: TestApp) {
     let (article_id, slug) = article(&app, "Parks matter").await;
     let res = post(&app, &slug, comment("Tom", EMAIL, "Agreed.")).await;
     res.assert_status(201);
-    assert!(!res.text().contains(EMAIL) && !res.text().contains("author_email"), "{}", res.text());
+    assert!(
+        !res.text().contains(EMAIL) && !res.text().contains("author_email"),
+        "{}",
+        res.text()
+    );
     let id = id_of(&res);
     assert_eq!(res.json()["status"], "approved");
     let location = res.header("location").expect("Location").to_string();
@@ -145,7 +159,9 @@ async fn first_time_trusts_an_email_with_an_approved_comment(app: TestApp) {
     let first = post(&app, &slug, comment("Ana", EMAIL, "First words.")).await;
     first.assert_status(202);
     let token = editor(&app).await;
-    set_status(&app, &token, id_of(&first), "approved").await.assert_status(200);
+    set_status(&app, &token, id_of(&first), "approved")
+        .await
+        .assert_status(200);
 
     // The same address, whatever its case, is trusted now.
     let again = post(&app, &slug, comment("Ana", &EMAIL.to_uppercase(), "More words.")).await;
@@ -160,16 +176,25 @@ async fn every_comment_waits_under_moderation_all(app: TestApp) {
     let (_, slug) = article(&app, "Everyone waits").await;
     let first = post(&app, &slug, comment("Ana", EMAIL, "First.")).await;
     let token = editor(&app).await;
-    set_status(&app, &token, id_of(&first), "approved").await.assert_status(200);
+    set_status(&app, &token, id_of(&first), "approved")
+        .await
+        .assert_status(200);
     // A known author still waits when every comment is moderated.
-    post(&app, &slug, comment("Ana", EMAIL, "Second.")).await.assert_status(202);
+    post(&app, &slug, comment("Ana", EMAIL, "Second."))
+        .await
+        .assert_status(202);
 }
 
 async fn thread_is_oldest_first_paged_cursored_and_cacheable(app: TestApp) {
     let (_, slug) = article(&app, "Long thread").await;
     let mut posted = Vec::new();
     for i in 0..5 {
-        let res = post(&app, &slug, comment(&format!("R{i}"), EMAIL, &format!("Comment {i}"))).await;
+        let res = post(
+            &app,
+            &slug,
+            comment(&format!("R{i}"), EMAIL, &format!("Comment {i}")),
+        )
+        .await;
         res.assert_status(201);
         posted.push(id_of(&res));
     }
@@ -220,14 +245,21 @@ async fn thread_is_oldest_first_paged_cursored_and_cacheable(app: TestApp) {
         .send()
         .await
         .invalid_field("cursor");
-    app.get(&format!("{base}?per_page=0")).send().await.invalid_field("per_page");
-    app.get(&format!("{base}?sort=new")).send().await.invalid_field("sort");
+    app.get(&format!("{base}?per_page=0"))
+        .send()
+        .await
+        .invalid_field("per_page");
+    app.get(&format!("{base}?sort=new"))
+        .send()
+        .await
+        .invalid_field("sort");
 }
 
 async fn replies_carry_parent_id_and_nest_to_the_depth_limit(app: TestApp) {
     let (_, slug) = article(&app, "Nesting").await;
     let root = id_of(&post(&app, &slug, comment("A", EMAIL, "root")).await);
-    let mut reply = json!({"author_name": "B", "author_email": "b@example.com", "body": "level 1", "parent_id": root});
+    let mut reply =
+        json!({"author_name": "B", "author_email": "b@example.com", "body": "level 1", "parent_id": root});
     let res = post(&app, &slug, reply.clone()).await;
     res.assert_status(201);
     assert_eq!(res.json()["parent_id"], root);
@@ -278,7 +310,16 @@ async fn honeypot_marks_spam_but_answers_like_a_pending_comment(app: TestApp) {
     assert!(!res.text().contains("spam"), "{}", res.text());
 
     // Same shape as an honest comment that is held.
-    let honest = post(&app, &slug, comment("Ana", EMAIL, "https://a.example https://b.example https://c.example")).await;
+    let honest = post(
+        &app,
+        &slug,
+        comment(
+            "Ana",
+            EMAIL,
+            "https://a.example https://b.example https://c.example",
+        ),
+    )
+    .await;
     honest.assert_status(202);
     let keys = |v: &Value| {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -296,7 +337,10 @@ async fn honeypot_marks_spam_but_answers_like_a_pending_comment(app: TestApp) {
         .send()
         .await
         .json();
-    assert_eq!(ids(spam["data"].as_array().unwrap()), vec![caught["id"].as_i64().unwrap()]);
+    assert_eq!(
+        ids(spam["data"].as_array().unwrap()),
+        vec![caught["id"].as_i64().unwrap()]
+    );
 
     // An empty honeypot is a person.
     let mut person = comment("Bo", "bo@example.com", "Hi");
@@ -339,7 +383,11 @@ async fn posting_is_rate_limited_per_client_ip(app: TestApp) {
         .send()
         .await;
     limited.problem(429, "rate_limited");
-    let wait: u64 = limited.header("retry-after").expect("Retry-After").parse().unwrap();
+    let wait: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // Invalid attempts count too: the quota is taken before the body is read.
     app.post(&url)
@@ -356,7 +404,11 @@ async fn posting_is_rate_limited_per_client_ip(app: TestApp) {
         .await
         .assert_status(202);
     for _ in 0..5 {
-        app.get(&url).peer("203.0.113.5:4003").send().await.assert_status(200);
+        app.get(&url)
+            .peer("203.0.113.5:4003")
+            .send()
+            .await
+            .assert_status(200);
     }
 }
 
@@ -381,7 +433,9 @@ async fn closed_unpublished_and_missing_articles_refuse_comments(app: TestApp) {
 
     let author = app.create_editor("drafter@example.com", "author").await;
     let (_, draft) = app.create_article(author, "A draft", "draft").await;
-    post(&app, &draft, comment("A", EMAIL, "hello")).await.problem(404, "not_found");
+    post(&app, &draft, comment("A", EMAIL, "hello"))
+        .await
+        .problem(404, "not_found");
     app.get(&format!("/api/v1/articles/{draft}/comments"))
         .send()
         .await
@@ -467,6 +521,37 @@ async fn comment_count_follows_approve_unapprove_and_delete(app: TestApp) {
         .problem(404, "not_found");
 }
 
+async fn concurrent_moderation_keeps_the_count_exact(app: TestApp) {
+    let (article_id, slug) = article(&app, "Races").await;
+    let token = editor(&app).await;
+    let a = id_of(&post(&app, &slug, comment("A", EMAIL, "a")).await);
+    let b = id_of(&post(&app, &slug, comment("B", EMAIL, "b")).await);
+    let patch_a = || set_status(&app, &token, a, "approved");
+    let bulk = || {
+        app.post("/api/v1/admin/comments/bulk")
+            .bearer(&token)
+            .json(json!({"ids": [a, b], "status": "approved"}))
+            .send()
+    };
+    let delete_b = app
+        .delete(&format!("/api/v1/admin/comments/{b}"))
+        .bearer(&token)
+        .send();
+    let (patches, bulks, deleted) = futures_util::future::join3(
+        futures_util::future::join_all([patch_a(), patch_a(), patch_a(), patch_a()]),
+        futures_util::future::join_all([bulk(), bulk(), bulk()]),
+        delete_b,
+    )
+    .await;
+    for res in patches.iter().chain(bulks.iter()) {
+        res.assert_status(200);
+    }
+    deleted.assert_status(204);
+    // Whatever the interleaving: a approved, b gone.
+    assert_eq!(comment_count(&app, article_id).await, 1);
+    assert_eq!(ids(&public_list(&app, &slug).await), vec![a]);
+}
+
 async fn deleting_a_comment_with_replies_keeps_a_tombstone(app: TestApp) {
     let (article_id, slug) = article(&app, "Tombstones").await;
     let token = editor(&app).await;
@@ -505,7 +590,9 @@ async fn deleting_a_comment_with_replies_keeps_a_tombstone(app: TestApp) {
     assert!(!admin_view.text().contains("ana"), "{}", admin_view.text());
     assert_eq!(admin_view.json()["author_email"], Value::Null);
     // A tombstone cannot be edited back to life.
-    set_status(&app, &token, parent, "pending").await.problem(409, "conflict");
+    set_status(&app, &token, parent, "pending")
+        .await
+        .problem(409, "conflict");
 
     // When its last reply goes, the tombstone goes too.
     app.delete(&format!("/api/v1/admin/comments/{child}"))
@@ -583,7 +670,10 @@ async fn patch_honours_if_match_and_corrects_the_body(app: TestApp) {
     fixed.assert_status(200);
     let body = fixed.json();
     assert_eq!(body["body"], "The <b>fix</b>\nsecond line");
-    assert_eq!(body["body_html"], "<p>The &lt;b&gt;fix&lt;/b&gt;<br>\nsecond line</p>");
+    assert_eq!(
+        body["body_html"],
+        "<p>The &lt;b&gt;fix&lt;/b&gt;<br>\nsecond line</p>"
+    );
     assert_eq!(body["status"], "pending");
     let new_etag = fixed.header("etag").unwrap().to_string();
     assert_ne!(new_etag, etag);
@@ -659,7 +749,10 @@ async fn bulk_moderation_reports_what_changed(app: TestApp) {
         .await;
     res.assert_status(200);
     assert_eq!(res.header("cache-control"), Some("no-store"));
-    assert_eq!(res.json(), json!({"status": "approved", "changed": 2, "missing": [999_999]}));
+    assert_eq!(
+        res.json(),
+        json!({"status": "approved", "changed": 2, "missing": [999_999]})
+    );
     assert_eq!(comment_count(&app, article_id).await, 2);
     assert_eq!(comment_count(&app, other_id).await, 1);
 
@@ -722,12 +815,30 @@ async fn invalid_comments_are_422_naming_the_field(app: TestApp) {
         (comment("A", "not-an-email", "hi"), "author_email"),
         (comment("A", "a@b", "hi"), "author_email"),
         (json!({"author_email": EMAIL, "body": "hi"}), "author_name"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "author_url": "javascript:alert(1)"}), "author_url"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "author_url": "example.com"}), "author_url"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "status": "approved"}), "status"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "parent_id": "one"}), "parent_id"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "parent_id": 0}), "parent_id"),
-        (json!({"author_name": "A", "author_email": EMAIL, "body": 5}), "body"),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "author_url": "javascript:alert(1)"}),
+            "author_url",
+        ),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "author_url": "example.com"}),
+            "author_url",
+        ),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "status": "approved"}),
+            "status",
+        ),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "parent_id": "one"}),
+            "parent_id",
+        ),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": "hi", "parent_id": 0}),
+            "parent_id",
+        ),
+        (
+            json!({"author_name": "A", "author_email": EMAIL, "body": 5}),
+            "body",
+        ),
     ];
     for (body, field) in cases {
         let res = post(&app, &slug, body.clone()).await;
@@ -736,7 +847,12 @@ async fn invalid_comments_are_422_naming_the_field(app: TestApp) {
         assert!(!problem.to_string().contains(EMAIL), "{problem}");
     }
     // Every bad field is named at once.
-    let res = post(&app, &slug, json!({"author_name": " ", "author_email": "x", "body": ""})).await;
+    let res = post(
+        &app,
+        &slug,
+        json!({"author_name": " ", "author_email": "x", "body": ""}),
+    )
+    .await;
     let problem = res.invalid_field("body");
     assert_eq!(problem["errors"].as_array().unwrap().len(), 3, "{problem}");
 
@@ -787,7 +903,14 @@ async fn moderation_queue_filters_searches_and_is_newest_first(app: TestApp) {
     let (article_id, slug) = article(&app, "Queue one").await;
     let (other_id, other) = article(&app, "Queue two").await;
     let token = editor(&app).await;
-    let a = id_of(&post(&app, &slug, comment("Ana Ruiz", "ana@example.com", "About the BUDGET")).await);
+    let a = id_of(
+        &post(
+            &app,
+            &slug,
+            comment("Ana Ruiz", "ana@example.com", "About the BUDGET"),
+        )
+        .await,
+    );
     let b = id_of(&post(&app, &slug, comment("Bo", "bo@example.net", "50% off_sale")).await);
     let c = id_of(&post(&app, &other, comment("Cy", "cy@example.com", "Nothing here")).await);
     set_status(&app, &token, c, "approved").await.assert_status(200);
@@ -806,7 +929,10 @@ async fn moderation_queue_filters_searches_and_is_newest_first(app: TestApp) {
     assert_eq!(list("?status=pending").await, vec![b, a]);
     assert_eq!(list("?status=approved").await, vec![c]);
     assert_eq!(list(&format!("?article_id={article_id}")).await, vec![b, a]);
-    assert_eq!(list(&format!("?article_id={other_id}&status=pending")).await, Vec::<i64>::new());
+    assert_eq!(
+        list(&format!("?article_id={other_id}&status=pending")).await,
+        Vec::<i64>::new()
+    );
     assert_eq!(list("?q=budget").await, vec![a]);
     assert_eq!(list("?q=ANA%20RUIZ").await, vec![a]);
     assert_eq!(list("?q=example.net").await, vec![b]);
@@ -860,7 +986,10 @@ async fn demo_comments_seed_a_thread_and_a_pending_comment(app: TestApp) {
         .unwrap();
     let thread = public_list(&app, &first).await;
     assert_eq!(thread.len(), 3);
-    assert!(thread.iter().any(|c| c["parent_id"] == thread[0]["id"]), "a threaded reply");
+    assert!(
+        thread.iter().any(|c| c["parent_id"] == thread[0]["id"]),
+        "a threaded reply"
+    );
     assert_eq!(comment_count(&app, first_id).await, 3);
     assert_eq!(public_list(&app, &second).await.len(), 1);
     assert_eq!(comment_count(&app, second_id).await, 1);
@@ -951,6 +1080,7 @@ backend_tests_with!(
     thread_is_oldest_first_paged_cursored_and_cacheable,
     honeypot_marks_spam_but_answers_like_a_pending_comment,
     link_heavy_comments_are_held_even_without_moderation,
+    concurrent_moderation_keeps_the_count_exact,
     deleting_a_comment_with_replies_keeps_a_tombstone,
     script_payloads_come_back_inert,
 );
