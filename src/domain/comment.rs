@@ -95,11 +95,11 @@ pub fn initial_status(mode: CommentModeration, max_links: u32, s: Submission) ->
     }
 }
 
-/// Whether the replies to a comment at `parent_depth` (top level is 0) may
-/// still nest when threads are at most `max_depth` levels deep. A limit of
-/// 0 or 1 means no replies at all.
+/// Whether a comment at `parent_depth` may get a reply, when the deepest
+/// reply allowed is at depth `max_depth` (`COMMENT_MAX_DEPTH`; a top-level
+/// comment is depth 0, so 0 means no replies at all).
 pub fn reply_allowed(parent_depth: i32, max_depth: u32) -> bool {
-    i64::from(parent_depth) + 1 < i64::from(max_depth)
+    i64::from(parent_depth) < i64::from(max_depth)
 }
 
 fn url_finder() -> LinkFinder {
@@ -298,9 +298,10 @@ mod tests {
     #[test]
     fn depth_limit() {
         assert!(reply_allowed(0, 5));
-        assert!(reply_allowed(3, 5));
-        assert!(!reply_allowed(4, 5));
-        assert!(!reply_allowed(0, 1));
+        assert!(reply_allowed(4, 5));
+        assert!(!reply_allowed(5, 5));
+        assert!(reply_allowed(0, 1));
+        assert!(!reply_allowed(1, 1));
         assert!(!reply_allowed(0, 0));
     }
 }

@@ -181,7 +181,8 @@ pub struct CreateCommentRequest {
     /// Plain text, 1–5,000 characters. HTML is shown as typed, not
     /// interpreted; blank lines separate paragraphs; http(s) URLs become links.
     pub body: String,
-    /// Reply to this comment (an approved comment of the same article).
+    /// Reply to this comment: an approved comment of the same article,
+    /// less deep than `COMMENT_MAX_DEPTH` (default 5; top level is 0).
     pub parent_id: Option<i64>,
     /// Leave empty; bots fill it. Anti-spam honeypot: hide this field from
     /// people (for example with CSS), never from the form.

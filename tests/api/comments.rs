@@ -268,7 +268,7 @@ async fn replies_carry_parent_id_and_nest_to_the_depth_limit(app: TestApp) {
     reply["parent_id"] = json!(level1);
     reply["body"] = json!("level 2");
     let level2 = id_of(&post(&app, &slug, reply.clone()).await);
-    // COMMENT_MAX_DEPTH=3: a fourth level is refused.
+    // COMMENT_MAX_DEPTH=2: a reply at depth 3 is refused.
     reply["parent_id"] = json!(level2);
     post(&app, &slug, reply.clone()).await.invalid_field("parent_id");
 
@@ -1091,7 +1091,7 @@ backend_tests_with!(
 );
 
 backend_tests_with!(
-    [("COMMENT_MODERATION", "none"), ("COMMENT_MAX_DEPTH", "3")],
+    [("COMMENT_MODERATION", "none"), ("COMMENT_MAX_DEPTH", "2")],
     replies_carry_parent_id_and_nest_to_the_depth_limit,
 );
 
