@@ -172,14 +172,18 @@ list_schema!(
 }))]
 pub struct CreateCommentRequest {
     /// Shown with the comment; 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub author_name: String,
     /// Never shown publicly; lets editors reach the reader, and under
     /// `first_time` moderation an email with an approved comment is trusted.
+    #[schema(format = Email, max_length = 254)]
     pub author_email: String,
     /// The reader's website: an absolute http(s) URL.
+    #[schema(format = "uri", max_length = 2000)]
     pub author_url: Option<String>,
     /// Plain text, 1–5,000 characters. HTML is shown as typed, not
     /// interpreted; blank lines separate paragraphs; http(s) URLs become links.
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: String,
     /// Reply to this comment: an approved comment of the same article,
     /// less deep than `COMMENT_MAX_DEPTH` (default 5; top level is 0).
@@ -197,6 +201,7 @@ pub struct CreateCommentRequest {
 pub struct UpdateCommentRequest {
     pub status: Option<CommentStatus>,
     /// The corrected text, 1–5,000 characters; `body_html` follows.
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: Option<String>,
 }
 
@@ -206,6 +211,7 @@ pub struct UpdateCommentRequest {
 #[schema(example = json!({"ids": [41, 42, 43], "status": "spam"}))]
 pub struct BulkModerateRequest {
     /// 1–100 comment ids.
+    #[schema(min_items = 1, max_items = 100)]
     pub ids: Vec<i64>,
     /// The status every listed comment gets.
     pub status: CommentStatus,
