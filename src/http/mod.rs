@@ -10,6 +10,7 @@ pub mod articles;
 pub mod auth;
 pub mod cache;
 pub mod caching;
+pub mod comments;
 pub mod editors;
 pub mod extract;
 pub mod health;
@@ -44,6 +45,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(articles::public::get_article)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
+                .service(comments::list_comments)
+                .service(comments::get_comment)
+                .service(comments::create_comment)
                 .service(
                     scope::scope("/admin")
                         .wrap(middleware::from_fn(extract::authenticate))
@@ -61,7 +65,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(editors::create_editor)
                         .service(editors::get_editor)
                         .service(editors::update_editor)
-                        .service(editors::delete_editor),
+                        .service(editors::delete_editor)
+                        .service(comments::list_admin_comments)
+                        .service(comments::bulk_moderate_comments)
+                        .service(comments::get_admin_comment)
+                        .service(comments::update_comment)
+                        .service(comments::delete_comment),
                 ),
         );
 }

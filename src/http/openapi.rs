@@ -24,7 +24,7 @@ cacheable (`ETag`, `Cache-Control`); editor routes need `Authorization: Bearer <
     modifiers(&SecurityAddon),
     components(
         schemas(Problem, FieldError),
-        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+        responses(BadRequest, Unauthorized, Forbidden, CommentsDisabled, NotFound, Conflict, PreconditionFailed,
                   PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited, Unavailable)
     ),
     tags(
@@ -83,6 +83,12 @@ pub struct Unauthorized(Problem);
 #[response(content_type = "application/problem+json")]
 #[allow(dead_code)]
 pub struct Forbidden(Problem);
+
+/// Comments are closed on this article (code `comments_disabled`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[allow(dead_code)]
+pub struct CommentsDisabled(Problem);
 
 /// No such resource (or not visible to the public).
 #[derive(ToResponse)]
