@@ -631,7 +631,7 @@ async fn most_shared_and_commented_sorts_use_counters(app: TestApp) {
 
 async fn search_is_ranked_full_text(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
-    create(&app, &token, json!({"title": "Trams are back", "body_markdown": "The city votes on trams.", "status": "published"})).await;
+    create(&app, &token, json!({"title": "Trams are back", "body_markdown": "The city votes on trams.", "status": "published", "tags": ["transit"]})).await;
     create(&app, &token, json!({"title": "Budget day", "subtitle": "Buses and trams compete", "body_markdown": "Money.", "status": "published"})).await;
     create(&app, &token, json!({"title": "Parks", "body_markdown": "A quiet piece on benches. A tram passes once.", "status": "published"})).await;
     create(
@@ -668,6 +668,21 @@ async fn search_is_ranked_full_text(app: TestApp) {
             .await;
         res.assert_status(200);
     }
+    // Other filters narrow the ranked results.
+    let narrowed = app
+        .get("/api/v1/articles?q=trams&tag=transit")
+        .send()
+        .await
+        .json();
+    assert_eq!(narrowed["meta"]["total"], 1);
+    assert_eq!(narrowed["data"][0]["title"], "Trams are back");
+    let page = app
+        .get("/api/v1/articles?q=trams&per_page=2&page=2")
+        .send()
+        .await
+        .json();
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["meta"]["total"], 3);
     let none = app.get("/api/v1/articles?q=zeppelin").send().await.json();
     assert_eq!(none["meta"]["total"], 0);
     let sorted = app
