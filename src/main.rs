@@ -10,6 +10,9 @@ use broadsheet::config::Config;
 use broadsheet::domain::{Role, text};
 use broadsheet::{auth, db, http, server, service, telemetry};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "broadsheet", version, about = "Headless content API for newsrooms")]
 struct Cli {

@@ -304,7 +304,7 @@ pub async fn list_admin_articles(
     } else {
         None
     };
-    let data: Vec<serde_json::Value> = page
+    let data: Vec<_> = page
         .items
         .into_iter()
         .map(|v| fields.shape(ArticleResponse::from(v)))

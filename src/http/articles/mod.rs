@@ -149,21 +149,32 @@ pub struct ArticleSummary {
 
 crate::list_schema!(ArticleList, ArticleSummary, "A page of articles.");
 
-/// The fields a list item carries.
-#[derive(Debug, Clone)]
-pub struct FieldSet(Vec<&'static str>);
+/// The fields a list item carries: a bit per entry of [`FIELDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSet(u32);
 
 impl FieldSet {
+    fn bit(name: &str) -> Option<u32> {
+        FIELDS.iter().position(|f| *f == name).map(|i| 1 << i)
+    }
+
+    fn has(self, name: &str) -> bool {
+        Self::bit(name).is_some_and(|b| self.0 & b != 0)
+    }
+
     /// Parses `?fields=`; without it, every field but the heavy bodies.
     pub fn parse(fields: Option<&str>, errors: &mut Vec<FieldError>) -> FieldSet {
         let Some(list) = fields else {
-            return FieldSet(FIELDS.into_iter().filter(|f| !HEAVY_FIELDS.contains(f)).collect());
+            let heavy = HEAVY_FIELDS
+                .iter()
+                .filter_map(|f| Self::bit(f))
+                .fold(0, |a, b| a | b);
+            return FieldSet(((1u32 << FIELDS.len()) - 1) & !heavy);
         };
-        let mut chosen = Vec::new();
+        let mut chosen = 0;
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match FIELDS.iter().find(|f| **f == name) {
-                Some(f) if !chosen.contains(f) => chosen.push(*f),
-                Some(_) => {}
+            match Self::bit(name) {
+                Some(bit) => chosen |= bit,
                 None => errors.push(FieldError::new(
                     "fields",
                     format!(
@@ -173,21 +184,62 @@ impl FieldSet {
                 )),
             }
         }
-        if chosen.is_empty() && errors.is_empty() {
+        if chosen == 0 && errors.is_empty() {
             errors.push(FieldError::new("fields", "must name at least one field"));
         }
         FieldSet(chosen)
     }
 
-    /// The article as a JSON object with only these fields.
-    pub fn shape(&self, article: ArticleResponse) -> serde_json::Value {
-        match serde_json::to_value(article) {
-            Ok(serde_json::Value::Object(mut map)) => {
-                map.retain(|k, _| self.0.contains(&k.as_str()));
-                serde_json::Value::Object(map)
-            }
-            other => other.unwrap_or_default(),
+    /// The article, to be serialised with only these fields.
+    pub fn shape(self, article: ArticleResponse) -> Shaped {
+        Shaped {
+            article,
+            fields: self,
         }
+    }
+}
+
+/// An article serialised with only some of its fields, in the canonical
+/// order, straight to the output (no intermediate JSON tree).
+pub struct Shaped {
+    article: ArticleResponse,
+    fields: FieldSet,
+}
+
+impl Serialize for Shaped {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let a = &self.article;
+        let mut map = serializer.serialize_map(Some(self.fields.0.count_ones() as usize))?;
+        macro_rules! fields {
+            ($($name:ident),*) => {
+                $(if self.fields.has(stringify!($name)) {
+                    map.serialize_entry(stringify!($name), &a.$name)?;
+                })*
+            };
+        }
+        fields!(
+            id,
+            slug,
+            title,
+            subtitle,
+            excerpt,
+            body_markdown,
+            body_html,
+            status,
+            author,
+            tags,
+            featured_image_url,
+            reading_time_minutes,
+            word_count,
+            comments_enabled,
+            comment_count,
+            share_count,
+            published_at,
+            created_at,
+            updated_at
+        );
+        map.end()
     }
 }
 
@@ -326,13 +378,14 @@ mod tests {
     #[test]
     fn fields_are_checked() {
         let mut errors = vec![];
-        let set = FieldSet::parse(Some("id,title,title"), &mut errors);
+        let set = FieldSet::parse(Some("title,id,title"), &mut errors);
         assert!(errors.is_empty());
-        assert_eq!(set.0, vec!["id", "title"]);
+        assert!(set.has("id") && set.has("title") && !set.has("slug"));
         FieldSet::parse(Some("id,password"), &mut errors);
         assert_eq!(errors.len(), 1);
         let default = FieldSet::parse(None, &mut vec![]);
-        assert!(!default.0.contains(&"body_html") && default.0.contains(&"title"));
+        assert!(!default.has("body_html") && !default.has("body_markdown") && default.has("title"));
+        assert!(default.has("updated_at"));
     }
 
     #[test]
