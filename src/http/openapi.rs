@@ -1,8 +1,21 @@
 //! The root of the OpenAPI document. Paths and their schemas are collected
 //! from the route registrations in `http::configure` (utoipa-actix-web), so a
 //! route cannot exist without its spec; this file adds what is global: info,
-//! tags, the `bearerAuth` scheme and the reusable problem responses.
+//! tags, the `bearerAuth` scheme, the reusable problem responses, and
+//! [`finish`], which writes down what holds for every route (security,
+//! `X-Request-Id`, standard header schemas, `500`/`503`, `If-None-Match`).
+//!
+//! Conventions every `#[utoipa::path]` follows (tests/api/openapi.rs checks
+//! them on the generated document, so they cover new routes too):
+//! - `operation_id` in camelCase, a summary line and a description;
+//! - one tag by resource (`articles`, `admin-articles`, …);
+//! - editor routes `security(("bearerAuth" = []))` and `401`/`403`;
+//! - every error response by reference to a response below
+//!   (`response = crate::http::openapi::NotFound`), problem+json;
+//! - cacheable GETs: `ETag` on the `200` and `304` by `NotModified`;
+//!   lists: `Link`; creates: `201` with `Location`.
 
+use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
@@ -15,17 +28,24 @@ use crate::error::{FieldError, Problem};
         version = "1.0.0",
         description = "Headless content API for a news site's opinion pages: articles, tags, \
 comments and share events.\n\n\
-Errors are `application/problem+json` (RFC 9457) with a stable `code`. Public GETs are \
-cacheable (`ETag`, `Cache-Control`); editor routes need `Authorization: Bearer <JWT>` from \
-`POST /api/v1/auth/login`.",
+**Errors** are `application/problem+json` (RFC 9457) with a stable machine `code` \
+(`validation_failed` adds `errors: [{field, message}]`); bad input is always a `4xx`.\n\n\
+**Editor routes** (`/api/v1/admin/…`, `/api/v1/auth/me`) need `Authorization: Bearer <JWT>` \
+from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
+**Lists** are `{data, meta, links}` with a `Link` header, in page mode (`page`, `per_page` \
+≤ 100) or cursor mode (`cursor=` to start, then `meta.next_cursor`).\n\n\
+**Caching**: public GETs send a strong `ETag` and `Cache-Control: public, max-age=N`; \
+`If-None-Match` answers `304`. `PATCH` honours `If-Match` (`412` when stale).\n\n\
+**Every response** carries `X-Request-Id` (yours, echoed, when you send one).",
         license(name = "MIT", identifier = "MIT")
     ),
     servers((url = "/", description = "This server")),
     modifiers(&SecurityAddon),
     components(
-        schemas(Problem, FieldError),
+        schemas(Problem, FieldError, crate::http::articles::ArticleField),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-                  PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited, Unavailable)
+                  PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited, InternalError,
+                  Unavailable, NotModified)
     ),
     tags(
         (name = "articles", description = "Published articles: the home page, tag pages, search and the article page."),
@@ -63,9 +83,17 @@ impl Modify for SecurityAddon {
     }
 }
 
-/// The request is malformed (for example the body is not valid JSON).
+/// The request is malformed: the body is not valid JSON, or the query string
+/// is longer than 4,096 bytes.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:malformed_json", "title": "Bad request", "status": 400,
+        "detail": "The body is not valid JSON: EOF while parsing an object at line 1 column 1.",
+        "code": "malformed_json"
+    })
+)]
 #[allow(dead_code)]
 pub struct BadRequest(Problem);
 
@@ -73,50 +101,105 @@ pub struct BadRequest(Problem);
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
-    headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"broadsheet\"`."))
+    headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"broadsheet\"`.")),
+    example = json!({
+        "type": "urn:broadsheet:problem:unauthorized", "title": "Unauthorized", "status": 401,
+        "detail": "This route needs `Authorization: Bearer <access token>`; get one from POST /api/v1/auth/login.",
+        "code": "unauthorized"
+    })
 )]
 #[allow(dead_code)]
 pub struct Unauthorized(Problem);
 
 /// The token is valid but the editor's role does not allow this.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "This needs the admin role or higher; you are editor.", "code": "forbidden"
+    })
+)]
 #[allow(dead_code)]
 pub struct Forbidden(Problem);
 
 /// No such resource (or not visible to the public).
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:not_found", "title": "Not found", "status": 404,
+        "detail": "No published article has the slug `its-too-late-now`.", "code": "not_found"
+    })
+)]
 #[allow(dead_code)]
 pub struct NotFound(Problem);
 
 /// The request conflicts with the current state (for example a taken email).
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:conflict", "title": "Conflict", "status": 409,
+        "detail": "The slug `its-too-late-now` is taken.", "code": "conflict"
+    })
+)]
 #[allow(dead_code)]
 pub struct Conflict(Problem);
 
 /// `If-Match` did not match the current `ETag`: someone else changed it.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:precondition_failed", "title": "Precondition failed",
+        "status": 412,
+        "detail": "The resource changed since you read it (its ETag is now \"9f2c1a7b3d4e5f60\"); GET it again and reapply your change.",
+        "code": "precondition_failed"
+    })
+)]
 #[allow(dead_code)]
 pub struct PreconditionFailed(Problem);
 
 /// The body is larger than `MAX_BODY_BYTES`.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:payload_too_large", "title": "Payload too large",
+        "status": 413, "detail": "The request body is larger than the limit of 1048576 bytes.",
+        "code": "payload_too_large"
+    })
+)]
 #[allow(dead_code)]
 pub struct PayloadTooLarge(Problem);
 
 /// The body is not sent as `application/json`.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:unsupported_media_type", "title": "Unsupported media type",
+        "status": 415, "detail": "Send the body as JSON with `Content-Type: application/json`.",
+        "code": "unsupported_media_type"
+    })
+)]
 #[allow(dead_code)]
 pub struct UnsupportedMediaType(Problem);
 
 /// Validation failed; `errors` names each field and what is wrong with it.
 #[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:validation_failed", "title": "Validation failed",
+        "status": 422, "detail": "The request has 2 invalid fields.", "code": "validation_failed",
+        "errors": [
+            {"field": "title", "message": "must not be empty"},
+            {"field": "per_page", "message": "must be between 1 and 100"}
+        ]
+    })
+)]
 #[allow(dead_code)]
 pub struct Invalid(Problem);
 
@@ -124,16 +207,232 @@ pub struct Invalid(Problem);
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")),
+    example = json!({
+        "type": "urn:broadsheet:problem:rate_limited", "title": "Too many requests", "status": 429,
+        "detail": "Too many login requests from this address; retry later.", "code": "rate_limited"
+    })
 )]
 #[allow(dead_code)]
 pub struct RateLimited(Problem);
 
-/// The database is unreachable; retry after `Retry-After` seconds.
+/// An unexpected fault. The body is generic; the cause is logged with this
+/// response's `X-Request-Id`, so quote it when you report the problem.
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))
+    example = json!({
+        "type": "urn:broadsheet:problem:internal_error", "title": "Internal server error",
+        "status": 500,
+        "detail": "An unexpected error occurred; it has been logged with this request's id.",
+        "code": "internal_error"
+    })
+)]
+#[allow(dead_code)]
+pub struct InternalError(Problem);
+
+/// The database is unreachable or too slow; retry after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")),
+    example = json!({
+        "type": "urn:broadsheet:problem:unavailable", "title": "Service unavailable", "status": 503,
+        "detail": "The service cannot reach its database right now; retry shortly.",
+        "code": "unavailable"
+    })
 )]
 #[allow(dead_code)]
 pub struct Unavailable(Problem);
+
+/// Not modified: the `If-None-Match` you sent names the current
+/// representation, so keep using your cached copy. No body.
+#[derive(ToResponse)]
+#[response(headers(
+    ("ETag" = String, description = "The current entity tag (the one you sent)."),
+    ("Cache-Control" = String, description = "As on the `200`.")
+))]
+#[allow(dead_code)]
+pub struct NotModified;
+
+/// Operations answered from memory, without the database: they never
+/// answer `503`.
+const SERVED_WITHOUT_DATABASE: [&str; 2] = ["healthz", "getOpenApi"];
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The response headers this API sends, each with one schema and whether it
+/// is always present on a response that documents it. Header names are
+/// matched case-insensitively and written as here.
+fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Value)> {
+    let known = [
+        (
+            "X-Request-Id",
+            true,
+            "This request's id: the client's own `X-Request-Id` when it sent a sane one \
+             (1–128 visible ASCII characters), else a new UUID. Every log line of the request \
+             carries it; quote it when reporting a problem.",
+            json!({"type": "string", "minLength": 1, "maxLength": 128,
+                   "example": "0f6c2a47-5a5e-4d0e-9a43-2b1f1f7d8c11"}),
+        ),
+        (
+            "ETag",
+            true,
+            "Strong entity tag of this representation (a hash of the body, equal on every \
+             instance): send it as `If-None-Match` to revalidate, or as `If-Match` on `PATCH`.",
+            json!({"type": "string", "pattern": "^\"[0-9a-f]{16}\"$", "example": "\"9f2c1a7b3d4e5f60\""}),
+        ),
+        (
+            "Cache-Control",
+            true,
+            "`public, max-age=N` (`CACHE_MAX_AGE_SECONDS`) on public reads, `no-store` on editor \
+             routes and errors.",
+            json!({"type": "string", "example": "public, max-age=60"}),
+        ),
+        (
+            "Last-Modified",
+            true,
+            "When the resource was last changed (HTTP date).",
+            json!({"type": "string", "example": "Tue, 24 Nov 2026 09:30:00 GMT"}),
+        ),
+        (
+            "Link",
+            false,
+            "RFC 8288 links to the neighbouring pages (`rel=\"next\"`, `rel=\"prev\"`); absent \
+             when there are none. The same URLs as `links` in the body.",
+            json!({"type": "string",
+                   "example": "</api/v1/articles?page=3>; rel=\"next\", </api/v1/articles?page=1>; rel=\"prev\""}),
+        ),
+        (
+            "Location",
+            true,
+            "The URL of the created resource.",
+            json!({"type": "string", "format": "uri-reference", "example": "/api/v1/admin/articles/42"}),
+        ),
+        (
+            "Retry-After",
+            true,
+            "Seconds to wait before retrying.",
+            json!({"type": "integer", "minimum": 1, "example": 5}),
+        ),
+        (
+            "WWW-Authenticate",
+            true,
+            "The authentication scheme to use.",
+            json!({"type": "string", "example": "Bearer realm=\"broadsheet\""}),
+        ),
+    ];
+    known
+        .into_iter()
+        .find(|(known, ..)| known.eq_ignore_ascii_case(name))
+}
+
+/// Gives every documented response header its standard name, schema and
+/// presence, keeping a description the annotation wrote; adds `X-Request-Id`.
+fn finish_response(response: &mut Value) {
+    let Some(response) = response.as_object_mut() else {
+        return;
+    };
+    let headers = response
+        .entry("headers")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut finished = Map::new();
+    let request_id = ("X-Request-Id".to_string(), json!({}));
+    for (name, header) in headers.into_iter().chain([request_id]) {
+        let Some((canonical, required, default_description, schema)) = standard_header(&name) else {
+            finished.insert(name, header);
+            continue;
+        };
+        let description = header
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(default_description)
+            .to_string();
+        finished.insert(
+            canonical.to_string(),
+            json!({"description": description, "required": required, "schema": schema}),
+        );
+    }
+    response.insert("headers".into(), Value::Object(finished));
+}
+
+/// The `If-None-Match` parameter of every GET that can answer `304`.
+fn if_none_match() -> Value {
+    json!({
+        "name": "If-None-Match",
+        "in": "header",
+        "description": "The `ETag` of your cached copy: when it is still current the answer \
+                        is `304 Not Modified` with no body.",
+        "required": false,
+        "schema": {"type": "string", "example": "\"9f2c1a7b3d4e5f60\""}
+    })
+}
+
+/// Completes the document built from the route annotations with what is
+/// true of every route, so that no handler can forget it:
+///
+/// - public operations say `security: []` (no token) explicitly;
+/// - every response documents `X-Request-Id`, and the standard headers
+///   (`ETag`, `Link`, `Location`, `Retry-After`, …) one schema each;
+/// - every operation documents `500`, and every one that reads the database
+///   `503` with `Retry-After`;
+/// - every GET that documents `304` takes `If-None-Match`.
+pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(responses) = doc
+        .pointer_mut("/components/responses")
+        .and_then(Value::as_object_mut)
+    {
+        responses.values_mut().for_each(finish_response);
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return doc;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for (method, op) in item.iter_mut() {
+            let Some(op) = op.as_object_mut().filter(|_| METHODS.contains(&method.as_str())) else {
+                continue;
+            };
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            op.entry("security").or_insert_with(|| json!([]));
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            responses
+                .entry("500")
+                .or_insert_with(|| json!({"$ref": "#/components/responses/InternalError"}));
+            if !SERVED_WITHOUT_DATABASE.contains(&id.as_str()) {
+                responses
+                    .entry("503")
+                    .or_insert_with(|| json!({"$ref": "#/components/responses/Unavailable"}));
+            }
+            responses
+                .values_mut()
+                .filter(|r| r.get("$ref").is_none())
+                .for_each(finish_response);
+            let conditional = method == "get" && responses.contains_key("304");
+            if conditional {
+                let parameters = op.entry("parameters").or_insert_with(|| json!([])).as_array_mut();
+                if let Some(parameters) = parameters
+                    && !parameters.iter().any(|p| {
+                        p["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case("if-none-match"))
+                    })
+                {
+                    parameters.push(if_none_match());
+                }
+            }
+        }
+    }
+    doc
+}
