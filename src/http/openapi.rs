@@ -373,15 +373,49 @@ fn if_none_match() -> Value {
     })
 }
 
+/// `$ref` to a reusable response of this file.
+fn response_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/responses/{name}")})
+}
+
+/// The paging parameters every list shares (`http::pagination`): their
+/// limits and defaults, written once.
+fn complete_paging_parameter(parameter: &mut Value) {
+    use crate::http::pagination::{DEFAULT_PER_PAGE, MAX_CURSOR_LEN, MAX_PAGE, MAX_PER_PAGE};
+    if parameter["in"] != "query" {
+        return;
+    }
+    let limits = match parameter["name"].as_str() {
+        Some("page") => json!({"minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+        Some("per_page") => json!({"minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
+        Some("cursor") => json!({"maxLength": MAX_CURSOR_LEN}),
+        _ => return,
+    };
+    if let (Some(schema), Some(limits)) = (
+        parameter.get_mut("schema").and_then(Value::as_object_mut),
+        limits.as_object(),
+    ) {
+        for (key, value) in limits {
+            schema.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+}
+
 /// Completes the document built from the route annotations with what is
 /// true of every route, so that no handler can forget it:
 ///
 /// - public operations say `security: []` (no token) explicitly;
+/// - the answers of the shared extractors and middleware: `401` where a
+///   token is needed (`extract::authenticate`), `404` where the path names
+///   a resource (a path parameter that does not parse names none), `400` and
+///   `422` where there is a query string (`extract::Query`), `400`, `413`,
+///   `415` and `422` where there is a JSON body (`extract::Json`), `500`
+///   everywhere, `503` wherever the database is read;
+/// - every `304` is [`NotModified`], and every GET that can answer it takes
+///   `If-None-Match`;
+/// - `page`, `per_page` and `cursor` carry the limits of `http::pagination`;
 /// - every response documents `X-Request-Id`, and the standard headers
-///   (`ETag`, `Link`, `Location`, `Retry-After`, …) one schema each;
-/// - every operation documents `500`, and every one that reads the database
-///   `503` with `Retry-After`;
-/// - every GET that documents `304` takes `If-None-Match`.
+///   (`ETag`, `Link`, `Location`, `Retry-After`, …) one schema each.
 pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(spec).unwrap_or_default();
     if let Some(responses) = doc
@@ -398,41 +432,86 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
             let Some(op) = op.as_object_mut().filter(|_| METHODS.contains(&method.as_str())) else {
                 continue;
             };
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            op.entry("security").or_insert_with(|| json!([]));
-            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-                continue;
-            };
-            responses
-                .entry("500")
-                .or_insert_with(|| json!({"$ref": "#/components/responses/InternalError"}));
-            if !SERVED_WITHOUT_DATABASE.contains(&id.as_str()) {
-                responses
-                    .entry("503")
-                    .or_insert_with(|| json!({"$ref": "#/components/responses/Unavailable"}));
-            }
-            responses
-                .values_mut()
-                .filter(|r| r.get("$ref").is_none())
-                .for_each(finish_response);
-            let conditional = method == "get" && responses.contains_key("304");
-            if conditional {
-                let parameters = op.entry("parameters").or_insert_with(|| json!([])).as_array_mut();
-                if let Some(parameters) = parameters
-                    && !parameters.iter().any(|p| {
-                        p["name"]
-                            .as_str()
-                            .is_some_and(|n| n.eq_ignore_ascii_case("if-none-match"))
-                    })
-                {
-                    parameters.push(if_none_match());
-                }
-            }
+            finish_operation(method, op);
         }
     }
     doc
+}
+
+fn finish_operation(method: &str, op: &mut Map<String, Value>) {
+    let id = op
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let security = op.entry("security").or_insert_with(|| json!([]));
+    let secured = security
+        .as_array()
+        .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
+    let parameters = op
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let located = |place: &str| parameters.iter().any(|p| p["in"] == place);
+    let (has_query, has_path) = (located("query"), located("path"));
+    let has_body = op.contains_key("requestBody");
+
+    let mut responses: Vec<(String, Value)> = op
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+        .map(std::mem::take)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut add = |status: &str, name: &str| {
+        if !responses.iter().any(|(s, _)| s == status) {
+            responses.push((status.to_string(), response_ref(name)));
+        }
+    };
+    if secured {
+        add("401", "Unauthorized");
+    }
+    if has_path {
+        add("404", "NotFound");
+    }
+    if has_query {
+        add("400", "BadRequest");
+        add("422", "Invalid");
+    }
+    if has_body {
+        add("400", "BadRequest");
+        add("413", "PayloadTooLarge");
+        add("415", "UnsupportedMediaType");
+        add("422", "Invalid");
+    }
+    add("500", "InternalError");
+    if !SERVED_WITHOUT_DATABASE.contains(&id.as_str()) {
+        add("503", "Unavailable");
+    }
+    responses.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let mut conditional = false;
+    for (status, response) in &mut responses {
+        if status == "304" {
+            *response = response_ref("NotModified");
+            conditional = method == "get";
+        } else if response.get("$ref").is_none() {
+            finish_response(response);
+        }
+    }
+    op.insert("responses".into(), Value::Object(responses.into_iter().collect()));
+
+    let mut parameters = parameters;
+    parameters.iter_mut().for_each(complete_paging_parameter);
+    let has_if_none_match = parameters.iter().any(|p| {
+        p["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case("if-none-match"))
+    });
+    if conditional && !has_if_none_match {
+        parameters.push(if_none_match());
+    }
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), Value::Array(parameters));
+    }
 }

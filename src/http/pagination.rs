@@ -25,6 +25,8 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 /// Deeper pages are refused: use cursor mode to walk that far.
 pub const MAX_PAGE: u32 = 100_000;
+/// Longer `cursor` values are not cursors this API issued.
+pub const MAX_CURSOR_LEN: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
@@ -126,7 +128,7 @@ pub fn encode_cursor(position: &str) -> String {
 
 /// The position inside a cursor, or `None` for anything this API did not issue.
 pub fn decode_cursor(cursor: &str) -> Option<String> {
-    if cursor.len() > 512 {
+    if cursor.len() > MAX_CURSOR_LEN {
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;

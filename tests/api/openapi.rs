@@ -10,6 +10,27 @@ use serde_json::{Value, json};
 use crate::backend_tests;
 use crate::support::TestApp;
 
+/// Every rule broken, collected, so one run lists all that needs fixing.
+#[derive(Default)]
+struct Findings(Vec<String>);
+
+impl Findings {
+    fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(message());
+        }
+    }
+
+    fn assert_none(self, what: &str) {
+        assert!(
+            self.0.is_empty(),
+            "{what}: {} problem(s) in the generated OpenAPI document:\n  - {}\n",
+            self.0.len(),
+            self.0.join("\n  - ")
+        );
+    }
+}
+
 fn generated() -> Value {
     serde_json::from_str(&broadsheet::http::api_spec().to_pretty_json().unwrap()).unwrap()
 }
@@ -94,9 +115,20 @@ fn resolve<'a>(spec: &'a Value, value: &'a Value) -> &'a Value {
     panic!("$ref chain too long at {value}");
 }
 
+/// An example of the schema, or, for a list envelope, of its items (Swagger
+/// UI and the other tools compose the envelope from its parts).
 fn has_example(spec: &Value, schema: &Value) -> bool {
     let schema = resolve(spec, schema);
-    schema.get("example").is_some() || schema["examples"].as_array().is_some_and(|e| !e.is_empty())
+    if schema.get("example").is_some() || schema["examples"].as_array().is_some_and(|e| !e.is_empty()) {
+        return true;
+    }
+    is_list(spec, schema) && has_example(spec, &schema["properties"]["data"]["items"])
+}
+
+/// `{data: [...], meta, links}`.
+fn is_list(spec: &Value, schema: &Value) -> bool {
+    let schema = resolve(spec, schema);
+    schema["properties"]["data"]["type"] == "array" && schema["properties"]["links"].is_object()
 }
 
 fn header<'a>(response: &'a Value, name: &str) -> Option<&'a Value> {
@@ -126,81 +158,90 @@ fn committed_spec_matches_the_code() {
 #[test]
 fn every_operation_is_documented_and_secured_where_needed() {
     let spec = generated();
+    let mut f = Findings::default();
     assert_eq!(spec["openapi"], "3.1.0");
-    let declared_tags: HashSet<&str> = spec["tags"]
-        .as_array()
-        .expect("root tags")
-        .iter()
-        .map(|t| {
-            assert!(
-                t["description"].as_str().is_some_and(|d| !d.is_empty()),
-                "tag {t} has a description"
-            );
-            t["name"].as_str().unwrap()
-        })
-        .collect();
+    let mut declared_tags = HashSet::new();
+    for t in spec["tags"].as_array().expect("root tags") {
+        f.check(t["description"].as_str().is_some_and(|d| !d.is_empty()), || {
+            format!("tag {} has a description", t["name"])
+        });
+        declared_tags.insert(t["name"].as_str().unwrap_or_default());
+    }
     let mut operation_ids = HashSet::new();
     for o in operations(&spec) {
         let (path, method, op) = (o.path, o.method, o.op);
-        let id = op["operationId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
-        assert!(
-            id.chars().next().unwrap().is_ascii_lowercase() && !id.contains('_'),
-            "camelCase: {id}"
+        let Some(id) = op["operationId"].as_str() else {
+            f.check(false, || format!("{method} {path} has no operationId"));
+            continue;
+        };
+        f.check(
+            id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && !id.contains('_')
+                && id.chars().all(|c| c.is_ascii_alphanumeric()),
+            || format!("camelCase: {id}"),
         );
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "camelCase: {id}");
-        assert!(operation_ids.insert(id.to_string()), "duplicate operationId {id}");
-        assert!(op["summary"].is_string(), "{id} has no summary");
-        assert!(
+        f.check(operation_ids.insert(id.to_string()), || {
+            format!("duplicate operationId {id}")
+        });
+        f.check(op["summary"].is_string(), || format!("{id} has no summary"));
+        f.check(
             op["description"].as_str().is_some_and(|d| !d.trim().is_empty()),
-            "{id} has no description (the doc comment's paragraphs after the summary line)"
+            || format!("{id} has no description (the doc comment's paragraphs after its summary line)"),
         );
-        let tags = op["tags"].as_array().expect("tags");
-        assert_eq!(tags.len(), 1, "{id}: one tag, by resource");
-        assert!(
-            declared_tags.contains(tags[0].as_str().unwrap()),
-            "{id}: tag {} is declared in the root `tags` with a description",
-            tags[0]
-        );
-        let editor_route = o.is_editor_route();
-        let secured = op["security"]
+        let tags: Vec<&str> = op["tags"]
             .as_array()
-            .expect("every operation states its security, `[]` when public")
-            .iter()
-            .any(|requirement| requirement.get("bearerAuth").is_some());
-        assert_eq!(
-            secured, editor_route,
-            "{method} {path}: bearerAuth exactly on editor routes"
-        );
-        if editor_route {
-            assert_eq!(op["security"], json!([{"bearerAuth": []}]), "{id}");
-        } else {
-            assert_eq!(op["security"], json!([]), "{id}: public, no token");
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        f.check(tags.len() == 1, || {
+            format!("{id}: one tag, by resource (has {tags:?})")
+        });
+        for tag in &tags {
+            f.check(declared_tags.contains(tag), || {
+                format!("{id}: tag `{tag}` is declared in the root `tags` with a description")
+            });
         }
+        let editor_route = o.is_editor_route();
+        let secured = op["security"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|requirement| requirement.get("bearerAuth").is_some())
+        });
+        f.check(secured == editor_route, || {
+            format!("{method} {path}: bearerAuth exactly on editor routes")
+        });
+        let expected_security = if editor_route {
+            json!([{"bearerAuth": []}])
+        } else {
+            json!([])
+        };
+        f.check(op["security"] == expected_security, || {
+            format!("{id}: security is {expected_security} (`[]` states a public route)")
+        });
         let responses = o.responses();
         if editor_route {
-            assert!(responses.contains_key("401"), "{id} documents 401");
+            f.check(responses.contains_key("401"), || format!("{id} documents 401"));
         }
         if path.starts_with("/api/v1/admin") {
-            assert!(responses.contains_key("403"), "{id} documents 403 (role too low)");
+            f.check(responses.contains_key("403"), || {
+                format!("{id} documents 403 (role too low)")
+            });
         }
         for (status, response) in responses {
             if status.starts_with('4') || status.starts_with('5') {
                 let reference = response["$ref"].as_str().unwrap_or_default();
-                assert!(
-                    reference.starts_with("#/components/responses/"),
-                    "{id} {status} uses a problem response"
-                );
+                f.check(reference.starts_with("#/components/responses/"), || {
+                    format!("{id} {status} uses a problem response (`response = crate::http::openapi::…`)")
+                });
             }
         }
     }
     assert!(spec["components"]["securitySchemes"]["bearerAuth"].is_object());
+    f.assert_none("operations");
 }
 
 #[test]
 fn error_responses_are_problems_with_their_own_status() {
     let spec = generated();
+    let mut f = Findings::default();
     let problem = &spec["components"]["schemas"]["Problem"];
     let required: BTreeSet<&str> = problem["required"]
         .as_array()
@@ -209,118 +250,130 @@ fn error_responses_are_problems_with_their_own_status() {
         .filter_map(Value::as_str)
         .collect();
     for field in ["type", "title", "status", "detail", "code"] {
-        assert!(required.contains(field), "Problem requires `{field}`");
+        f.check(required.contains(field), || format!("Problem requires `{field}`"));
     }
-    assert!(
-        problem["properties"]["errors"].is_object(),
-        "Problem has `errors`"
-    );
+    f.check(problem["properties"]["errors"].is_object(), || {
+        "Problem has `errors`".into()
+    });
     for o in operations(&spec) {
+        let name = o.name();
         let responses = o.responses();
-        assert!(responses.contains_key("500"), "{} documents 500", o.name());
+        f.check(responses.contains_key("500"), || format!("{name} documents 500"));
         if !SERVED_WITHOUT_DATABASE.contains(&o.id()) {
-            assert!(responses.contains_key("503"), "{} documents 503", o.name());
+            f.check(responses.contains_key("503"), || format!("{name} documents 503"));
         }
         for (status, response) in responses {
             if !(status.starts_with('4') || status.starts_with('5')) {
                 continue;
             }
             let response = resolve(&spec, response);
-            let content = response["content"].as_object().expect("problem content");
-            assert_eq!(
-                content.keys().collect::<Vec<_>>(),
-                ["application/problem+json"],
-                "{} {status}: problem+json only",
-                o.name()
-            );
-            let media = &content["application/problem+json"];
-            assert_eq!(media["schema"]["$ref"], "#/components/schemas/Problem");
+            let types: Vec<&String> = response["content"]
+                .as_object()
+                .map(|c| c.keys().collect())
+                .unwrap_or_default();
+            f.check(types == ["application/problem+json"], || {
+                format!("{name} {status}: problem+json only, not {types:?}")
+            });
+            let media = &response["content"]["application/problem+json"];
+            f.check(media["schema"]["$ref"] == "#/components/schemas/Problem", || {
+                format!("{name} {status}: the Problem schema")
+            });
             let example = &media["example"];
-            assert_eq!(
-                example["status"].as_u64().map(|s| s.to_string()).as_deref(),
-                Some(status.as_str()),
-                "{} {status}: its example has the status it is documented under",
-                o.name()
+            f.check(
+                example["status"].as_u64().map(|s| s.to_string()).as_deref() == Some(status.as_str()),
+                || {
+                    format!(
+                        "{name} {status}: its example has the status it is documented under ({})",
+                        example["status"]
+                    )
+                },
             );
-            assert_eq!(
-                example["type"].as_str(),
-                example["code"]
-                    .as_str()
-                    .map(|c| format!("urn:broadsheet:problem:{c}"))
-                    .as_deref(),
-                "{} {status}: example type and code agree",
-                o.name()
+            f.check(
+                example["type"].as_str()
+                    == example["code"]
+                        .as_str()
+                        .map(|c| format!("urn:broadsheet:problem:{c}"))
+                        .as_deref(),
+                || format!("{name} {status}: example type and code agree"),
             );
             match status.as_str() {
-                "401" => assert!(header(response, "WWW-Authenticate").is_some(), "{}", o.name()),
-                "429" | "503" => assert!(header(response, "Retry-After").is_some(), "{}", o.name()),
+                "401" => f.check(header(response, "WWW-Authenticate").is_some(), || {
+                    format!("{name} 401: WWW-Authenticate")
+                }),
+                "429" | "503" => f.check(header(response, "Retry-After").is_some(), || {
+                    format!("{name} {status}: Retry-After")
+                }),
                 _ => {}
             }
         }
     }
+    f.assert_none("error responses");
 }
 
 #[test]
 fn response_headers_are_documented() {
     let spec = generated();
+    let mut f = Findings::default();
     for o in operations(&spec) {
         let name = o.name();
         let responses = o.responses();
         for (status, response) in responses {
             let response = resolve(&spec, response);
-            let request_id =
-                header(response, "X-Request-Id").unwrap_or_else(|| panic!("{name} {status}: X-Request-Id"));
-            assert_eq!(
-                request_id["required"], true,
-                "{name} {status}: X-Request-Id is always sent"
-            );
-            for (header_name, h) in response["headers"].as_object().unwrap() {
+            let request_id = header(response, "X-Request-Id");
+            f.check(request_id.is_some_and(|h| h["required"] == true), || {
+                format!("{name} {status}: X-Request-Id, always sent")
+            });
+            for (header_name, h) in response["headers"].as_object().into_iter().flatten() {
                 let schema = resolve(&spec, &h["schema"]);
-                assert!(
-                    schema["type"].is_string(),
-                    "{name} {status} {header_name}: typed schema"
-                );
-                assert!(
-                    h["description"].is_string(),
-                    "{name} {status} {header_name}: described"
-                );
+                f.check(schema["type"].is_string(), || {
+                    format!("{name} {status} {header_name}: typed schema")
+                });
+                f.check(h["description"].is_string(), || {
+                    format!("{name} {status} {header_name}: described")
+                });
             }
             if status == "201" {
-                let location =
-                    header(response, "Location").unwrap_or_else(|| panic!("{name}: 201 with Location"));
-                assert_eq!(location["required"], true);
+                f.check(
+                    header(response, "Location").is_some_and(|h| h["required"] == true),
+                    || format!("{name}: 201 with Location"),
+                );
             }
             if status == "304" {
-                assert!(header(response, "ETag").is_some(), "{name}: 304 names the ETag");
-                assert!(response.get("content").is_none(), "{name}: 304 has no body");
+                f.check(header(response, "ETag").is_some(), || {
+                    format!("{name}: 304 names the ETag")
+                });
+                f.check(response.get("content").is_none(), || {
+                    format!("{name}: 304 has no body")
+                });
             }
             if status.starts_with('2')
                 && let Some(schema) = json_schema(response)
+                && is_list(&spec, schema)
             {
-                let schema = resolve(&spec, schema);
-                let is_list = schema["properties"]["data"]["type"] == "array"
-                    && schema["properties"]["links"].is_object();
-                if is_list {
-                    assert!(header(response, "Link").is_some(), "{name}: lists send Link");
-                    let meta = resolve(&spec, &schema["properties"]["meta"]);
-                    assert!(meta["properties"]["per_page"].is_object(), "{name}: list meta");
-                }
+                f.check(header(response, "Link").is_some(), || {
+                    format!("{name}: lists send Link")
+                });
+                let meta = resolve(&spec, &resolve(&spec, schema)["properties"]["meta"]);
+                f.check(meta["properties"]["per_page"].is_object(), || {
+                    format!("{name}: list meta")
+                });
             }
         }
         let ok = responses.get("200").map(|r| resolve(&spec, r));
         let etag_on_200 = ok.is_some_and(|r| header(r, "ETag").is_some());
         if o.method == "get" && etag_on_200 {
-            assert!(
-                responses.contains_key("304"),
-                "{name}: a GET with an ETag answers 304"
-            );
+            f.check(responses.contains_key("304"), || {
+                format!("{name}: a GET with an ETag answers 304")
+            });
         }
         if responses.contains_key("304") {
-            assert!(
-                o.parameters_in("header").iter().any(|p| p["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case("If-None-Match"))),
-                "{name}: 304 comes from If-None-Match, a documented parameter"
+            f.check(
+                o.parameters_in("header").iter().any(|p| {
+                    p["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("If-None-Match"))
+                }),
+                || format!("{name}: 304 comes from If-None-Match, a documented parameter"),
             );
         }
         let public_read = o.method == "get"
@@ -328,52 +381,56 @@ fn response_headers_are_documented() {
             && o.path.starts_with("/api/v1/")
             && o.path != "/api/v1/openapi.json";
         if public_read {
-            let ok = ok.unwrap_or_else(|| panic!("{name}: 200"));
-            assert!(header(ok, "ETag").is_some(), "{name}: public GETs send ETag");
-            assert!(
-                header(ok, "Cache-Control").is_some(),
-                "{name}: public GETs send Cache-Control"
-            );
+            f.check(ok.is_some_and(|r| header(r, "ETag").is_some()), || {
+                format!("{name}: public GETs send ETag (headers((\"ETag\" = String)) on the 200)")
+            });
+            f.check(ok.is_some_and(|r| header(r, "Cache-Control").is_some()), || {
+                format!("{name}: public GETs send Cache-Control")
+            });
         }
         if o.method == "patch" && o.is_editor_route() {
-            assert!(
+            f.check(
                 o.parameters_in("header").iter().any(|p| p["name"] == "If-Match"),
-                "{name}: PATCH takes If-Match"
+                || format!("{name}: PATCH takes If-Match"),
             );
-            assert!(responses.contains_key("412"), "{name}: PATCH documents 412");
+            f.check(responses.contains_key("412"), || {
+                format!("{name}: PATCH documents 412")
+            });
         }
     }
+    f.assert_none("response headers");
 }
 
 #[test]
 fn parameters_are_described_and_constrained() {
     let spec = generated();
+    let mut f = Findings::default();
     for o in operations(&spec) {
         let name = o.name();
         let responses = o.responses();
         for p in o.parameters() {
-            let pname = p["name"].as_str().expect("parameter name");
-            assert!(
+            let pname = p["name"].as_str().unwrap_or("?");
+            f.check(
                 ["query", "path", "header"].contains(&p["in"].as_str().unwrap_or_default()),
-                "{name} {pname}: in query, path or header"
+                || format!("{name} {pname}: in query, path or header"),
             );
-            assert!(
+            f.check(
                 p["description"].as_str().is_some_and(|d| !d.trim().is_empty()),
-                "{name} {pname}: described"
+                || format!("{name} {pname}: described"),
             );
-            let schema = resolve(
-                &spec,
-                p.get("schema")
-                    .unwrap_or_else(|| panic!("{name} {pname}: schema")),
-            );
-            match pname {
-                "page" => assert_eq!(schema["minimum"], 1, "{name} page ≥ 1"),
-                "per_page" => {
-                    assert_eq!(schema["minimum"], 1, "{name} per_page ≥ 1");
-                    assert_eq!(schema["maximum"], 100, "{name} per_page ≤ 100");
-                    assert_eq!(schema["default"], 20, "{name} per_page defaults to 20");
+            let Some(schema) = p.get("schema").map(|s| resolve(&spec, s)) else {
+                f.check(false, || format!("{name} {pname}: schema"));
+                continue;
+            };
+            if p["in"] == "query" {
+                match pname {
+                    "page" => f.check(schema["minimum"] == 1, || format!("{name}: page ≥ 1")),
+                    "per_page" => f.check(
+                        schema["minimum"] == 1 && schema["maximum"] == 100 && schema["default"] == 20,
+                        || format!("{name}: per_page 1–100, default 20"),
+                    ),
+                    _ => {}
                 }
-                _ => {}
             }
             if p["in"] == "query" && ENUM_PARAMS.contains(&pname) {
                 let values = if schema["type"] == "array" {
@@ -381,20 +438,19 @@ fn parameters_are_described_and_constrained() {
                 } else {
                     schema
                 };
-                assert!(
-                    values["enum"].as_array().is_some_and(|e| !e.is_empty()),
-                    "{name} {pname}: lists its values as an enum"
-                );
+                f.check(values["enum"].as_array().is_some_and(|e| !e.is_empty()), || {
+                    format!("{name} {pname}: lists its values as an enum")
+                });
             }
             if p["in"] == "query" && schema["type"] == "array" {
-                assert_eq!(p["style"], "form", "{name} {pname}: comma-separated");
-                assert_eq!(p["explode"], false, "{name} {pname}: comma-separated");
+                f.check(p["style"] == "form" && p["explode"] == false, || {
+                    format!("{name} {pname}: comma-separated (style form, explode false)")
+                });
             }
             if p["in"] == "path" {
-                assert_eq!(
-                    p["required"], true,
-                    "{name} {pname}: path parameters are required"
-                );
+                f.check(p["required"] == true, || {
+                    format!("{name} {pname}: path parameters are required")
+                });
             }
         }
         let in_template: BTreeSet<&str> = o
@@ -407,48 +463,55 @@ fn parameters_are_described_and_constrained() {
             .iter()
             .filter_map(|p| p["name"].as_str())
             .collect();
-        assert_eq!(in_template, in_path, "{name}: path parameters match the template");
+        f.check(in_template == in_path, || {
+            format!("{name}: path parameters {in_path:?} match the template {in_template:?}")
+        });
         if !in_path.is_empty() {
-            assert!(
-                responses.contains_key("404"),
-                "{name}: a path that names a resource can 404"
-            );
+            f.check(responses.contains_key("404"), || {
+                format!("{name}: a path that names a resource can 404")
+            });
         }
         if !o.parameters_in("query").is_empty() {
             for status in ["400", "422"] {
-                assert!(
-                    responses.contains_key(status),
-                    "{name}: query strings can be too long (400) or invalid (422): documents {status}"
-                );
+                f.check(responses.contains_key(status), || {
+                    format!(
+                        "{name}: query strings can be too long (400) or invalid (422): documents {status}"
+                    )
+                });
             }
         }
         if let Some(body) = o.op.get("requestBody") {
-            assert_eq!(body["required"], true, "{name}: the body is required");
-            assert_eq!(
-                body["content"].as_object().unwrap().keys().collect::<Vec<_>>(),
-                ["application/json"],
-                "{name}: JSON bodies"
-            );
+            f.check(body["required"] == true, || {
+                format!("{name}: the body is required")
+            });
+            let types: Vec<&String> = body["content"]
+                .as_object()
+                .map(|c| c.keys().collect())
+                .unwrap_or_default();
+            f.check(types == ["application/json"], || {
+                format!("{name}: JSON bodies, not {types:?}")
+            });
             for status in ["400", "413", "415", "422"] {
-                assert!(
-                    responses.contains_key(status),
-                    "{name}: a JSON body can give {status}"
-                );
+                f.check(responses.contains_key(status), || {
+                    format!("{name}: a JSON body can give {status}")
+                });
             }
         }
     }
+    f.assert_none("parameters");
 }
 
 #[test]
 fn bodies_have_examples_and_schemas_have_descriptions() {
     let spec = generated();
+    let mut f = Findings::default();
     for o in operations(&spec) {
         let name = o.name();
         if let Some(body) = o.op.get("requestBody") {
             let media = &body["content"]["application/json"];
-            assert!(
+            f.check(
                 media.get("example").is_some() || has_example(&spec, &media["schema"]),
-                "{name}: request body example"
+                || format!("{name}: request body example (#[schema(example = …)] on its type)"),
             );
         }
         for (status, response) in o.responses() {
@@ -458,46 +521,47 @@ fn bodies_have_examples_and_schemas_have_descriptions() {
             }
             if let Some(schema) = json_schema(response) {
                 let media = &response["content"]["application/json"];
-                assert!(
+                f.check(
                     media.get("example").is_some() || has_example(&spec, schema),
-                    "{name} {status}: response example"
+                    || format!("{name} {status}: response example (#[schema(example = …)] on its type)"),
                 );
             }
         }
     }
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
-        assert!(
+        f.check(
             schema["description"].as_str().is_some_and(|d| !d.is_empty()),
-            "schema {name} has a description (a `///` comment on the type)"
+            || format!("schema {name} has a description (a `///` comment on the type)"),
         );
     }
+    f.assert_none("examples and descriptions");
 }
 
 #[test]
 fn every_reference_resolves() {
-    fn walk(spec: &Value, value: &Value, at: &str) {
+    fn walk(spec: &Value, value: &Value, at: &str, f: &mut Findings) {
         match value {
             Value::Object(map) => {
                 if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
-                    let pointer = reference
-                        .strip_prefix('#')
-                        .unwrap_or_else(|| panic!("{at}: {reference}"));
-                    assert!(spec.pointer(pointer).is_some(), "{at}: unresolved {reference}");
+                    let target = reference.strip_prefix('#').and_then(|p| spec.pointer(p));
+                    f.check(target.is_some(), || format!("{at}: unresolved {reference}"));
                 }
                 for (k, v) in map {
-                    walk(spec, v, &format!("{at}/{k}"));
+                    walk(spec, v, &format!("{at}/{k}"), f);
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    walk(spec, v, &format!("{at}/{i}"));
+                    walk(spec, v, &format!("{at}/{i}"), f);
                 }
             }
             _ => {}
         }
     }
     let spec = generated();
-    walk(&spec, &spec, "#");
+    let mut f = Findings::default();
+    walk(&spec, &spec, "#", &mut f);
+    f.assert_none("references");
 }
 
 #[test]
@@ -563,23 +627,26 @@ async fn the_spec_is_served(app: TestApp) {
 /// A request to every operation that must fail before it does anything: the
 /// answer is a status the operation documents, as problem+json with
 /// `X-Request-Id`. Editor routes without a token; the rest with a name that
-/// does not exist, an empty JSON body, or an over-long query string.
+/// does not exist, an unknown body field, a body that is not JSON, or an
+/// over-long query string.
 async fn every_operation_answers_bad_requests_as_documented(app: TestApp) {
     check_bad_requests(&app).await;
 }
 
 async fn check_bad_requests<'a>(app: &'a TestApp) {
     let spec = generated();
+    let mut f = Findings::default();
     let token = app.admin_token().await;
     let long_query = format!("?q={}", "x".repeat(5000));
     for o in operations(&spec) {
         let path = o
             .path
-            .replace("{id}", "987654")
-            .replace("{slug}", "no-such-thing");
-        let path = path
             .split('/')
-            .map(|s| if s.starts_with('{') { "987654" } else { s })
+            .map(|s| match s {
+                "{slug}" => "no-such-thing",
+                s if s.starts_with('{') => "987654",
+                s => s,
+            })
             .collect::<Vec<_>>()
             .join("/");
         let method = actix_web::http::Method::from_bytes(o.method.to_uppercase().as_bytes()).unwrap();
@@ -615,51 +682,43 @@ async fn check_bad_requests<'a>(app: &'a TestApp) {
         }
         for (what, res) in attempts {
             let status = res.status.as_u16();
-            assert!(
-                (400..500).contains(&status),
-                "{} ({what}): a 4xx, got {status}: {}",
-                o.name(),
-                res.text()
+            let name = o.name();
+            f.check((400..500).contains(&status), || {
+                format!("{name} ({what}): a 4xx, got {status}: {}", res.text())
+            });
+            f.check(o.responses().contains_key(&status.to_string()), || {
+                format!(
+                    "{name} ({what}): answered {status}, which it does not document: {}",
+                    res.text()
+                )
+            });
+            f.check(
+                res.header("content-type") == Some("application/problem+json"),
+                || format!("{name} ({what}): problem+json"),
             );
-            assert!(
-                o.responses().contains_key(&status.to_string()),
-                "{} ({what}): answered {status}, which it does not document: {}",
-                o.name(),
-                res.text()
-            );
-            assert_eq!(
-                res.header("content-type"),
-                Some("application/problem+json"),
-                "{}",
-                o.name()
-            );
-            assert!(
-                res.header("x-request-id").is_some(),
-                "{} ({what}): X-Request-Id",
-                o.name()
-            );
-            assert_eq!(res.json()["status"], status);
+            f.check(res.header("x-request-id").is_some(), || {
+                format!("{name} ({what}): X-Request-Id")
+            });
         }
     }
+    f.assert_none("answers to bad requests");
 }
 
 /// The documented headers of a cacheable read are really sent, on the 200
 /// and on the 304.
 async fn conditional_reads_send_their_documented_headers(app: TestApp) {
     let spec = generated();
+    let mut f = Findings::default();
+    let token = app.admin_token().await;
     for o in operations(&spec) {
         if o.method != "get" || !o.responses().contains_key("304") || !o.parameters_in("path").is_empty() {
             continue;
         }
-        let token = if o.is_editor_route() {
-            Some(app.admin_token().await)
-        } else {
-            None
-        };
+        let name = o.name();
         let request = |etag: Option<&str>| {
             let mut req = app.get(o.path);
-            if let Some(token) = &token {
-                req = req.bearer(token);
+            if o.is_editor_route() {
+                req = req.bearer(&token);
             }
             if let Some(etag) = etag {
                 req = req.header("if-none-match", etag);
@@ -669,18 +728,30 @@ async fn conditional_reads_send_their_documented_headers(app: TestApp) {
         let first = request(None).await;
         first.assert_status(200);
         let ok = resolve(&spec, &o.responses()["200"]);
-        for (name, h) in ok["headers"].as_object().unwrap() {
+        for (header_name, h) in ok["headers"].as_object().unwrap() {
             if h["required"] == true {
-                assert!(first.header(name).is_some(), "{}: 200 sends {name}", o.name());
+                f.check(first.header(header_name).is_some(), || {
+                    format!("{name}: 200 sends {header_name}")
+                });
             }
         }
-        let etag = first.header("etag").expect("etag").to_string();
+        let Some(etag) = first.header("etag").map(str::to_string) else {
+            f.check(false, || format!("{name}: 200 sends an ETag"));
+            continue;
+        };
         let again = request(Some(&etag)).await;
-        again.assert_status(304);
-        assert_eq!(again.header("etag"), Some(etag.as_str()), "{}", o.name());
-        assert!(again.header("x-request-id").is_some());
-        assert!(again.body.is_empty());
+        f.check(again.status.as_u16() == 304, || {
+            format!("{name}: If-None-Match gives 304, got {}", again.status)
+        });
+        f.check(again.header("etag") == Some(etag.as_str()), || {
+            format!("{name}: 304 names the ETag")
+        });
+        f.check(again.header("x-request-id").is_some(), || {
+            format!("{name}: 304 has X-Request-Id")
+        });
+        f.check(again.body.is_empty(), || format!("{name}: 304 has no body"));
     }
+    f.assert_none("conditional reads");
 }
 
 backend_tests!(
