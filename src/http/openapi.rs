@@ -378,10 +378,20 @@ fn response_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/responses/{name}")})
 }
 
-/// The paging parameters every list shares (`http::pagination`): their
-/// limits and defaults, written once.
-fn complete_paging_parameter(parameter: &mut Value) {
+/// A parameter is sent or left out, never `null`: `Option<T>` in an
+/// annotation means "not required", not a nullable type. And the paging
+/// parameters every list shares (`http::pagination`) get their limits and
+/// defaults, written once.
+fn finish_parameter(parameter: &mut Value) {
     use crate::http::pagination::{DEFAULT_PER_PAGE, MAX_CURSOR_LEN, MAX_PAGE, MAX_PER_PAGE};
+    if let Some(types) = parameter.pointer_mut("/schema/type")
+        && let Some(list) = types.as_array()
+    {
+        let non_null: Vec<Value> = list.iter().filter(|t| *t != "null").cloned().collect();
+        if let [single] = non_null.as_slice() {
+            *types = single.clone();
+        }
+    }
     if parameter["in"] != "query" {
         return;
     }
@@ -502,7 +512,7 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
     op.insert("responses".into(), Value::Object(responses.into_iter().collect()));
 
     let mut parameters = parameters;
-    parameters.iter_mut().for_each(complete_paging_parameter);
+    parameters.iter_mut().for_each(finish_parameter);
     let has_if_none_match = parameters.iter().any(|p| {
         p["name"]
             .as_str()

@@ -469,6 +469,9 @@ fn parameters_are_described_and_constrained() {
                 f.check(false, || format!("{name} {pname}: schema"));
                 continue;
             };
+            f.check(!schema["type"].is_array(), || {
+                format!("{name} {pname}: a parameter is absent or has a value, never null")
+            });
             if p["in"] == "query" {
                 match pname {
                     "page" => f.check(schema["minimum"] == 1, || format!("{name}: page ≥ 1")),
