@@ -55,6 +55,8 @@ pub struct Config {
     pub demo_admin_password: Option<String>,
     pub cors_allowed_origins: Vec<String>,
     pub cache_max_age_seconds: u32,
+    /// Memory for the in-process cache of public GET responses; 0 = off.
+    pub response_cache_bytes: usize,
     pub comment_moderation: CommentModeration,
     pub comment_max_depth: u32,
     pub comment_max_links: u32,
@@ -244,6 +246,7 @@ impl Config {
             demo_admin_password,
             cors_allowed_origins,
             cache_max_age_seconds: parse_num(&get, "CACHE_MAX_AGE_SECONDS", 60)?,
+            response_cache_bytes: parse_num(&get, "RESPONSE_CACHE_BYTES", 64 * 1024 * 1024)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,
             comment_max_links: parse_num(&get, "COMMENT_MAX_LINKS", 2)?,

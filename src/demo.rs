@@ -134,6 +134,7 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
         .await?;
 
     let now = chrono::Utc::now();
+    let mut published = Vec::new();
     for (i, demo) in ARTICLES.iter().enumerate() {
         let author = authors[1 + i % 2].clone();
         let input = NewArticleInput {
@@ -152,8 +153,13 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
                     .trunc_subsecs(0)
             }),
         };
-        articles::create(db, author, input).await?;
+        let view = articles::create(db, author, input).await?;
+        if demo.status == ArticleStatus::Published && demo.hours_ago >= 0 {
+            published.push(view.article.id);
+        }
     }
+    db.write(move |conn| crate::service::comments::seed_demo(conn, &published))
+        .await?;
 
     // Printed, not logged: log pipelines must never carry a password.
     println!();

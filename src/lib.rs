@@ -82,6 +82,7 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").config(docs_config()))
         .default_service(web::to(http::fallback))
+        .wrap(middleware::from_fn(http::cache::public_response_cache))
         .wrap(middleware::Compress::default())
         .wrap(cors(&config))
         .wrap(middleware::from_fn(security_headers))

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::http::cache::ResponseCache;
 use crate::http::limits::{Limiter, RateLimits};
+use crate::http::metrics::Metrics;
 
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub jwt: JwtKeys,
     pub limits: RateLimits,
+    pub cache: Arc<ResponseCache>,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -28,11 +32,18 @@ impl AppState {
             shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
             login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
         };
+        let cache = Arc::new(ResponseCache::new(
+            config.response_cache_bytes,
+            std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
+        ));
+        let metrics = Metrics::new(db.clone(), cache.clone());
         AppState {
             config: Arc::new(config),
             db,
             jwt,
             limits,
+            cache,
+            metrics,
         }
     }
 }

@@ -57,6 +57,9 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_string();
+    let state = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .cloned();
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
 
@@ -68,8 +71,10 @@ pub async fn request_context(
         .instrument(span.clone())
         .await
         .map(|r| r.map_into_boxed_body());
+    let mut route = None;
     let status = match &mut result {
         Ok(response) => {
+            route = response.request().match_pattern();
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
@@ -86,7 +91,16 @@ pub async fn request_context(
             status
         }
     };
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    if let Some(state) = state {
+        state.metrics.observe(
+            method.as_str(),
+            route.as_deref().unwrap_or("unmatched"),
+            status,
+            elapsed,
+        );
+    }
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(%method, %path, status, micros, "request");

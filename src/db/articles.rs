@@ -8,7 +8,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Double, Nullable};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
@@ -152,6 +152,16 @@ pub fn find_visible_by_slug(
         .select(ArticleRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// When the next scheduled article (published, with a future
+/// `published_at`) goes public, if any.
+pub fn next_scheduled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    articles::table
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::published_at.gt(now))
+        .select(diesel::dsl::min(articles::published_at))
+        .first(conn)
 }
 
 /// Loads the author and tags of `rows` in two queries, whatever their number.
@@ -376,12 +386,12 @@ fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
         query = match conn {
             DbConnection::Sqlite(_) => query.filter(
                 sql::<Bool>("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ")
-                    .bind::<diesel::sql_types::Text, _>(fts5_query(q))
+                    .bind::<Text, _>(fts5_query(q))
                     .sql(")"),
             ),
             DbConnection::Pg(_) => query.filter(
                 sql::<Bool>("articles.search @@ websearch_to_tsquery('english', ")
-                    .bind::<diesel::sql_types::Text, _>(q.clone())
+                    .bind::<Text, _>(q.clone())
                     .sql(")"),
             ),
         };
@@ -468,26 +478,10 @@ pub fn list(
         Order::Public(ArticleSort::MostCommented) => {
             query.order((articles::comment_count.desc(), articles::id.desc()))
         }
-        Order::Public(ArticleSort::Relevance) => match (conn as &DbConnection, &filter.query) {
-            (DbConnection::Sqlite(_), Some(q)) => query.order((
-                sql::<Double>(
-                    "(SELECT bm25(articles_fts, 10.0, 4.0, 1.0) FROM articles_fts \
-                     WHERE articles_fts MATCH ",
-                )
-                .bind::<diesel::sql_types::Text, _>(fts5_query(q))
-                .sql(" AND articles_fts.rowid = articles.id)")
-                .asc(),
-                articles::id.desc(),
-            )),
-            (DbConnection::Pg(_), Some(q)) => query.order((
-                sql::<Double>("ts_rank_cd(articles.search, websearch_to_tsquery('english', ")
-                    .bind::<diesel::sql_types::Text, _>(q.clone())
-                    .sql("))::float8")
-                    .desc(),
-                articles::id.desc(),
-            )),
-            (_, None) => query.order((articles::published_at.desc(), articles::id.desc())),
-        },
+        // Relevance is served by `list_by_relevance`; this order is its fallback.
+        Order::Public(ArticleSort::Relevance) => {
+            query.order((articles::published_at.desc(), articles::id.desc()))
+        }
         Order::RecentlyUpdated => query.order((articles::updated_at.desc(), articles::id.desc())),
     };
     query
@@ -495,4 +489,113 @@ pub fn list(
         .limit(limit)
         .select(ArticleRow::as_select())
         .load(conn)
+}
+
+/// How many of the best matches relevance ordering considers. Ranking
+/// every match of a broad query would cost a full scan of the matches; a
+/// reader never pages past the first few hundred results.
+pub const RELEVANCE_WINDOW: i64 = 1000;
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Ids of the articles matching `q`, best first, at most
+/// [`RELEVANCE_WINDOW`]; only those visible at `visible_at` when given.
+/// SQLite ranks with FTS5's bm25 (title weighted 10, subtitle 4, body 1, set
+/// as the table's `rank`); PostgreSQL with `ts_rank_cd` over the weighted
+/// tsvector.
+pub fn search_ranked(
+    conn: &mut DbConnection,
+    q: &str,
+    visible_at: Option<NaiveDateTime>,
+) -> QueryResult<Vec<i64>> {
+    let published = ArticleStatus::Published.as_str();
+    let rows: Vec<IdRow> = match (conn, visible_at) {
+        (DbConnection::Sqlite(c), Some(now)) => diesel::sql_query(
+            "SELECT articles.id AS id FROM articles_fts JOIN articles ON articles.id = articles_fts.rowid \
+             WHERE articles_fts MATCH ? AND articles.status = ? AND articles.published_at <= ? \
+             ORDER BY articles_fts.rank, articles.id DESC LIMIT ?",
+        )
+        .bind::<Text, _>(fts5_query(q))
+        .bind::<Text, _>(published)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .load(c)?,
+        (DbConnection::Sqlite(c), None) => diesel::sql_query(
+            "SELECT articles_fts.rowid AS id FROM articles_fts WHERE articles_fts MATCH ? \
+             ORDER BY articles_fts.rank, articles_fts.rowid DESC LIMIT ?",
+        )
+        .bind::<Text, _>(fts5_query(q))
+        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .load(c)?,
+        (DbConnection::Pg(c), Some(now)) => diesel::sql_query(
+            "SELECT id FROM articles, websearch_to_tsquery('english', $1) AS query \
+             WHERE search @@ query AND status = $2 AND published_at <= $3 \
+             ORDER BY ts_rank_cd(search, query) DESC, id DESC LIMIT $4",
+        )
+        .bind::<Text, _>(q)
+        .bind::<Text, _>(published)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .load(c)?,
+        (DbConnection::Pg(c), None) => diesel::sql_query(
+            "SELECT id FROM articles, websearch_to_tsquery('english', $1) AS query \
+             WHERE search @@ query ORDER BY ts_rank_cd(search, query) DESC, id DESC LIMIT $2",
+        )
+        .bind::<Text, _>(q)
+        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// A page of search results in relevance order, and how many there are
+/// (within [`RELEVANCE_WINDOW`]). Other filters narrow the ranked ids; the
+/// page's rows are then loaded by id.
+pub fn list_by_relevance(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ArticleRow>, i64)> {
+    let Some(q) = &filter.query else {
+        return Ok((vec![], 0));
+    };
+    let ranked = search_ranked(conn, q, filter.visible_at)?;
+    let narrowed = filter.status.is_some()
+        || filter.author_id.is_some()
+        || filter.author_slug.is_some()
+        || filter.tag_slug.is_some()
+        || filter.published_from.is_some()
+        || filter.published_to.is_some();
+    let matching: Vec<i64> = if narrowed && !ranked.is_empty() {
+        let unranked = ListFilter {
+            query: None,
+            ..filter.clone()
+        };
+        let keep: std::collections::HashSet<i64> = filtered(conn, &unranked)
+            .filter(articles::id.eq_any(&ranked))
+            .select(articles::id)
+            .load(conn)?
+            .into_iter()
+            .collect();
+        ranked.into_iter().filter(|id| keep.contains(id)).collect()
+    } else {
+        ranked
+    };
+    let total = matching.len() as i64;
+    let page: Vec<i64> = matching
+        .into_iter()
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+        .collect();
+    let mut rows: Vec<ArticleRow> = articles::table
+        .filter(articles::id.eq_any(&page))
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
+    Ok((rows, total))
 }

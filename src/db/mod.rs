@@ -178,6 +178,9 @@ pub struct Db {
     sqlite_writer: Option<Arc<Mutex<DbConnection>>>,
     timeout: Duration,
     queries: Arc<AtomicU64>,
+    /// Bumped after every committed write: response caches compare it to
+    /// know whether what they hold may be stale.
+    writes: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -227,11 +230,23 @@ impl Db {
             sqlite_writer,
             timeout: options.timeout,
             queries,
+            writes: Arc::new(AtomicU64::new(0)),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Number of writes committed through this handle so far.
+    pub fn write_generation(&self) -> u64 {
+        self.writes.load(Ordering::Acquire)
+    }
+
+    /// Open and idle connections of the read pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
     }
 
     /// Statements run so far by this handle's connections (setup included).
@@ -263,7 +278,8 @@ impl Db {
         let pool = self.pool.clone();
         let writer = self.sqlite_writer.clone();
         let timeout = self.timeout;
-        actix_web::web::block(move || match writer {
+        let writes = self.writes.clone();
+        let result = actix_web::web::block(move || match writer {
             Some(writer) => {
                 // A panic while holding the lock leaves the connection usable:
                 // diesel rolled the transaction back while unwinding.
@@ -275,7 +291,11 @@ impl Db {
                 run_marking_broken(&mut pooled, |conn| conn.transaction(f))
             }
         })
-        .await?
+        .await?;
+        // Bumped even for a failed write: a rolled-back transaction changed
+        // nothing, and an extra cache miss is cheaper than reasoning about it.
+        writes.fetch_add(1, Ordering::Release);
+        result
     }
 
     /// Readiness probe: one indexed read of a real table, so a database file

@@ -2,6 +2,7 @@
 //! status or channel is; how text is validated; how markdown becomes safe HTML.
 
 pub mod article;
+pub mod comment;
 pub mod markdown;
 pub mod role;
 pub mod slug;

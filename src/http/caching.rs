@@ -50,7 +50,7 @@ fn listed_tags(value: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`; `*` matches.
-fn none_match_hits(header_value: &str, etag: &str) -> bool {
+pub fn none_match_hits(header_value: &str, etag: &str) -> bool {
     listed_tags(header_value).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 

@@ -8,11 +8,14 @@
 
 pub mod articles;
 pub mod auth;
+pub mod cache;
 pub mod caching;
+pub mod comments;
 pub mod editors;
 pub mod extract;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod tags;
@@ -28,37 +31,48 @@ use crate::error::AppError;
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(
-        scope::scope("/api/v1")
-            .service(health::openapi_json)
-            .service(auth::login)
-            .service(auth::refresh)
-            .service(auth::logout)
-            .service(auth::me)
-            .service(articles::public::list_articles)
-            .service(articles::public::get_article)
-            .service(tags::list_tags)
-            .service(tags::get_tag)
-            .service(
-                scope::scope("/admin")
-                    .wrap(middleware::from_fn(extract::authenticate))
-                    .service(articles::admin::list_admin_articles)
-                    .service(articles::admin::create_article)
-                    .service(articles::admin::get_admin_article)
-                    .service(articles::admin::update_article)
-                    .service(articles::admin::delete_article)
-                    .service(tags::list_admin_tags)
-                    .service(tags::create_tag)
-                    .service(tags::get_admin_tag)
-                    .service(tags::update_tag)
-                    .service(tags::delete_tag)
-                    .service(editors::list_editors)
-                    .service(editors::create_editor)
-                    .service(editors::get_editor)
-                    .service(editors::update_editor)
-                    .service(editors::delete_editor),
-            ),
-    );
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(metrics::metrics)
+        .service(
+            scope::scope("/api/v1")
+                .service(health::openapi_json)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(articles::public::list_articles)
+                .service(articles::public::get_article)
+                .service(tags::list_tags)
+                .service(tags::get_tag)
+                .service(comments::list_comments)
+                .service(comments::get_comment)
+                .service(comments::create_comment)
+                .service(
+                    scope::scope("/admin")
+                        .wrap(middleware::from_fn(extract::authenticate))
+                        .service(articles::admin::list_admin_articles)
+                        .service(articles::admin::create_article)
+                        .service(articles::admin::get_admin_article)
+                        .service(articles::admin::update_article)
+                        .service(articles::admin::delete_article)
+                        .service(tags::list_admin_tags)
+                        .service(tags::create_tag)
+                        .service(tags::get_admin_tag)
+                        .service(tags::update_tag)
+                        .service(tags::delete_tag)
+                        .service(editors::list_editors)
+                        .service(editors::create_editor)
+                        .service(editors::get_editor)
+                        .service(editors::update_editor)
+                        .service(editors::delete_editor)
+                        .service(comments::list_admin_comments)
+                        .service(comments::bulk_moderate_comments)
+                        .service(comments::get_admin_comment)
+                        .service(comments::update_comment)
+                        .service(comments::delete_comment),
+                ),
+        );
 }
 
 /// The OpenAPI document of [`configure`]'s routes, completed by

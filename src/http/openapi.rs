@@ -43,9 +43,9 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
     modifiers(&SecurityAddon),
     components(
         schemas(Problem, FieldError, crate::http::articles::ArticleField),
-        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-                  PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited, InternalError,
-                  Unavailable, NotModified)
+        responses(BadRequest, Unauthorized, Forbidden, CommentsDisabled, NotFound, Conflict,
+                  PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited,
+                  InternalError, Unavailable, NotModified)
     ),
     tags(
         (name = "articles", description = "Published articles: the home page, tag pages, search and the article page."),
@@ -122,6 +122,18 @@ pub struct Unauthorized(Problem);
 )]
 #[allow(dead_code)]
 pub struct Forbidden(Problem);
+
+/// Comments are closed on this article (code `comments_disabled`).
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    example = json!({
+        "type": "urn:broadsheet:problem:comments_disabled", "title": "Forbidden", "status": 403,
+        "detail": "Comments are closed on `its-too-late-now`.", "code": "comments_disabled"
+    })
+)]
+#[allow(dead_code)]
+pub struct CommentsDisabled(Problem);
 
 /// No such resource (or not visible to the public).
 #[derive(ToResponse)]

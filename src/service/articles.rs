@@ -239,6 +239,16 @@ pub fn list_page(
     per_page: usize,
     with_total: bool,
 ) -> Result<Page, AppError> {
+    if order == db::articles::Order::Public(crate::domain::article::ArticleSort::Relevance) {
+        let (mut rows, total) = db::articles::list_by_relevance(conn, filter, offset, per_page as i64 + 1)?;
+        let has_more = rows.len() > per_page;
+        rows.truncate(per_page);
+        return Ok(Page {
+            items: db::articles::embed(conn, rows)?,
+            total: Some(total),
+            has_more,
+        });
+    }
     let mut rows = db::articles::list(conn, filter, order, after, offset, per_page as i64 + 1)?;
     let has_more = rows.len() > per_page;
     rows.truncate(per_page);

@@ -2,5 +2,6 @@
 //! Handlers call these; these call the query functions in `db`.
 
 pub mod articles;
+pub mod comments;
 pub mod editors;
 pub mod tags;

@@ -21,6 +21,20 @@ async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
         "a pull quote"
     );
     assert!(!article["tags"].as_array().unwrap().is_empty());
+    assert!(
+        article["comment_count"].as_i64().unwrap() >= 2,
+        "demo comments: {article}"
+    );
+    let thread = app
+        .get(&format!("/api/v1/articles/{slug}/comments"))
+        .send()
+        .await
+        .json();
+    let comments = thread["data"].as_array().unwrap();
+    assert!(
+        comments.iter().any(|c| c["parent_id"].is_i64()),
+        "one threaded reply: {thread}"
+    );
     let tags = app.get("/api/v1/tags").send().await.json();
     assert!(tags["meta"]["total"].as_i64().unwrap() >= 3);
 

@@ -77,7 +77,33 @@ async fn security_headers_are_on_every_response(app: TestApp) {
     }
 }
 
+async fn metrics_count_requests_by_route(app: TestApp) {
+    app.get("/healthz").send().await.assert_status(200);
+    app.get("/api/v1/articles/nothing-here")
+        .send()
+        .await
+        .assert_status(404);
+    let res = app.get("/metrics").send().await;
+    res.assert_status(200);
+    assert!(res.header("content-type").unwrap().starts_with("text/plain"));
+    let text = res.text();
+    assert!(
+        text.contains(r#"broadsheet_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"broadsheet_http_requests_total{method="GET",route="/api/v1/articles/{slug}",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("broadsheet_http_request_duration_seconds_bucket"));
+    assert!(text.contains("broadsheet_db_statements_total"));
+    assert!(text.contains("broadsheet_response_cache_hits_total"));
+}
+
 backend_tests!(
+    metrics_count_requests_by_route,
     healthz_and_readyz_answer,
     readyz_is_503_when_the_database_is_gone,
     request_ids_are_echoed_or_made,

@@ -5,6 +5,7 @@ mod support;
 
 mod articles;
 mod auth;
+mod comments;
 mod demo;
 mod editors;
 mod health;

@@ -36,6 +36,8 @@ CREATE VIRTUAL TABLE articles_fts USING fts5 (
     content = 'articles', content_rowid = 'id',
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- Relevance: a title match outweighs a subtitle match, which outweighs the body.
+INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)');
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
     INSERT INTO articles_fts (rowid, title, subtitle, body_markdown)
     VALUES (new.id, new.title, coalesce(new.subtitle, ''), new.body_markdown);

@@ -144,8 +144,9 @@ fn template(admin_url: &str) -> String {
         .clone()
 }
 
-/// Drops test databases whose process is gone (killed runs), and templates of
-/// older migration sets.
+/// Drops test databases whose process is gone (killed runs). Templates are
+/// left alone: another checkout (another branch, another migration set) may
+/// be cloning its own at this moment.
 fn drop_leftovers(conn: &mut PgConnection) {
     #[derive(diesel::QueryableByName)]
     struct Name {
@@ -155,15 +156,12 @@ fn drop_leftovers(conn: &mut PgConnection) {
     let names: Vec<Name> = sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'bs\\_%'")
         .load(conn)
         .unwrap_or_default();
-    let current_template = format!("bs_tpl_{}", migrations_hash());
     for Name { datname } in names {
-        let stale = if let Some(rest) = datname.strip_prefix("bs_t_") {
-            let pid = rest.split('_').next().unwrap_or("");
-            !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        } else {
-            datname.starts_with("bs_tpl_") && datname != current_template
+        let Some(rest) = datname.strip_prefix("bs_t_") else {
+            continue;
         };
-        if stale {
+        let pid = rest.split('_').next().unwrap_or("");
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             let _ = sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)")).execute(conn);
         }
     }
@@ -175,7 +173,9 @@ fn migrations_hash() -> String {
     entries.sort();
     let mut all = Vec::new();
     for path in entries {
-        all.extend_from_slice(path.to_string_lossy().as_bytes());
+        // Relative names: the same migrations hash alike in every checkout.
+        let relative = path.strip_prefix(&dir).unwrap_or(&path);
+        all.extend_from_slice(relative.to_string_lossy().as_bytes());
         all.extend_from_slice(&std::fs::read(&path).unwrap_or_default());
     }
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&all))

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Broadsheet read/write benchmark (issue: performance). Not part of `cargo test`.
+#
+#   bench/run.sh [--backends sqlite,postgres] [--sizes 1k,1m] [--duration 10] [--connections 32]
+#
+# For each backend and size it: builds release, seeds a database with the bulk
+# seeder (benches/seed.rs; reused when it already exists), starts the server,
+# drives each route with wrk on loopback and prints requests/s, p50 and p99
+# latency, peak server memory and start-up time. It runs every read route
+# twice: with the in-process response cache (the default configuration) and
+# without it (RESPONSE_CACHE_BYTES=0, so every request reaches the database).
+# It also serves the exact bytes of the article and list responses from
+# nginx as static files and prints our throughput as a share of nginx's.
+#
+# Sizes: 1k = 1,000 articles, 5,000 comments, 10,000 share events;
+#        1m = 1,000,000 articles, 5,000,000 comments, 10,000,000 share events.
+# Both have 20 tags. Databases live in bench/data (SQLite) and in PostgreSQL
+# databases named broadsheet_bench_<size> (PGURL, default
+# postgres://postgres@127.0.0.1:5432).
+#
+# Needs wrk and nginx (Debian packages); installs them with apt-get if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+BACKENDS=sqlite,postgres
+SIZES=1k
+DURATION=10
+CONNECTIONS=32
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+PORT=18080
+NGINX_PORT=18081
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backends) BACKENDS=$2; shift 2 ;;
+    --sizes) SIZES=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null || PATH=$PATH:/usr/sbin command -v "$tool" >/dev/null || {
+    echo "installing $tool" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$tool" >/dev/null
+  }
+done
+NGINX=$(PATH=$PATH:/usr/sbin command -v nginx)
+
+echo "building release binaries…" >&2
+cargo build --release --quiet --bin broadsheet
+BIN=$ROOT/target/release/broadsheet
+mkdir -p bench/data
+WORK=$(mktemp -d)
+SERVER_PID=""
+NGINX_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cat > "$WORK/share.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"channel":"email"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$WORK/comment.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"author_name":"Bench Reader","author_email":"bench@example.com","body":"A thoughtful comment about the tram plan."}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+size_numbers() {
+  case "$1" in
+    1k) echo "1000 5000 10000" ;;
+    1m) echo "1000000 5000000 10000000" ;;
+    *) echo "unknown size $1" >&2; exit 2 ;;
+  esac
+}
+
+database_url() {
+  case "$1" in
+    sqlite) echo "sqlite://$ROOT/bench/data/$2.db" ;;
+    postgres) echo "$PGURL/broadsheet_bench_$2" ;;
+  esac
+}
+
+seed() { # backend size
+  local url; url=$(database_url "$1" "$2")
+  read -r articles comments shares < <(size_numbers "$2")
+  if [ "$1" = sqlite ] && [ -f "$ROOT/bench/data/$2.db" ]; then return; fi
+  if [ "$1" = postgres ]; then
+    if psql "$PGURL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='broadsheet_bench_$2'" | grep -q 1; then return; fi
+    psql "$PGURL/postgres" -qc "CREATE DATABASE broadsheet_bench_$2"
+  fi
+  echo "seeding $1 $2 ($articles articles, $comments comments, $shares shares)…" >&2
+  # Seed into a scratch file or database first: an interrupted seed must
+  # never be mistaken for a finished one on the next run.
+  if [ "$1" = sqlite ]; then
+    local file=$ROOT/bench/data/$2.db
+    rm -f "$file.partial"*
+    cargo bench --quiet --bench seed -- --database-url "sqlite://$file.partial" \
+      --articles "$articles" --comments "$comments" --shares "$shares" >&2
+    sqlite_checkpoint_and_move "$file.partial" "$file"
+  else
+    if ! cargo bench --quiet --bench seed -- --database-url "$url" \
+      --articles "$articles" --comments "$comments" --shares "$shares" >&2; then
+      psql "$PGURL/postgres" -qc "DROP DATABASE broadsheet_bench_$2"
+      exit 1
+    fi
+  fi
+}
+
+# A WAL database is three files; fold the log into the main file and move it.
+sqlite_checkpoint_and_move() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+conn.close()
+PY
+  rm -f "$1-wal" "$1-shm"
+  mv "$1" "$2"
+}
+
+start_server() { # url cache_bytes
+  local started; started=$(date +%s%N)
+  DATABASE_URL=$1 BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn DEMO_CONTENT=false \
+    JWT_SECRET=bench-secret-bench-secret-bench-secret-0 RESPONSE_CACHE_BYTES=$2 \
+    RATE_LIMIT_COMMENTS_PER_MINUTE=0 RATE_LIMIT_SHARES_PER_MINUTE=0 RATE_LIMIT_LOGIN_PER_MINUTE=0 \
+    SHARE_DEDUP_SECONDS=0 "$BIN" serve >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.01
+  done
+  STARTUP_MS=$(( ($(date +%s%N) - started) / 1000000 ))
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+peak_rss_mb() {
+  awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER_PID/status"
+}
+
+to_ms() { # "1.23ms" | "850.00us" | "1.20s"
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v/1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v*1000 }
+    else print v }'
+}
+
+# wrk URL [script] -> "rps p50 p99 non2xx"
+load() {
+  local url=$1 script=${2:-}
+  local args=(-t2 "-c$CONNECTIONS" "-d${DURATION}s" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" -d1s "$url" >/dev/null 2>&1 || true   # warm-up
+  local out; out=$(wrk "${args[@]}" "$url" 2>&1)
+  local rps p50 p99 bad
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+  bad=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  echo "$rps $p50 $p99 ${bad:-0}"
+}
+
+row() { # label result...
+  printf '| %s | %s | %s | %s | %s |\n' "$@"
+}
+
+nginx_static() { # article_bytes list_bytes -> prints rps for each
+  mkdir -p "$WORK/www" "$WORK/nginx"
+  cp "$1" "$WORK/www/article.json"
+  cp "$2" "$WORK/www/list.json"
+  cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  client_body_temp_path $WORK/nginx;
+  proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx;
+  scgi_temp_path $WORK/nginx;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; etag on; }
+}
+CONF
+  "$NGINX" -c "$WORK/nginx/nginx.conf" &
+  NGINX_PID=$!
+  sleep 0.5
+  NGINX_ARTICLE=$(load "http://127.0.0.1:$NGINX_PORT/article.json")
+  NGINX_LIST=$(load "http://127.0.0.1:$NGINX_PORT/list.json")
+  kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""
+}
+
+echo "# Broadsheet benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+echo
+IFS=, read -ra backend_list <<<"$BACKENDS"
+IFS=, read -ra size_list <<<"$SIZES"
+for size in "${size_list[@]}"; do
+  for backend in "${backend_list[@]}"; do
+    seed "$backend" "$size"
+    url=$(database_url "$backend" "$size")
+    B=http://127.0.0.1:$PORT/api/v1
+    echo "## $backend, $size"
+    echo
+    for mode in cached uncached; do
+      if [ "$mode" = cached ]; then start_server "$url" 67108864; else start_server "$url" 0; fi
+      echo "### $mode (start-up ${STARTUP_MS} ms)"
+      echo
+      echo "| route | req/s | p50 ms | p99 ms | non-2xx |"
+      echo "|---|---|---|---|---|"
+      curl -s "$B/articles/article-3" -o "$WORK/article.json"
+      curl -s "$B/articles?per_page=20" -o "$WORK/list.json"
+      read -r a1 a2 a3 a4 < <(load "$B/articles/article-3"); row "article by slug" "$a1" "$a2" "$a3" "$a4"; ARTICLE_RPS=$a1
+      read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20"); row "home list (20, tags)" "$a1" "$a2" "$a3" "$a4"; LIST_RPS=$a1
+      read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&cursor="); row "home list, cursor mode" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/articles?tag=topic-3&per_page=20&cursor="); row "tag page, cursor mode" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/articles?q=tram+budget"); row "search q=tram budget" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/comments"); row "comments of an article" "$a1" "$a2" "$a3" "$a4"
+      if [ "$mode" = uncached ]; then
+        read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=500"); row "home list, page 500" "$a1" "$a2" "$a3" "$a4"
+        read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/shares" "$WORK/share.lua"); row "share POST" "$a1" "$a2" "$a3" "$a4"
+        read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/comments" "$WORK/comment.lua"); row "comment POST" "$a1" "$a2" "$a3" "$a4"
+      fi
+      echo
+      echo "peak server RSS: $(peak_rss_mb) MB"
+      echo
+      if [ "$mode" = cached ]; then
+        nginx_static "$WORK/article.json" "$WORK/list.json"
+        read -r n1 n2 n3 _ <<<"$NGINX_ARTICLE"
+        read -r m1 m2 m3 _ <<<"$NGINX_LIST"
+        echo "nginx static, same bytes: article $n1 req/s (p50 $n2, p99 $n3 ms); list $m1 req/s (p50 $m2, p99 $m3 ms)"
+        awk -v a="$ARTICLE_RPS" -v n="$n1" -v l="$LIST_RPS" -v m="$m1" \
+          'BEGIN { printf "ratio to nginx: article %.0f%%, list %.0f%%\n", 100*a/n, 100*l/m }'
+        echo
+      fi
+      stop_server
+    done
+  done
+done

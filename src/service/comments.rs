@@ -1,0 +1,424 @@
+//! Reader comments: posting under the moderation rules, the public thread,
+//! and the editors' moderation (status, corrections, bulk, delete).
+//!
+//! Settings this module applies: `COMMENT_MODERATION` (all | first_time |
+//! none), `COMMENT_MAX_DEPTH`, `COMMENT_MAX_LINKS`.
+//!
+//! Invariants:
+//! - Every change of a comment's status, and every delete, adjusts the
+//!   article's `comment_count` in the same transaction.
+//! - Deleting a comment that has replies leaves a tombstone (personal data
+//!   and text wiped) so the replies keep their parent; a tombstone left
+//!   without replies is deleted too.
+//! - A reply's parent is a visible comment of the same article.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+
+use crate::config::{CommentModeration, Config};
+use crate::db::comments::{AdminFilter, After, CommentRow, NewComment};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::comment::{self, CommentStatus, Submission};
+use crate::error::AppError;
+
+/// The moderation settings in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub moderation: CommentModeration,
+    pub max_depth: u32,
+    pub max_links: u32,
+}
+
+impl Rules {
+    pub fn from_config(config: &Config) -> Self {
+        Rules {
+            moderation: config.comment_moderation,
+            max_depth: config.comment_max_depth,
+            max_links: config.comment_max_links,
+        }
+    }
+}
+
+/// A validated comment from a reader.
+#[derive(Debug, Clone)]
+pub struct NewCommentInput {
+    pub author_name: String,
+    /// Lower-cased.
+    pub author_email: String,
+    pub author_url: Option<String>,
+    pub body: String,
+    pub parent_id: Option<i64>,
+    /// The honeypot field came back filled: a bot.
+    pub honeypot_filled: bool,
+}
+
+/// Which rows of a list to load.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Cursor mode: start after this comment.
+    pub after: Option<After>,
+    /// Page mode: rows to skip.
+    pub offset: i64,
+    pub limit: i64,
+    /// Whether to count every match too (page mode).
+    pub with_total: bool,
+}
+
+/// A validated editor change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CommentPatch {
+    pub status: Option<CommentStatus>,
+    pub body: Option<String>,
+}
+
+/// What a bulk moderation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkOutcome {
+    /// Comments whose status changed.
+    pub changed: usize,
+    /// Requested ids that name no comment.
+    pub missing: Vec<i64>,
+}
+
+fn no_article(slug: &str) -> AppError {
+    AppError::not_found(format!("No published article has the slug `{slug}`."))
+}
+
+fn no_comment(id: i64) -> AppError {
+    AppError::not_found(format!("No comment has id {id}."))
+}
+
+/// Posts a comment on the published article at `slug`. Its status follows
+/// the rules: honeypot → `spam`; too many links → `pending`; else the
+/// moderation mode decides.
+pub async fn create(
+    db: &Db,
+    rules: Rules,
+    slug: String,
+    input: NewCommentInput,
+) -> Result<CommentRow, AppError> {
+    db.write(move |conn| {
+        let now = db::now();
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, now)?.ok_or_else(|| no_article(&slug))?;
+        if !article.comments_enabled {
+            return Err(AppError::Forbidden {
+                code: "comments_disabled",
+                detail: format!("Comments are closed on `{slug}`."),
+            });
+        }
+        let depth = match input.parent_id {
+            None => 0,
+            Some(parent_id) => {
+                // Locked, so a concurrent delete cannot remove the parent
+                // between this check and the insert.
+                let parent = db::comments::lock(conn, parent_id)?
+                    .filter(|p| p.article_id == article.id && p.is_counted())
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "parent_id",
+                            "must be the id of a published comment on this article",
+                        )
+                    })?;
+                if !comment::reply_allowed(parent.depth, rules.max_depth) {
+                    return Err(AppError::field(
+                        "parent_id",
+                        format!(
+                            "replies nest at most {} levels deep; reply higher up the thread",
+                            rules.max_depth
+                        ),
+                    ));
+                }
+                parent.depth + 1
+            }
+        };
+        let known_author = rules.moderation == CommentModeration::FirstTime
+            && !input.honeypot_filled
+            && db::comments::email_has_approved(conn, &input.author_email)?;
+        let status = comment::initial_status(
+            rules.moderation,
+            rules.max_links,
+            Submission {
+                honeypot_filled: input.honeypot_filled,
+                links: comment::count_links(&input.body),
+                known_author,
+            },
+        );
+        let row = db::comments::insert(
+            conn,
+            &NewComment {
+                article_id: article.id,
+                parent_id: input.parent_id,
+                depth,
+                author_name: input.author_name,
+                author_email: input.author_email,
+                author_url: input.author_url,
+                body_html: comment::render_body(&input.body),
+                body: input.body,
+                status: status.as_str().to_string(),
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        if row.is_counted() {
+            db::articles::add_to_comment_count(conn, article.id, 1)?;
+        }
+        Ok(row)
+    })
+    .await
+}
+
+/// A page of the public thread of the article at `slug`, oldest first, and
+/// the number of its comments when asked for. Tombstones of approved
+/// comments are included; a reply whose parent is no longer public keeps
+/// its `parent_id`.
+pub async fn list_public(
+    db: &Db,
+    slug: String,
+    window: Window,
+) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
+    db.read(move |conn| {
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        let rows = db::comments::list_public(conn, article.id, window.after, window.offset, window.limit)?;
+        let total = match window.with_total {
+            true => Some(db::comments::count_public(conn, article.id)?),
+            false => None,
+        };
+        Ok((rows, total))
+    })
+    .await
+}
+
+/// One comment of the public thread of the article at `slug`.
+pub async fn get_public(db: &Db, slug: String, id: i64) -> Result<CommentRow, AppError> {
+    db.read(move |conn| {
+        let article =
+            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        db::comments::find(conn, id)?
+            .filter(|c| c.article_id == article.id && c.status() == CommentStatus::Approved)
+            .ok_or_else(|| no_comment(id))
+    })
+    .await
+}
+
+/// A page of the moderation queue, newest first.
+pub async fn list_admin(
+    db: &Db,
+    filter: AdminFilter,
+    window: Window,
+) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
+    db.read(move |conn| {
+        let rows = db::comments::list_admin(conn, &filter, window.after, window.offset, window.limit)?;
+        let total = match window.with_total {
+            true => Some(db::comments::count_admin(conn, &filter)?),
+            false => None,
+        };
+        Ok((rows, total))
+    })
+    .await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<CommentRow, AppError> {
+    db.read(move |conn| db::comments::find(conn, id)?.ok_or_else(|| no_comment(id)))
+        .await
+}
+
+/// Applies `patch` to comment `id`. `check` sees the current row first (the
+/// handler uses it for `If-Match`), inside the same transaction.
+pub async fn update(
+    db: &Db,
+    id: i64,
+    patch: CommentPatch,
+    check: impl FnOnce(&CommentRow) -> Result<(), AppError> + Send + 'static,
+) -> Result<CommentRow, AppError> {
+    db.write(move |conn| {
+        let current = db::comments::lock(conn, id)?.ok_or_else(|| no_comment(id))?;
+        check(&current)?;
+        if current.removed {
+            return Err(AppError::Conflict(
+                "This comment was deleted and stays only as a placeholder for its replies; it cannot be changed."
+                    .into(),
+            ));
+        }
+        let now = db::now();
+        if let Some(body) = &patch.body {
+            db::comments::update_body(conn, id, body, &comment::render_body(body), now)?;
+        }
+        if let Some(to) = patch.status {
+            let from = current.status();
+            if from != to {
+                if !db::comments::set_status(conn, id, from, to, now)? {
+                    return Err(AppError::Conflict(
+                        "Another editor moderated this comment at the same moment; read it again.".into(),
+                    ));
+                }
+                db::articles::add_to_comment_count(conn, current.article_id, from.count_delta(to))?;
+            }
+        }
+        db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))
+    })
+    .await
+}
+
+/// Moves every comment among `ids` to `status`; tombstones are left alone.
+pub async fn bulk_moderate(db: &Db, ids: Vec<i64>, status: CommentStatus) -> Result<BulkOutcome, AppError> {
+    db.write(move |conn| {
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        let existing = db::comments::existing_ids(conn, &ids)?;
+        let missing = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
+        let moved = db::comments::bulk_set_status(conn, &ids, status, db::now())?;
+        let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
+        for (article_id, delta) in &moved {
+            *deltas.entry(*article_id).or_default() += delta;
+        }
+        for (article_id, delta) in deltas {
+            if delta != 0 {
+                db::articles::add_to_comment_count(conn, article_id, delta)?;
+            }
+        }
+        Ok(BulkOutcome {
+            changed: moved.len(),
+            missing,
+        })
+    })
+    .await
+}
+
+/// Deletes comment `id`: outright when nothing replies to it, else as a
+/// tombstone. A tombstone parent left without replies goes too.
+pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
+    db.write(move |conn| {
+        let current = db::comments::lock(conn, id)?.ok_or_else(|| no_comment(id))?;
+        if current.is_counted() {
+            db::articles::add_to_comment_count(conn, current.article_id, -1)?;
+        }
+        if db::comments::has_replies(conn, id)? {
+            if !current.removed {
+                db::comments::make_tombstone(conn, id, db::now())?;
+            }
+            return Ok(());
+        }
+        db::comments::delete(conn, id)?;
+        let mut parent_id = current.parent_id;
+        while let Some(pid) = parent_id {
+            match db::comments::find(conn, pid)? {
+                Some(parent) if parent.removed && !db::comments::has_replies(conn, pid)? => {
+                    db::comments::delete(conn, pid)?;
+                    parent_id = parent.parent_id;
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// One demo comment; `reply_to` is the index of an earlier seed.
+struct DemoComment {
+    on_second_article: bool,
+    reply_to: Option<usize>,
+    name: &'static str,
+    email: &'static str,
+    url: Option<&'static str>,
+    body: &'static str,
+    status: CommentStatus,
+    minutes_ago: i64,
+}
+
+const DEMO_COMMENTS: [DemoComment; 5] = [
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Ana Ruiz",
+        email: "ana.ruiz@example.com",
+        url: None,
+        body: "Finally someone says it. The bus lanes on my street halved my commute.\n\nBut the \
+               consultation was a farce, and that part deserves more than one paragraph.",
+        status: CommentStatus::Approved,
+        minutes_ago: 180,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: Some(0),
+        name: "Tom Becker",
+        email: "tom.becker@example.com",
+        url: Some("https://tom.example.org"),
+        body: "Agreed on the consultation. The minutes are public: https://council.example.org/minutes/2026-10",
+        status: CommentStatus::Approved,
+        minutes_ago: 120,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Grace Ho",
+        email: "grace.ho@example.com",
+        url: None,
+        body: "I run a shop on the high street and footfall is down a fifth. Numbers, please, not anecdotes.",
+        status: CommentStatus::Approved,
+        minutes_ago: 90,
+    },
+    DemoComment {
+        on_second_article: true,
+        reply_to: None,
+        name: "Priya Natarajan",
+        email: "priya.n@example.com",
+        url: None,
+        body: "A fair piece. I would have liked to hear from the people who actually drive for a living.",
+        status: CommentStatus::Approved,
+        minutes_ago: 60,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "First Timer",
+        email: "first.timer@example.com",
+        url: None,
+        body: "Is this the right place to ask about delivery times?",
+        status: CommentStatus::Pending,
+        minutes_ago: 5,
+    },
+];
+
+/// Demo comments for a fresh development database: on the given articles,
+/// a few approved comments (one a threaded reply) and one pending comment.
+/// Meant to run inside the demo seeder's transaction; with one article,
+/// every comment goes on it.
+pub fn seed_demo(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), AppError> {
+    let Some(&first) = article_ids.first() else {
+        return Ok(());
+    };
+    let second = article_ids.get(1).copied().unwrap_or(first);
+    let now = db::now();
+    let mut inserted: Vec<CommentRow> = Vec::new();
+    for seed in &DEMO_COMMENTS {
+        let article_id = if seed.on_second_article { second } else { first };
+        let parent = seed.reply_to.and_then(|i| inserted.get(i));
+        let at = now - Duration::minutes(seed.minutes_ago);
+        let row = db::comments::insert(
+            conn,
+            &NewComment {
+                article_id,
+                parent_id: parent.map(|p| p.id),
+                depth: parent.map_or(0, |p| p.depth + 1),
+                author_name: seed.name.to_string(),
+                author_email: seed.email.to_string(),
+                author_url: seed.url.map(str::to_string),
+                body: seed.body.to_string(),
+                body_html: comment::render_body(seed.body),
+                status: seed.status.as_str().to_string(),
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+        if row.is_counted() {
+            db::articles::add_to_comment_count(conn, article_id, 1)?;
+        }
+        inserted.push(row);
+    }
+    Ok(())
+}
