@@ -269,7 +269,7 @@ pub struct NotModified;
 
 /// Operations answered from memory, without the database: they never
 /// answer `503`.
-const SERVED_WITHOUT_DATABASE: [&str; 2] = ["healthz", "getOpenApi"];
+const SERVED_WITHOUT_DATABASE: [&str; 3] = ["healthz", "getOpenApi", "getMetrics"];
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
