@@ -80,15 +80,26 @@ pub fn build_app(
         .app_data(parts.routes)
         .app_data(web::PathConfig::default().error_handler(http::path_error))
         .service(web::redirect("/docs", "/docs/"))
-        .service(
-            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
-        )
+        .service(SwaggerUi::new("/docs/{_:.*}").config(docs_config()))
         .default_service(web::to(http::fallback))
         .wrap(middleware::from_fn(http::cache::public_response_cache))
         .wrap(middleware::Compress::default())
         .wrap(cors(&config))
         .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(telemetry::request_context))
+}
+
+/// The `/docs/` page: Swagger UI over this server's own document, fully
+/// offline (the files are vendored; the online spec validator is off, so the
+/// page never calls out), without the URL bar of the standalone layout.
+fn docs_config() -> utoipa_swagger_ui::Config<'static> {
+    utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])
+        .use_base_layout()
+        .validator_url("none")
+        .display_operation_id(true)
+        .display_request_duration(true)
+        .filter(true)
+        .persist_authorization(false)
 }
 
 /// Cross-origin access for the configured origins only. Requests from other

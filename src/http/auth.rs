@@ -21,12 +21,14 @@ pub struct LoginRequest {
     /// The editor's email address (case does not matter).
     pub email: String,
     /// The editor's password.
+    #[schema(format = Password)]
     pub password: String,
 }
 
 /// A refresh token, to rotate or revoke.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "3q2-7wAAAAB2Yk1xZ0xqRkJ0cGZ0b2tlbg"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     pub refresh_token: String,
@@ -45,6 +47,7 @@ pub struct TokenResponse {
     /// Send as `Authorization: Bearer <access_token>` on editor routes.
     pub access_token: String,
     /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$", example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -77,7 +80,7 @@ impl From<Issued> for TokenResponse {
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in.", body = TokenResponse),
+        (status = 200, description = "Signed in.", body = TokenResponse, headers(("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 413, response = crate::http::openapi::PayloadTooLarge),
@@ -110,7 +113,7 @@ pub async fn login(
     tag = "auth",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair.", body = TokenResponse),
+        (status = 200, description = "A new token pair.", body = TokenResponse, headers(("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 413, response = crate::http::openapi::PayloadTooLarge),
@@ -153,12 +156,16 @@ pub async fn logout(
 }
 
 /// The signed-in editor
+///
+/// Who the access token belongs to, with their role: what an editing app
+/// shows in its corner and uses to decide which screens to offer.
 #[utoipa::path(
     operation_id = "getMe",
     tag = "auth",
     security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "The editor the access token belongs to.", body = EditorResponse),
+        (status = 200, description = "The editor the access token belongs to.", body = EditorResponse,
+         headers(("Cache-Control" = String))),
         (status = 401, response = crate::http::openapi::Unauthorized),
     )
 )]

@@ -467,7 +467,10 @@ pub async fn list_comments(
     ),
     responses(
         (status = 200, description = "The comment.", body = CommentResponse,
-         headers(("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."))),
+         headers(
+            ("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
+            ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`."),
+         )),
         (status = 304, description = "Not modified (`If-None-Match`)."),
         (status = 404, response = crate::http::openapi::NotFound),
     )
@@ -576,6 +579,9 @@ pub async fn list_admin_comments(
 }
 
 /// Get a comment for moderation
+///
+/// Any status, with the reader's email. The `ETag` is what `If-Match` on
+/// PATCH expects.
 #[utoipa::path(
     operation_id = "getAdminComment",
     tag = "admin-comments",

@@ -52,7 +52,15 @@ impl From<EditorRow> for EditorResponse {
     }
 }
 
-list_schema!(EditorList, EditorResponse, "A page of editors.");
+list_schema!(EditorList, EditorResponse, "A page of editors.", {
+    "data": [{
+        "id": 1, "email": "ada@example.com", "name": "Ada Byron", "slug": "ada-byron",
+        "bio": "Opinion editor.", "role": "editor", "active": true,
+        "created_at": "2026-11-24T09:30:00Z"
+    }],
+    "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
+    "links": {"self": "/api/v1/admin/editors", "next": null, "prev": null}
+});
 
 /// A new editor account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,15 +71,20 @@ list_schema!(EditorList, EditorResponse, "A page of editors.");
 }))]
 pub struct CreateEditorRequest {
     /// Unique; compared case-insensitively.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// At least 12 characters.
+    /// 12–256 characters, not one character repeated.
+    #[schema(min_length = 12, max_length = 256, format = Password)]
     pub password: String,
     pub role: Role,
     /// Up to 2,000 characters.
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
-    /// Defaults to one made from the name.
+    /// Address of the author page; made from the name when left out.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
 }
 
@@ -80,28 +93,35 @@ pub struct CreateEditorRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "admin"}))]
 pub struct UpdateEditorRequest {
+    /// Unique; compared case-insensitively.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    /// `null` clears the bio.
+    /// Up to 2,000 characters; `null` clears the bio.
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub bio: Option<Option<String>>,
+    /// A new role; the last active admin cannot be demoted (409).
     pub role: Option<Role>,
     /// `false` disables sign-in and revokes the editor's refresh tokens.
     pub active: Option<bool>,
-    /// A new password (at least 12 characters); revokes refresh tokens.
+    /// A new password (12–256 characters); revokes refresh tokens.
+    #[schema(min_length = 12, max_length = 256, format = Password)]
     pub password: Option<String>,
 }
 
+/// Paging of the editor list (oldest first).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EditorListParams {
     /// Page number, from 1.
-    #[param(minimum = 1, maximum = 100000)]
+    #[param(minimum = 1, maximum = 100000, default = 1)]
     pub page: Option<u32>,
-    /// Items per page.
-    #[param(minimum = 1, maximum = 100)]
+    /// Items per page, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
 }
 
@@ -151,6 +171,8 @@ fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
 }
 
 /// List editors
+///
+/// Every editor account, active or not, oldest first. Admins only.
 #[utoipa::path(
     operation_id = "listEditors",
     tag = "admin-editors",
@@ -158,7 +180,8 @@ fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
     params(EditorListParams),
     responses(
         (status = 200, description = "A page of editors, oldest first.", body = EditorList,
-         headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+         headers(("Link" = String), ("Cache-Control" = String))),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),
@@ -187,15 +210,17 @@ pub async fn list_editors(
 }
 
 /// Get an editor
+///
+/// Admins only. The `ETag` is what `If-Match` on PATCH expects.
 #[utoipa::path(
     operation_id = "getEditor",
     tag = "admin-editors",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Editor id")),
+    params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "The editor.", body = EditorResponse,
-         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
-        (status = 304, description = "Not modified (`If-None-Match`)."),
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 404, response = crate::http::openapi::NotFound),
@@ -218,6 +243,8 @@ pub async fn get_editor(
 }
 
 /// Create an editor
+///
+/// Admins only. The new editor signs in with the password given here.
 #[utoipa::path(
     operation_id = "createEditor",
     tag = "admin-editors",
@@ -225,7 +252,7 @@ pub async fn get_editor(
     request_body = CreateEditorRequest,
     responses(
         (status = 201, description = "Created.", body = EditorResponse,
-         headers(("Location" = String, description = "URL of the new editor."))),
+         headers(("Location" = String, description = "URL of the new editor."), ("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -259,12 +286,14 @@ pub async fn create_editor(
     tag = "admin-editors",
     security(("bearerAuth" = [])),
     params(
-        ("id" = i64, Path, description = "Editor id"),
-        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 if it is stale."),
+        ("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 if it is stale.",
+         example = "\"9f2c1a7b3d4e5f60\""),
     ),
     request_body = UpdateEditorRequest,
     responses(
-        (status = 200, description = "Updated.", body = EditorResponse),
+        (status = 200, description = "Updated.", body = EditorResponse,
+         headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -302,7 +331,7 @@ pub async fn update_editor(
     operation_id = "deleteEditor",
     tag = "admin-editors",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Editor id")),
+    params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, response = crate::http::openapi::Unauthorized),

@@ -25,7 +25,7 @@ pub struct HealthResponse {
 #[utoipa::path(
     operation_id = "healthz",
     tag = "operations",
-    responses((status = 200, description = "The process is up.", body = HealthResponse))
+    responses((status = 200, description = "The process is up.", body = HealthResponse, headers(("Cache-Control" = String))))
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
@@ -45,7 +45,7 @@ pub async fn healthz() -> HttpResponse {
     operation_id = "readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Ready to serve.", body = HealthResponse),
+        (status = 200, description = "Ready to serve.", body = HealthResponse, headers(("Cache-Control" = String))),
         (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
@@ -62,11 +62,15 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
 
 /// The OpenAPI document
 ///
-/// This API's OpenAPI 3.1 description, as JSON.
+/// This API's OpenAPI 3.1 description, as JSON: generate a typed client
+/// from it, or browse it at `/docs/`. The same document as
+/// `openapi/openapi.json` in the repository.
 #[utoipa::path(
     operation_id = "getOpenApi",
     tag = "operations",
-    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object))
+    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object,
+               headers(("Cache-Control" = String, description = "`public, max-age=300`.")),
+               example = json!({"openapi": "3.1.0", "info": {"title": "Broadsheet API", "version": "1.0.0"}, "paths": {}})))
 )]
 #[get("/openapi.json")]
 pub async fn openapi_json(spec: web::Data<crate::http::SpecJson>) -> HttpResponse {

@@ -75,14 +75,30 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         );
 }
 
-/// The OpenAPI document of [`configure`]'s routes.
-pub fn api_spec() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of [`configure`]'s routes, completed by
+/// [`openapi::finish`]: what `broadsheet openapi` prints, what
+/// `GET /api/v1/openapi.json` serves and what `openapi/openapi.json` holds.
+pub fn api_spec() -> ApiDocument {
     let (_, spec) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(configure)
         .split_for_parts();
-    spec
+    ApiDocument(openapi::finish(&spec))
+}
+
+/// The finished OpenAPI document, as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiDocument(pub serde_json::Value);
+
+impl ApiDocument {
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&self.0)
+    }
+
+    pub fn to_pretty_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(&self.0)
+    }
 }
 
 /// The spec, serialised once at start, served by `GET /api/v1/openapi.json`.
@@ -94,22 +110,20 @@ pub struct SpecJson(pub web::Bytes);
 pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
 
 impl RouteTable {
-    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
-        let routes = spec
-            .paths
-            .paths
+    pub fn from_spec(spec: &ApiDocument) -> Self {
+        let no_paths = serde_json::Map::new();
+        let paths = spec
+            .0
+            .get("paths")
+            .and_then(|p| p.as_object())
+            .unwrap_or(&no_paths);
+        let routes = paths
             .iter()
             .map(|(path, item)| {
-                let methods = [
-                    (item.get.is_some(), "GET"),
-                    (item.post.is_some(), "POST"),
-                    (item.put.is_some(), "PUT"),
-                    (item.patch.is_some(), "PATCH"),
-                    (item.delete.is_some(), "DELETE"),
-                ]
-                .into_iter()
-                .filter_map(|(present, m)| present.then_some(m))
-                .collect();
+                let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+                    .into_iter()
+                    .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                    .collect();
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();

@@ -25,6 +25,8 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 /// Deeper pages are refused: use cursor mode to walk that far.
 pub const MAX_PAGE: u32 = 100_000;
+/// Longer `cursor` values are not cursors this API issued.
+pub const MAX_CURSOR_LEN: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
@@ -126,7 +128,7 @@ pub fn encode_cursor(position: &str) -> String {
 
 /// The position inside a cursor, or `None` for anything this API did not issue.
 pub fn decode_cursor(cursor: &str) -> Option<String> {
-    if cursor.len() > 512 {
+    if cursor.len() > MAX_CURSOR_LEN {
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
@@ -135,13 +137,17 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     (!position.is_empty() && !position.contains('\0')).then(|| position.to_string())
 }
 
-/// `meta` of a list response.
+/// `meta` of a list response: `page`, `per_page`, `total` and `total_pages`
+/// in page mode; `per_page` and `next_cursor` in cursor mode.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"page": 2, "per_page": 20, "total": 57, "total_pages": 3}))]
 pub struct ListMeta {
     /// Page mode: the page number (from 1).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub page: Option<u32>,
     /// Items per page (1–100, default 20).
+    #[schema(minimum = 1, maximum = 100)]
     pub per_page: u32,
     /// Page mode: how many items match in all.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,6 +162,11 @@ pub struct ListMeta {
 
 /// `links` of a list response: relative URLs, null at the ends.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "self": "/api/v1/articles?page=2",
+    "next": "/api/v1/articles?page=3",
+    "prev": "/api/v1/articles?page=1"
+}))]
 pub struct ListLinks {
     /// This page.
     #[serde(rename = "self")]
@@ -272,9 +283,22 @@ pub fn list_response<T: Serialize>(mut builder: HttpResponseBuilder, body: &List
     builder.json(body)
 }
 
-/// Declares a named list schema for the spec: `{data: [T], meta, links}`.
+/// Declares a named list schema for the spec: `{data: [T], meta, links}`,
+/// optionally with an example of the whole envelope.
 #[macro_export]
 macro_rules! list_schema {
+    ($name:ident, $item:ty, $doc:literal, $example:tt) => {
+        #[doc = $doc]
+        #[derive(utoipa::ToSchema)]
+        #[schema(example = json!($example))]
+        #[allow(dead_code)]
+        pub struct $name {
+            /// The items of this page.
+            pub data: Vec<$item>,
+            pub meta: $crate::http::pagination::ListMeta,
+            pub links: $crate::http::pagination::ListLinks,
+        }
+    };
     ($name:ident, $item:ty, $doc:literal) => {
         #[doc = $doc]
         #[derive(utoipa::ToSchema)]

@@ -36,6 +36,11 @@ pub struct TagResponse {
 
 /// A tag on editor routes, with its timestamps.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 3, "slug": "cities", "name": "Cities",
+    "description": "How cities work, and how they could work better.", "article_count": 15,
+    "created_at": "2026-11-20T08:00:00Z", "updated_at": "2026-11-24T09:30:00Z"
+}))]
 pub struct AdminTagResponse {
     #[serde(flatten)]
     pub tag: TagResponse,
@@ -66,8 +71,23 @@ impl From<TagView> for AdminTagResponse {
     }
 }
 
-list_schema!(TagList, TagResponse, "A page of tags.");
-list_schema!(AdminTagList, AdminTagResponse, "A page of tags (editor view).");
+list_schema!(TagList, TagResponse, "A page of tags.", {
+    "data": [{
+        "id": 3, "slug": "cities", "name": "Cities",
+        "description": "How cities work, and how they could work better.", "article_count": 14
+    }],
+    "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
+    "links": {"self": "/api/v1/tags", "next": null, "prev": null}
+});
+list_schema!(AdminTagList, AdminTagResponse, "A page of tags (editor view).", {
+    "data": [{
+        "id": 3, "slug": "cities", "name": "Cities",
+        "description": "How cities work, and how they could work better.", "article_count": 15,
+        "created_at": "2026-11-20T08:00:00Z", "updated_at": "2026-11-24T09:30:00Z"
+    }],
+    "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
+    "links": {"self": "/api/v1/admin/tags", "next": null, "prev": null}
+});
 
 /// Paging of tag lists (by name).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -75,10 +95,10 @@ list_schema!(AdminTagList, AdminTagResponse, "A page of tags (editor view).");
 #[into_params(parameter_in = Query)]
 pub struct TagListParams {
     /// Page number, from 1.
-    #[param(minimum = 1, maximum = 100000)]
+    #[param(minimum = 1, maximum = 100000, default = 1)]
     pub page: Option<u32>,
-    /// Items per page.
-    #[param(minimum = 1, maximum = 100)]
+    /// Items per page, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
 }
 
@@ -87,22 +107,33 @@ pub struct TagListParams {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Cities", "description": "How cities work."}))]
 pub struct CreateTagRequest {
-    /// 1–50 characters, unique.
+    /// 1–50 characters with a letter or digit, unique.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
-    /// Made from the name when left out.
+    /// Lowercase letters, digits and single hyphens; made from the name
+    /// when left out.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
-/// Changes to a tag; `description: null` clears it.
+/// Changes to a tag; omitted fields stay as they are, `description: null`
+/// clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Cities", "description": "How cities work, and how they could work better."}))]
 pub struct UpdateTagRequest {
+    /// 1–50 characters, unique.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: Option<String>,
+    /// A new slug (the old address stops working); 409 when taken.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
+    /// Up to 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
 }
 
@@ -141,7 +172,8 @@ async fn page_of_tags(
     responses(
         (status = 200, description = "A page of tags.", body = TagList,
          headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
-        (status = 304, description = "Not modified."),
+        (status = 304, response = crate::http::openapi::NotModified),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
@@ -158,6 +190,9 @@ pub async fn list_tags(
 }
 
 /// Get a tag
+///
+/// The tag page's header: name, description and how many published
+/// articles carry it. List them with `GET /api/v1/articles?tag={slug}`.
 #[utoipa::path(
     operation_id = "getTag",
     tag = "tags",
@@ -165,7 +200,7 @@ pub async fn list_tags(
     responses(
         (status = 200, description = "The tag.", body = TagResponse,
          headers(("ETag" = String), ("Cache-Control" = String))),
-        (status = 304, description = "Not modified."),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
@@ -195,6 +230,8 @@ pub async fn get_tag(
 }
 
 /// List tags (editor)
+///
+/// Every tag by name; `article_count` counts articles in every status.
 #[utoipa::path(
     operation_id = "listAdminTags",
     tag = "admin-tags",
@@ -202,7 +239,8 @@ pub async fn get_tag(
     params(TagListParams),
     responses(
         (status = 200, description = "A page of tags; counts include every status.", body = AdminTagList,
-         headers(("Link" = String))),
+         headers(("Link" = String), ("Cache-Control" = String))),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),
@@ -224,6 +262,9 @@ pub async fn list_admin_tags(
 }
 
 /// Create a tag
+///
+/// Editors and admins. Article writes also create tags on the fly from
+/// names.
 #[utoipa::path(
     operation_id = "createTag",
     tag = "admin-tags",
@@ -231,7 +272,7 @@ pub async fn list_admin_tags(
     request_body = CreateTagRequest,
     responses(
         (status = 201, description = "Created.", body = AdminTagResponse,
-         headers(("Location" = String, description = "URL of the new tag."))),
+         headers(("Location" = String, description = "URL of the new tag (editor route)."), ("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -277,15 +318,18 @@ pub async fn create_tag(
 }
 
 /// Get a tag (editor)
+///
+/// With timestamps and a count over every status. The `ETag` is what
+/// `If-Match` on PATCH expects.
 #[utoipa::path(
     operation_id = "getAdminTag",
     tag = "admin-tags",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Tag id")),
+    params(("id" = i64, Path, description = "Tag id.", minimum = 1, example = 3)),
     responses(
         (status = 200, description = "The tag.", body = AdminTagResponse,
-         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
-        (status = 304, description = "Not modified."),
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 404, response = crate::http::openapi::NotFound),
@@ -311,17 +355,22 @@ pub async fn get_admin_tag(
 }
 
 /// Update a tag
+///
+/// Partial update by editors and admins. Send the `ETag` of your last GET
+/// as `If-Match` to get 412 instead of overwriting someone else's change.
 #[utoipa::path(
     operation_id = "updateTag",
     tag = "admin-tags",
     security(("bearerAuth" = [])),
     params(
-        ("id" = i64, Path, description = "Tag id"),
-        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale."),
+        ("id" = i64, Path, description = "Tag id.", minimum = 1, example = 3),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale.",
+         example = "\"9f2c1a7b3d4e5f60\""),
     ),
     request_body = UpdateTagRequest,
     responses(
-        (status = 200, description = "Updated.", body = AdminTagResponse),
+        (status = 200, description = "Updated.", body = AdminTagResponse,
+         headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -376,7 +425,7 @@ pub async fn update_tag(
     operation_id = "deleteTag",
     tag = "admin-tags",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Tag id")),
+    params(("id" = i64, Path, description = "Tag id.", minimum = 1, example = 3)),
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, response = crate::http::openapi::Unauthorized),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::public::cursor_position;
-use super::{ArticleList, ArticleResponse, FieldSet, parse_query_text, position_after};
+use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text, position_after};
 use crate::db::articles::{ListFilter, Order};
 use crate::domain::article::ArticleStatus;
 use crate::domain::{Role, slug, text};
@@ -37,23 +37,32 @@ pub const TAG_NAME_MAX: usize = 50;
     "status": "draft"
 }))]
 pub struct CreateArticleRequest {
-    /// The headline, 1–300 characters.
+    /// The headline, 1–300 characters (trimmed; no control characters).
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     /// The standfirst, up to 300 characters.
+    #[schema(max_length = 300)]
     pub subtitle: Option<String>,
-    /// The body in Markdown, up to 200,000 characters.
+    /// The body in Markdown, up to 200,000 characters. Rendered to
+    /// sanitised HTML (`body_html`) on save.
+    #[schema(max_length = 200000)]
     pub body_markdown: Option<String>,
     /// Up to 1,000 characters; derived from the body when left out.
+    #[schema(max_length = 1000)]
     pub excerpt: Option<String>,
-    /// Lowercase letters, digits and single hyphens; made from the title
-    /// when left out (a clash then gets `-2`, `-3`, …). A given slug that is
-    /// taken is a 409.
+    /// Lowercase letters, digits and single hyphens, up to 120 characters;
+    /// made from the title when left out (a clash then gets `-2`, `-3`, …).
+    /// A given slug that is taken is a 409.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     /// Defaults to `draft`.
     pub status: Option<ArticleStatus>,
-    /// Tag names or slugs, up to 20; unknown ones are created.
+    /// Tag names or slugs, up to 20, each 1–50 characters; unknown ones are
+    /// created.
+    #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
-    /// An absolute http(s) URL.
+    /// An absolute http(s) URL, up to 2,000 characters.
+    #[schema(format = "uri", max_length = 2000)]
     pub featured_image_url: Option<String>,
     /// Defaults to true.
     pub comments_enabled: Option<bool>,
@@ -68,25 +77,60 @@ pub struct CreateArticleRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "published", "published_at": "2026-11-24T09:30:00Z"}))]
 pub struct UpdateArticleRequest {
+    /// The headline, 1–300 characters.
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
+    /// The standfirst, up to 300 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 300)]
     pub subtitle: Option<Option<String>>,
+    /// The body in Markdown, up to 200,000 characters.
+    #[schema(max_length = 200000)]
     pub body_markdown: Option<String>,
+    /// Up to 1,000 characters; `null` goes back to the derived excerpt.
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
+    /// A new slug (the old address stops working); 409 when taken.
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
+    /// Publish (`published`), withdraw (`archived`) or return to `draft`.
     pub status: Option<ArticleStatus>,
-    /// Replaces the tags.
+    /// Replaces the tags: names or slugs, up to 20.
+    #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
+    /// An absolute http(s) URL; `null` removes the image.
     #[serde(default, deserialize_with = "crate::http::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
     pub featured_image_url: Option<Option<String>>,
+    /// Whether readers may post comments.
     pub comments_enabled: Option<bool>,
+    /// When it goes (or went) public; a future time schedules it. `null`
+    /// unsets it (set again on the next publish).
     #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// `tags` in an article write: up to 20 names or slugs, 1–50 characters
+/// each, with a letter or digit.
+fn tag_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .description(Some(
+            "Tag names or slugs, up to 20, each 1–50 characters with a letter or digit; \
+             unknown ones are created. In a PATCH the list replaces the tags.",
+        ))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(TAG_NAME_MAX)),
+        )
+        .max_items(Some(TAGS_MAX))
+        .examples([serde_json::json!(["Cities", "transport"])])
+        .build()
 }
 
 fn validate_title(value: &str, errors: &mut Vec<FieldError>) -> String {
@@ -197,24 +241,37 @@ fn validate_update(body: UpdateArticleRequest) -> Result<ArticlePatch, AppError>
 #[into_params(parameter_in = Query)]
 pub struct AdminArticleListParams {
     /// Only articles in this status.
-    #[param(inline, value_type = Option<ArticleStatus>)]
+    #[param(inline, value_type = Option<ArticleStatus>, example = "draft")]
     pub status: Option<String>,
-    /// Only articles by this author: id or slug.
+    /// Only articles by this author: id or slug. Authors may name only
+    /// themselves.
+    #[param(example = "marta-okafor")]
     pub author: Option<String>,
     /// Only articles with this tag (slug).
+    #[param(example = "cities")]
     pub tag: Option<String>,
-    /// Full-text search over title, subtitle and body.
-    #[param(max_length = 200)]
+    /// Full-text search over title, subtitle and body (1–200 characters).
+    #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
-    /// Page mode: page number, from 1.
-    #[param(minimum = 1, maximum = 100000)]
+    /// Page mode: page number, from 1. Not with `cursor`.
+    #[param(minimum = 1, maximum = 100000, default = 1)]
     pub page: Option<u32>,
-    /// Items per page.
-    #[param(minimum = 1, maximum = 100)]
+    /// Items per page, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
-    /// Cursor mode: empty for the first page, then `meta.next_cursor`.
+    /// Cursor mode: empty (`cursor=`) for the first page, then
+    /// `meta.next_cursor`. Not with `page`.
+    #[param(max_length = 512, example = "")]
     pub cursor: Option<String>,
-    /// Comma-separated fields to return.
+    /// The fields to return, comma-separated. Default: every field but
+    /// `body_markdown` and `body_html`.
+    #[param(
+        style = Form,
+        explode = false,
+        min_items = 1,
+        value_type = Option<Vec<ArticleField>>,
+        example = json!(["id", "slug", "title", "status", "updated_at"])
+    )]
     pub fields: Option<String>,
 }
 
@@ -233,7 +290,8 @@ fn no_store_json(req: &HttpRequest, value: &ArticleResponse) -> Result<HttpRespo
     params(AdminArticleListParams),
     responses(
         (status = 200, description = "A page of articles.", body = ArticleList,
-         headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+         headers(("Link" = String), ("Cache-Control" = String))),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),
@@ -316,6 +374,10 @@ pub async fn list_admin_articles(
 }
 
 /// Create an article
+///
+/// Only `title` is required. `tags` are names or slugs; unknown ones are
+/// created. An author's article is theirs; `status: published` publishes it
+/// at once (or at `published_at`).
 #[utoipa::path(
     operation_id = "createArticle",
     tag = "admin-articles",
@@ -323,7 +385,11 @@ pub async fn list_admin_articles(
     request_body = CreateArticleRequest,
     responses(
         (status = 201, description = "Created.", body = ArticleResponse,
-         headers(("Location" = String, description = "URL of the new article."))),
+         headers(
+            ("Location" = String, description = "URL of the new article (editor route)."),
+            ("ETag" = String, description = "Send as `If-Match` on the next PATCH."),
+            ("Cache-Control" = String)
+         )),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -353,15 +419,18 @@ pub async fn create_article(
 }
 
 /// Get an article (editor)
+///
+/// Any status. Authors may read only their own articles (403 otherwise).
+/// The `ETag` is what `If-Match` on PATCH expects.
 #[utoipa::path(
     operation_id = "getAdminArticle",
     tag = "admin-articles",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Article id")),
+    params(("id" = i64, Path, description = "Article id.", minimum = 1, example = 1)),
     responses(
         (status = 200, description = "The article, in any status.", body = ArticleResponse,
-         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
-        (status = 304, description = "Not modified (`If-None-Match`)."),
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 404, response = crate::http::openapi::NotFound),
@@ -392,13 +461,14 @@ pub async fn get_admin_article(
     tag = "admin-articles",
     security(("bearerAuth" = [])),
     params(
-        ("id" = i64, Path, description = "Article id"),
-        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale."),
+        ("id" = i64, Path, description = "Article id.", minimum = 1, example = 1),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale.",
+         example = "\"9f2c1a7b3d4e5f60\""),
     ),
     request_body = UpdateArticleRequest,
     responses(
         (status = 200, description = "Updated.", body = ArticleResponse,
-         headers(("ETag" = String, description = "The new ETag."))),
+         headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
@@ -441,7 +511,7 @@ pub async fn update_article(
     operation_id = "deleteArticle",
     tag = "admin-articles",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Article id")),
+    params(("id" = i64, Path, description = "Article id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, response = crate::http::openapi::Unauthorized),

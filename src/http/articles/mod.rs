@@ -124,6 +124,18 @@ impl From<ArticleView> for ArticleResponse {
 /// An article in a list. Every field of an article may appear: by default
 /// all but `body_markdown` and `body_html`; with `?fields=a,b` only those.
 #[derive(ToSchema)]
+#[schema(example = json!({
+    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+    "subtitle": "Why the city should stop waiting for the perfect tram plan",
+    "excerpt": "Every year the plan gets better and the trams get further away…",
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
+    "featured_image_url": "https://images.example.com/tram.jpg",
+    "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
+    "comment_count": 12, "share_count": 87,
+    "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
+    "updated_at": "2026-11-24T09:30:00Z"
+}))]
 #[allow(dead_code)]
 pub struct ArticleSummary {
     pub id: Option<i64>,
@@ -147,7 +159,43 @@ pub struct ArticleSummary {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-crate::list_schema!(ArticleList, ArticleSummary, "A page of articles.");
+crate::list_schema!(ArticleList, ArticleSummary, "A page of articles.", {
+    "data": [{
+        "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+        "subtitle": "Why the city should stop waiting for the perfect tram plan",
+        "excerpt": "Every year the plan gets better and the trams get further away…",
+        "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
+        "published_at": "2026-11-24T09:30:00Z"
+    }],
+    "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
+    "links": {"self": "/api/v1/articles?fields=id,slug,title,subtitle,excerpt,tags,published_at", "next": null, "prev": null}
+});
+
+/// A field of an article, as named in `?fields=`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ArticleField {
+    Id,
+    Slug,
+    Title,
+    Subtitle,
+    Excerpt,
+    BodyMarkdown,
+    BodyHtml,
+    Status,
+    Author,
+    Tags,
+    FeaturedImageUrl,
+    ReadingTimeMinutes,
+    WordCount,
+    CommentsEnabled,
+    CommentCount,
+    ShareCount,
+    PublishedAt,
+    CreatedAt,
+    UpdatedAt,
+}
 
 /// The fields a list item carries: a bit per entry of [`FIELDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

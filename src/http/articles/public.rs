@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{
-    ArticleList, ArticleResponse, FieldSet, check_cursor_order, parse_bound, parse_position,
+    ArticleField, ArticleList, ArticleResponse, FieldSet, check_cursor_order, parse_bound, parse_position,
     parse_query_text, parse_sort, position_after,
 };
 use crate::db::{self, articles::ListFilter, articles::Order};
@@ -31,31 +31,49 @@ pub struct ArticleListParams {
     /// Only articles by this author (their slug).
     #[param(example = "marta-okafor")]
     pub author: Option<String>,
-    /// Full-text search over title, subtitle and body; results are ranked by
-    /// relevance unless `sort` says otherwise.
+    /// Full-text search over title, subtitle and body (1–200 characters,
+    /// with a letter or digit); results are ranked by relevance unless
+    /// `sort` says otherwise.
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
-    /// Published at or after: RFC 3339 time or `YYYY-MM-DD` (UTC).
-    #[param(example = "2026-11-01")]
+    /// Published at or after: an RFC 3339 time or a date `YYYY-MM-DD`
+    /// (its start, UTC).
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
+        example = "2026-11-01"
+    )]
     pub from: Option<String>,
-    /// Published at or before: RFC 3339 time or `YYYY-MM-DD` (the whole day, UTC).
-    #[param(example = "2026-11-30")]
+    /// Published at or before: an RFC 3339 time or a date `YYYY-MM-DD`
+    /// (the whole day, UTC). Not before `from`.
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
+        example = "2026-11-30"
+    )]
     pub to: Option<String>,
     /// Order: `-published_at` (newest first, the default), `published_at`,
     /// `-share_count` (most shared), `-comment_count` (most discussed), or
-    /// `relevance` (the default with `q`; page mode only).
-    #[param(inline, value_type = Option<ArticleSort>)]
+    /// `relevance` (the default with `q`; needs `q`; page mode only).
+    #[param(inline, value_type = Option<ArticleSort>, example = "-published_at")]
     pub sort: Option<String>,
-    /// Page mode: page number, from 1.
-    #[param(minimum = 1, maximum = 100000)]
+    /// Page mode: page number, from 1. Not with `cursor`.
+    #[param(minimum = 1, maximum = 100000, default = 1)]
     pub page: Option<u32>,
-    /// Items per page.
-    #[param(minimum = 1, maximum = 100)]
+    /// Items per page, 1–100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
-    /// Cursor mode: empty for the first page, then `meta.next_cursor`.
+    /// Cursor mode: empty (`cursor=`) for the first page, then the
+    /// `meta.next_cursor` of the page before. Opaque; not with `page`.
+    #[param(max_length = 512, example = "")]
     pub cursor: Option<String>,
-    /// Comma-separated fields to return, e.g. `id,slug,title,excerpt`.
-    #[param(example = "id,slug,title,excerpt,tags")]
+    /// The fields to return, comma-separated (`fields=id,slug,title`).
+    /// Default: every field but `body_markdown` and `body_html`.
+    #[param(
+        style = Form,
+        explode = false,
+        min_items = 1,
+        value_type = Option<Vec<ArticleField>>,
+        example = json!(["id", "slug", "title", "excerpt", "tags"])
+    )]
     pub fields: Option<String>,
 }
 
@@ -72,12 +90,8 @@ pub struct ArticleListParams {
     params(ArticleListParams),
     responses(
         (status = 200, description = "A page of articles.", body = ArticleList,
-         headers(
-            ("ETag" = String, description = "Strong validator; send as If-None-Match."),
-            ("Cache-Control" = String, description = "`public, max-age=N`."),
-            ("Link" = String, description = "RFC 8288 links to the next and previous pages.")
-         )),
-        (status = 304, description = "Not modified (`If-None-Match` matched)."),
+         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 422, response = crate::http::openapi::Invalid),
     )
@@ -205,11 +219,11 @@ fn link_value(links: &pagination::ListLinks) -> Option<HeaderValue> {
     responses(
         (status = 200, description = "The article.", body = ArticleResponse,
          headers(
-            ("ETag" = String, description = "Strong validator; send as If-None-Match."),
+            ("ETag" = String),
             ("Last-Modified" = String, description = "When the article was last edited."),
-            ("Cache-Control" = String, description = "`public, max-age=N`.")
+            ("Cache-Control" = String)
          )),
-        (status = 304, description = "Not modified (`If-None-Match` matched)."),
+        (status = 304, response = crate::http::openapi::NotModified),
         (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
