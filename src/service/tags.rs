@@ -33,7 +33,8 @@ pub fn find_or_create(conn: &mut DbConnection, names_or_slugs: &[String]) -> Res
     let mut ids: Vec<i64> = Vec::with_capacity(names_or_slugs.len());
     for entry in names_or_slugs {
         let tag_slug = slug::slugify(entry);
-        let id = match db::tags::find_by_slug(conn, &tag_slug)? {
+        // A tag given a custom slug is still found by its name.
+        let id = match db::tags::find_clash(conn, &tag_slug, entry, None)? {
             Some(tag) => tag.id,
             None => {
                 let now = db::now();

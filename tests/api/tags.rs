@@ -134,6 +134,26 @@ async fn article_writes_create_and_reuse_tags_and_counts_are_public_only(app: Te
         .unwrap();
     assert_eq!(urban["article_count"], 3);
 
+    // A tag whose slug is not its name's is still found by name.
+    let custom = app
+        .post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Opinion", "slug": "comment-is-free"}))
+        .send()
+        .await
+        .json();
+    let tagged = app
+        .post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Four", "tags": ["Opinion", "comment-is-free"]}))
+        .send()
+        .await;
+    tagged.assert_status(201);
+    assert_eq!(
+        tagged.json()["tags"],
+        json!([{"id": custom["id"], "slug": "comment-is-free", "name": "Opinion"}])
+    );
+
     // Deleting a tag detaches it.
     let housing = body["data"]
         .as_array()
