@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Broadsheet read/write benchmark (issue: performance). Not part of `cargo test`.
 #
-#   bench/run.sh [--backends sqlite,postgres] [--sizes 1k,1m] [--duration 10] [--connections 32]
+#   bench/run.sh [--backends sqlite,postgres] [--sizes 1k,1m] [--duration 10] [--connections 32] [--seed-only]
 #
 # For each backend and size it: builds release, seeds a database with the bulk
 # seeder (benches/seed.rs; reused when it already exists), starts the server,
@@ -27,6 +27,7 @@ BACKENDS=sqlite,postgres
 SIZES=1k
 DURATION=10
 CONNECTIONS=32
+SEED_ONLY=0
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=18080
 NGINX_PORT=18081
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --seed-only) SEED_ONLY=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -213,6 +215,7 @@ IFS=, read -ra size_list <<<"$SIZES"
 for size in "${size_list[@]}"; do
   for backend in "${backend_list[@]}"; do
     seed "$backend" "$size"
+    [ "$SEED_ONLY" = 1 ] && continue
     url=$(database_url "$backend" "$size")
     B=http://127.0.0.1:$PORT/api/v1
     echo "## $backend, $size"

@@ -222,6 +222,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Articles: one a minute into the past, newest first by id order reversed.
     let t = Instant::now();
     let mut batch = Vec::with_capacity(2000);
+    // What article_tags.published_at copies: published_at while published.
+    let mut tag_index_time: Vec<Option<NaiveDateTime>> = Vec::with_capacity(args.articles);
     for i in 0..args.articles {
         let status = match i % 100 {
             0 => "draft",
@@ -237,6 +239,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let plain = format!("{first}. {quote}. {last}.");
         let words = plain.split_whitespace().count() as i32;
         let published_at = (status != "draft").then(|| now - Duration::minutes(i as i64 + 1));
+        tag_index_time.push(if status == "published" { published_at } else { None });
         batch.push((
             articles::slug.eq(format!("article-{}", i + 1)),
             articles::title.eq(title),
@@ -284,6 +287,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 article_tags::article_id.eq(i as i64 + 1),
                 article_tags::tag_id.eq(((first + k * 7) % args.tags) as i64 + 1),
                 article_tags::position.eq(k as i32),
+                article_tags::published_at.eq(tag_index_time[i]),
             ));
         }
         if links.len() >= 6000 || i + 1 == args.articles {

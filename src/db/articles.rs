@@ -299,8 +299,26 @@ pub fn add_to_share_count(conn: &mut DbConnection, id: i64, delta: i64) -> Query
     Ok(())
 }
 
+/// What `article_tags.published_at` holds for an article: its
+/// `published_at` while published, else nothing.
+pub fn tag_index_time(row: &ArticleRow) -> Option<NaiveDateTime> {
+    (row.status == ArticleStatus::Published.as_str())
+        .then_some(row.published_at)
+        .flatten()
+}
+
+/// Brings the tag index copy of `published_at` in line with the article.
+pub fn sync_tag_index(conn: &mut DbConnection, row: &ArticleRow) -> QueryResult<()> {
+    diesel::update(article_tags::table.filter(article_tags::article_id.eq(row.id)))
+        .set(article_tags::published_at.eq(tag_index_time(row)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Replaces the tags of an article, in the given order.
-pub fn set_tags(conn: &mut DbConnection, article_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
+pub fn set_tags(conn: &mut DbConnection, row: &ArticleRow, tag_ids: &[i64]) -> QueryResult<()> {
+    let article_id = row.id;
+    let published_at = tag_index_time(row);
     diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id))).execute(conn)?;
     // One statement per tag: multi-row VALUES is not in the dialect both
     // backends share through diesel, and an article has at most 20 tags.
@@ -310,6 +328,7 @@ pub fn set_tags(conn: &mut DbConnection, article_id: i64, tag_ids: &[i64]) -> Qu
                 article_tags::article_id.eq(article_id),
                 article_tags::tag_id.eq(*tag_id),
                 article_tags::position.eq(position as i32),
+                article_tags::published_at.eq(published_at),
             ))
             .execute(conn)?;
     }
@@ -421,8 +440,100 @@ pub fn fts5_query(q: &str) -> String {
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
+    if let Some((now, tag)) = public_tag_page(filter) {
+        let Some(tag_id) = tag_id(conn, tag)? else {
+            return Ok(0);
+        };
+        return tag_index_query(filter, tag_id, now).count().get_result(conn);
+    }
     let query = filtered(conn, filter);
     query.count().get_result(conn)
+}
+
+/// A public tag page in time order (nothing but the tag and a time window
+/// filters it) is read from the `article_tags (tag_id, published_at,
+/// article_id)` index: a range scan of the tag's entries, whatever its size.
+fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, &str)> {
+    let plain = filter.status.is_none()
+        && filter.author_id.is_none()
+        && filter.author_slug.is_none()
+        && filter.query.is_none();
+    match (filter.visible_at, &filter.tag_slug) {
+        (Some(now), Some(tag)) if plain => Some((now, tag.as_str())),
+        _ => None,
+    }
+}
+
+fn tag_id(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<i64>> {
+    tags::table
+        .filter(tags::slug.eq(slug))
+        .select(tags::id)
+        .first(conn)
+        .optional()
+}
+
+fn tag_index_query(
+    filter: &ListFilter,
+    tag_id: i64,
+    now: NaiveDateTime,
+) -> article_tags::BoxedQuery<'static, MultiBackend> {
+    let mut query = article_tags::table
+        .filter(article_tags::tag_id.eq(tag_id))
+        .filter(article_tags::published_at.le(now))
+        .into_boxed();
+    if let Some(from) = filter.published_from {
+        query = query.filter(article_tags::published_at.ge(from));
+    }
+    if let Some(to) = filter.published_to {
+        query = query.filter(article_tags::published_at.le(to));
+    }
+    query
+}
+
+fn list_tag_page(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    (now, tag): (NaiveDateTime, &str),
+    newest_first: bool,
+    after: Option<&After>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<ArticleRow>> {
+    let Some(tag_id) = tag_id(conn, tag)? else {
+        return Ok(vec![]);
+    };
+    let mut query = tag_index_query(filter, tag_id, now);
+    if let Some(After::Published(p, id)) = after {
+        query = if newest_first {
+            query.filter(
+                article_tags::published_at.lt(*p).or(article_tags::published_at
+                    .eq(*p)
+                    .and(article_tags::article_id.lt(*id))),
+            )
+        } else {
+            query.filter(
+                article_tags::published_at.gt(*p).or(article_tags::published_at
+                    .eq(*p)
+                    .and(article_tags::article_id.gt(*id))),
+            )
+        };
+    }
+    query = if newest_first {
+        query.order((article_tags::published_at.desc(), article_tags::article_id.desc()))
+    } else {
+        query.order((article_tags::published_at.asc(), article_tags::article_id.asc()))
+    };
+    let ids: Vec<i64> = query
+        .offset(offset)
+        .limit(limit)
+        .select(article_tags::article_id)
+        .load(conn)?;
+    let mut rows: Vec<ArticleRow> = articles::table
+        .filter(articles::id.eq_any(&ids))
+        .select(ArticleRow::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
 }
 
 /// A page of articles matching `filter`, in `order`: skipping `offset` rows
@@ -436,6 +547,17 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleRow>> {
+    if let Some(page) = public_tag_page(filter) {
+        match order {
+            Order::Public(ArticleSort::NewestFirst) => {
+                return list_tag_page(conn, filter, page, true, after, offset, limit);
+            }
+            Order::Public(ArticleSort::OldestFirst) => {
+                return list_tag_page(conn, filter, page, false, after, offset, limit);
+            }
+            _ => {}
+        }
+    }
     let mut query = filtered(conn, filter);
     query = match (order, after) {
         (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(

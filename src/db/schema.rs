@@ -73,6 +73,7 @@ diesel::table! {
         article_id -> BigInt,
         tag_id -> BigInt,
         position -> Integer,
+        published_at -> Nullable<Timestamp>,
     }
 }
 

@@ -108,7 +108,7 @@ pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Re
             updated_at: now,
         };
         let row = db::articles::insert_unique(conn, new, exact)?.ok_or_else(|| slug_taken(&base))?;
-        db::articles::set_tags(conn, row.id, &tag_ids)?;
+        db::articles::set_tags(conn, &row, &tag_ids)?;
         Ok(db::articles::view(conn, row)?)
     })
     .await
@@ -197,11 +197,14 @@ pub async fn update(
             changes.published_at = Some(Some(now));
         }
 
-        if let Some(names) = &patch.tags {
-            let tag_ids = tags::find_or_create(conn, names)?;
-            db::articles::set_tags(conn, id, &tag_ids)?;
-        }
         let row = db::articles::update(conn, id, &changes)?;
+        match &patch.tags {
+            Some(names) => {
+                let tag_ids = tags::find_or_create(conn, names)?;
+                db::articles::set_tags(conn, &row, &tag_ids)?;
+            }
+            None => db::articles::sync_tag_index(conn, &row)?,
+        }
         Ok(db::articles::view(conn, row)?)
     })
     .await

@@ -198,3 +198,85 @@ backend_tests!(
     tags_are_managed_by_editors,
     article_writes_create_and_reuse_tags_and_counts_are_public_only,
 );
+
+async fn tag_pages_follow_every_status_and_time_change(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let at = (chrono::Utc::now() - chrono::Duration::minutes(10 + i)).to_rfc3339();
+        let a = app
+            .post("/api/v1/admin/articles")
+            .bearer(&editor)
+            .json(json!({"title": format!("Tagged {i}"), "status": "published", "published_at": at, "tags": ["beat"]}))
+            .send()
+            .await
+            .json();
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let page_ids = |body: &serde_json::Value| -> Vec<i64> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_i64().unwrap())
+            .collect()
+    };
+    let all = app.get("/api/v1/articles?tag=beat").send().await.json();
+    assert_eq!(page_ids(&all), ids);
+    assert_eq!(all["meta"]["total"], 5);
+
+    // Cursor mode walks the tag in order.
+    let first = app
+        .get("/api/v1/articles?tag=beat&per_page=2&cursor=")
+        .send()
+        .await
+        .json();
+    assert_eq!(page_ids(&first), ids[..2].to_vec());
+    let next = first["links"]["next"].as_str().unwrap().to_string();
+    assert_eq!(page_ids(&app.get(&next).send().await.json()), ids[2..4].to_vec());
+    let oldest = app
+        .get("/api/v1/articles?tag=beat&sort=published_at&per_page=1")
+        .send()
+        .await
+        .json();
+    assert_eq!(page_ids(&oldest), vec![ids[4]]);
+
+    // Unpublishing, archiving, rescheduling and untagging all leave the page.
+    let patch = |id: i64, body: serde_json::Value| {
+        app.patch(&format!("/api/v1/admin/articles/{id}"))
+            .bearer(&editor)
+            .json(body)
+            .send()
+    };
+    patch(ids[0], json!({"status": "draft"})).await.assert_status(200);
+    patch(ids[1], json!({"status": "archived"}))
+        .await
+        .assert_status(200);
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    patch(ids[2], json!({"published_at": later}))
+        .await
+        .assert_status(200);
+    patch(ids[3], json!({"tags": ["other"]})).await.assert_status(200);
+    let left = app.get("/api/v1/articles?tag=beat").send().await.json();
+    assert_eq!(page_ids(&left), vec![ids[4]]);
+    assert_eq!(left["meta"]["total"], 1);
+
+    // …and coming back returns it to its place.
+    patch(ids[0], json!({"status": "published"}))
+        .await
+        .assert_status(200);
+    let back = app.get("/api/v1/articles?tag=beat").send().await.json();
+    assert_eq!(page_ids(&back), vec![ids[0], ids[4]]);
+    let window = app
+        .get("/api/v1/articles?tag=beat&to=2000-01-01")
+        .send()
+        .await
+        .json();
+    assert_eq!(window["meta"]["total"], 0);
+    app.get("/api/v1/articles?tag=no-such-tag").send().await.json()["meta"]["total"]
+        .as_i64()
+        .map(|n| assert_eq!(n, 0))
+        .unwrap();
+}
+
+backend_tests!(tag_pages_follow_every_status_and_time_change);

@@ -67,6 +67,10 @@ CREATE TABLE article_tags (
     tag_id     BIGINT  NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
     -- Order in which the editor listed the tags.
     position   INTEGER NOT NULL,
+    -- The article's published_at while its status is 'published', else NULL:
+    -- a copy kept by the article writes so that a tag page is one range scan
+    -- of the index below, however many articles the tag has.
+    published_at TIMESTAMP,
     PRIMARY KEY (article_id, tag_id)
 );
-CREATE INDEX article_tags_tag ON article_tags (tag_id, article_id);
+CREATE INDEX article_tags_tag_published ON article_tags (tag_id, published_at, article_id);
