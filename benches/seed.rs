@@ -279,7 +279,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut links = Vec::with_capacity(6000);
     let mut link_count = 0;
-    for i in 0..args.articles {
+    for (i, published_at) in tag_index_time.iter().enumerate() {
         let first = rng.below(args.tags);
         let n = 1 + rng.below(3);
         for k in 0..n {
@@ -287,7 +287,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 article_tags::article_id.eq(i as i64 + 1),
                 article_tags::tag_id.eq(((first + k * 7) % args.tags) as i64 + 1),
                 article_tags::position.eq(k as i32),
-                article_tags::published_at.eq(tag_index_time[i]),
+                article_tags::published_at.eq(*published_at),
             ));
         }
         if links.len() >= 6000 || i + 1 == args.articles {
