@@ -221,7 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Articles: one a minute into the past, newest first by id order reversed.
     let t = Instant::now();
-    let mut batch = Vec::with_capacity(2000);
+    let mut batch = Vec::with_capacity(1500);
     // What article_tags.published_at copies: published_at while published.
     let mut tag_index_time: Vec<Option<NaiveDateTime>> = Vec::with_capacity(args.articles);
     for i in 0..args.articles {
@@ -261,7 +261,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 articles::updated_at.eq(published_at.unwrap_or(now)),
             ),
         ));
-        if batch.len() == 2000 || i + 1 == args.articles {
+        if batch.len() == 1500 || i + 1 == args.articles {
             with_conn!(&mut conn, c => c.transaction(|c| diesel::insert_into(articles::table).values(&batch).execute(c)))?;
             batch.clear();
         }
