@@ -7,12 +7,15 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http::limits::{Limiter, RateLimits};
+use crate::service::shares::Shares;
 
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub jwt: JwtKeys,
     pub limits: RateLimits,
+    /// The share write path (writer thread and de-duplication memory).
+    pub shares: Shares,
 }
 
 impl AppState {
@@ -28,9 +31,11 @@ impl AppState {
             shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
             login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
         };
+        let shares = Shares::new(db.clone(), config.share_dedup_window);
         AppState {
             config: Arc::new(config),
             db,
+            shares,
             jwt,
             limits,
         }

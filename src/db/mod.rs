@@ -260,10 +260,17 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        let timeout = self.timeout;
-        actix_web::web::block(move || match writer {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    /// [`Db::write`] on the calling thread, for threads of our own that may
+    /// block (the share writer); never call it on an async worker.
+    pub fn write_blocking<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    {
+        match &self.sqlite_writer {
             Some(writer) => {
                 // A panic while holding the lock leaves the connection usable:
                 // diesel rolled the transaction back while unwinding.
@@ -271,11 +278,10 @@ impl Db {
                 conn.transaction(f)
             }
             None => {
-                let mut pooled = checkout(&pool, timeout)?;
+                let mut pooled = checkout(&self.pool, self.timeout)?;
                 run_marking_broken(&mut pooled, |conn| conn.transaction(f))
             }
-        })
-        .await?
+        }
     }
 
     /// Readiness probe: one indexed read of a real table, so a database file

@@ -4,6 +4,7 @@
 pub mod article;
 pub mod markdown;
 pub mod role;
+pub mod share;
 pub mod slug;
 pub mod text;
 

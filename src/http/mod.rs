@@ -14,6 +14,7 @@ pub mod health;
 pub mod limits;
 pub mod openapi;
 pub mod pagination;
+pub mod shares;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -33,6 +34,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(auth::refresh)
             .service(auth::logout)
             .service(auth::me)
+            .service(shares::record_share)
+            .service(shares::get_share_counts)
             .service(
                 scope::scope("/admin")
                     .wrap(middleware::from_fn(extract::authenticate))
@@ -40,7 +43,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                     .service(editors::create_editor)
                     .service(editors::get_editor)
                     .service(editors::update_editor)
-                    .service(editors::delete_editor),
+                    .service(editors::delete_editor)
+                    // Before `/shares/{id}`, so `stats` is never read as an id.
+                    .service(shares::get_share_stats)
+                    .service(shares::list_share_events)
+                    .service(shares::delete_share_events)
+                    .service(shares::delete_share_event),
             ),
     );
 }

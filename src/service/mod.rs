@@ -2,3 +2,4 @@
 //! Handlers call these; these call the query functions in `db`.
 
 pub mod editors;
+pub mod shares;
