@@ -551,6 +551,8 @@ pub fn seed_demo(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), App
     let total_weight: u32 = WEIGHTS.iter().map(|(_, w)| w).sum();
     let mut rng = rand::rng();
     let now = db::now();
+    let since_midnight = (now - now.date().and_time(chrono::NaiveTime::MIN)).num_seconds();
+    let span_seconds = (29 * 86_400 + since_midnight) as f64;
     let mut events = Vec::new();
     for (rank, article_id) in article_ids.iter().enumerate() {
         let n = rng.random_range(3..=60) * 3 / (rank as i64 + 3).min(12) + 2;
@@ -564,8 +566,9 @@ pub fn seed_demo(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), App
                     hit
                 })
                 .map_or(ShareChannel::Other, |(c, _)| *c);
-            // Squaring a uniform draw puts more shares on recent days.
-            let age: f64 = rng.random::<f64>().powi(2) * 30.0 * 86_400.0;
+            // Squaring a uniform draw puts more shares on recent days; the
+            // oldest fall 29 days back, inside a default 30-day chart.
+            let age: f64 = rng.random::<f64>().powi(2) * span_seconds;
             events.push(NewShareEvent {
                 article_id: *article_id,
                 channel: channel.as_str().to_string(),

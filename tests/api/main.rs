@@ -8,3 +8,4 @@ mod editors;
 mod health;
 mod migrations;
 mod problems;
+mod shares;
