@@ -31,7 +31,7 @@ impl AppState {
             shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
             login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
         };
-        let shares = Shares::new(db.clone(), config.share_dedup_window);
+        let shares = Shares::new(db.clone(), config.share_dedup_window, config.share_batch_max);
         AppState {
             config: Arc::new(config),
             db,

@@ -142,7 +142,7 @@ list_schema!(
 #[into_params(parameter_in = Query)]
 pub struct ShareEventListParams {
     /// Only events of this article (its id).
-    #[param(example = 42)]
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
     pub article_id: Option<String>,
     /// Only events of this channel.
     #[param(value_type = Option<ShareChannel>)]
@@ -169,7 +169,7 @@ pub struct ShareEventListParams {
 #[into_params(parameter_in = Query)]
 pub struct DeleteShareEventsParams {
     /// Only events of this article (its id).
-    #[param(example = 42)]
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
     pub article_id: Option<String>,
     /// Only events of this channel.
     #[param(value_type = Option<ShareChannel>)]
@@ -206,7 +206,7 @@ pub struct ShareStatsParams {
     #[param(example = "2026-11-24")]
     pub to: Option<String>,
     /// Only this article (its id). Required for authors, who see their own articles only.
-    #[param(example = 42)]
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
     pub article_id: Option<String>,
     /// Only this channel.
     #[param(value_type = Option<ShareChannel>)]
@@ -405,6 +405,7 @@ pub async fn get_share_counts(
     responses(
         (status = 200, description = "A page of events.", body = ShareEventList,
          headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),
@@ -496,6 +497,7 @@ pub async fn delete_share_event(
     params(DeleteShareEventsParams),
     responses(
         (status = 200, description = "How many events were removed.", body = DeletedResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),
@@ -536,6 +538,7 @@ pub async fn delete_share_events(
     params(ShareStatsParams),
     responses(
         (status = 200, description = "The statistics.", body = ShareStatsResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 403, response = crate::http::openapi::Forbidden),
         (status = 422, response = crate::http::openapi::Invalid),

@@ -3,7 +3,7 @@
 //!
 //! Write path (group commit). Every public share goes to one writer thread
 //! per process. The thread takes whatever presses are waiting (up to
-//! [`MAX_BATCH`]), records them in one transaction (one multi-row insert of
+//! `SHARE_BATCH_MAX`, default 1024; 1 turns batching off), records them in one transaction (one multi-row insert of
 //! events, one upsert per counter table, one read of the fresh counts) and
 //! only after the commit answers each waiting request. Under load many
 //! presses share one commit; an idle server commits each press at once, so
@@ -40,9 +40,6 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::Role;
 use crate::domain::share::{ChannelTally, DayRange, GroupBy, ShareChannel};
 use crate::error::AppError;
-
-/// Most presses committed together.
-pub const MAX_BATCH: usize = 1024;
 
 /// One button press, validated.
 #[derive(Debug, Clone)]
@@ -81,12 +78,12 @@ pub struct Shares {
 
 impl Shares {
     /// Starts the writer thread; it ends by itself when `Shares` is dropped.
-    pub fn new(db: Db, dedup_window: Duration) -> Shares {
+    pub fn new(db: Db, dedup_window: Duration, batch_max: usize) -> Shares {
         let (tx, rx) = mpsc::channel::<Job>();
         let writer_db = db.clone();
         let queue = match std::thread::Builder::new()
             .name("share-writer".into())
-            .spawn(move || writer_loop(writer_db, rx))
+            .spawn(move || writer_loop(writer_db, rx, batch_max.max(1)))
         {
             Ok(_) => Some(tx),
             Err(e) => {
@@ -145,10 +142,10 @@ impl Shares {
     }
 }
 
-fn writer_loop(db: Db, queue: mpsc::Receiver<Job>) {
+fn writer_loop(db: Db, queue: mpsc::Receiver<Job>, batch_max: usize) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
+        while jobs.len() < batch_max {
             match queue.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,

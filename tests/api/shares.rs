@@ -43,7 +43,12 @@ async fn published(app: &TestApp, title: &str) -> (i64, i64, String) {
         .parts
         .state
         .db
-        .read(|conn| Ok(broadsheet::db::editors::find_by_email(conn, "writer@example.com")?))
+        .read(|conn| {
+            Ok(broadsheet::db::editors::find_by_email(
+                conn,
+                "writer@example.com",
+            )?)
+        })
         .await
         .unwrap();
     let author = match existing {
@@ -88,7 +93,11 @@ async fn assert_counters_match_events(app: &TestApp) -> i64 {
         .db
         .read(|conn| {
             let events: Vec<(i64, String, NaiveDateTime)> = share_events::table
-                .select((share_events::article_id, share_events::channel, share_events::created_at))
+                .select((
+                    share_events::article_id,
+                    share_events::channel,
+                    share_events::created_at,
+                ))
                 .load(conn)?;
             let counted: i64 = share_events::table.count().get_result(conn)?;
             assert_eq!(counted, events.len() as i64);
@@ -116,7 +125,11 @@ async fn assert_counters_match_events(app: &TestApp) -> i64 {
             assert_eq!(grouped, by_channel, "COUNT(*) per article and channel");
 
             let stored: Vec<(i64, String, i64)> = share_counts::table
-                .select((share_counts::article_id, share_counts::channel, share_counts::count))
+                .select((
+                    share_counts::article_id,
+                    share_counts::channel,
+                    share_counts::count,
+                ))
                 .load(conn)?;
             let stored: BTreeMap<(i64, String), i64> =
                 stored.into_iter().map(|(a, c, n)| ((a, c), n)).collect();
@@ -176,7 +189,11 @@ async fn every_channel_is_accepted_and_counted(app: TestApp) {
     empty.assert_status(200);
     let body = empty.json();
     assert_eq!(body["total"], 0);
-    assert_eq!(by_channel(&body).len(), CHANNELS.len(), "every channel listed: {body}");
+    assert_eq!(
+        by_channel(&body).len(),
+        CHANNELS.len(),
+        "every channel listed: {body}"
+    );
     assert!(by_channel(&body).values().all(|n| *n == 0));
 
     for (i, channel) in CHANNELS.iter().enumerate() {
@@ -265,7 +282,12 @@ async fn articles_the_public_cannot_see_are_404(app: TestApp) {
         })
         .await
         .unwrap();
-    for slug in [draft.as_str(), archived.as_str(), scheduled.as_str(), "never-written"] {
+    for slug in [
+        draft.as_str(),
+        archived.as_str(),
+        scheduled.as_str(),
+        "never-written",
+    ] {
         share(&app, slug, "email").await.problem(404, "not_found");
         app.get(&shares_of(slug)).send().await.problem(404, "not_found");
     }
@@ -339,7 +361,12 @@ async fn stats_group_and_zero_fill(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["key"].as_str().unwrap().to_string(), r["count"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["count"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         days,
@@ -382,7 +409,9 @@ async fn stats_group_and_zero_fill(app: TestApp) {
 
     // One article, one channel; and the default range (last 30 days).
     let body = app
-        .get(&format!("/api/v1/admin/shares/stats?group_by=day&article_id={a}&channel=email&{range}"))
+        .get(&format!(
+            "/api/v1/admin/shares/stats?group_by=day&article_id={a}&channel=email&{range}"
+        ))
         .bearer(&editor)
         .send()
         .await
@@ -400,7 +429,10 @@ async fn stats_group_and_zero_fill(app: TestApp) {
     assert_eq!(body["to"], t.to_string());
     assert_eq!(body["total"], 5, "the share 40 days ago is outside: {body}");
     let wide = app
-        .get(&format!("/api/v1/admin/shares/stats?group_by=channel&from={}", d(60)))
+        .get(&format!(
+            "/api/v1/admin/shares/stats?group_by=channel&from={}",
+            d(60)
+        ))
         .bearer(&editor)
         .send()
         .await
@@ -507,7 +539,9 @@ async fn deletes_take_events_off_every_counter(app: TestApp) {
 
     // By day and channel: yesterday's remaining `x` of A.
     let res = app
-        .delete(&format!("/api/v1/admin/shares?from={yesterday}&to={yesterday}&channel=x"))
+        .delete(&format!(
+            "/api/v1/admin/shares?from={yesterday}&to={yesterday}&channel=x"
+        ))
         .bearer(&editor)
         .send()
         .await;
@@ -555,7 +589,10 @@ async fn the_event_list_pages_by_cursor_and_by_page(app: TestApp) {
         let body = res.json();
         for e in body["data"].as_array().unwrap() {
             assert!(e.get("ip").is_none() && e.get("user_agent").is_none());
-            seen.push((e["created_at"].as_str().unwrap().to_string(), e["id"].as_i64().unwrap()));
+            seen.push((
+                e["created_at"].as_str().unwrap().to_string(),
+                e["id"].as_i64().unwrap(),
+            ));
         }
         match body["links"]["next"].as_str() {
             Some(next) => url = next.to_string(),
@@ -587,7 +624,13 @@ async fn the_event_list_pages_by_cursor_and_by_page(app: TestApp) {
         .await
         .json();
     assert_eq!(body["meta"]["total"], 9);
-    assert!(body["data"].as_array().unwrap().iter().all(|e| e["article_id"] == b));
+    assert!(
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["article_id"] == b)
+    );
     let body = app
         .get("/api/v1/admin/shares?channel=email")
         .bearer(&editor)
@@ -598,10 +641,7 @@ async fn the_event_list_pages_by_cursor_and_by_page(app: TestApp) {
     // An instant range is counted over the events, not the rollups.
     let from = (base + TimeDelta::minutes(10)).and_utc().to_rfc3339();
     let body = app
-        .get(&format!(
-            "/api/v1/admin/shares?from={}",
-            from.replace('+', "%2B")
-        ))
+        .get(&format!("/api/v1/admin/shares?from={}", from.replace('+', "%2B")))
         .bearer(&editor)
         .send()
         .await
@@ -668,11 +708,13 @@ async fn editor_routes_need_a_token_and_the_right_role(app: TestApp) {
         .await
         .problem(403, "forbidden");
     // Authors see the statistics of their own articles only.
-    app.get(&format!("/api/v1/admin/shares/stats?article_id={own}&group_by=channel"))
-        .bearer(&author)
-        .send()
-        .await
-        .assert_status(200);
+    app.get(&format!(
+        "/api/v1/admin/shares/stats?article_id={own}&group_by=channel"
+    ))
+    .bearer(&author)
+    .send()
+    .await
+    .assert_status(200);
     app.get(&format!("/api/v1/admin/shares/stats?article_id={theirs}"))
         .bearer(&author)
         .send()
@@ -734,7 +776,10 @@ async fn share_events_hold_no_personal_data(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(columns, ["id", "article_id", "channel", "created_at"]);
-    assert!(!dump.contains("203.0.113.7") && !dump.contains("Mozilla"), "{dump}");
+    assert!(
+        !dump.contains("203.0.113.7") && !dump.contains("Mozilla"),
+        "{dump}"
+    );
 }
 
 async fn rate_limit_answers_429_with_retry_after(app: TestApp) {
@@ -791,7 +836,10 @@ async fn a_repeated_press_within_the_window_counts_once(app: TestApp) {
     assert_eq!(repeat.json(), first.json());
     // Anything different is a new press.
     assert_eq!(press("192.0.2.1:1", "Phone", "email").await.json()["total"], 2);
-    assert_eq!(press("192.0.2.1:1", "Laptop", "whatsapp").await.json()["total"], 3);
+    assert_eq!(
+        press("192.0.2.1:1", "Laptop", "whatsapp").await.json()["total"],
+        3
+    );
     assert_eq!(press("192.0.2.2:1", "Phone", "whatsapp").await.json()["total"], 4);
     // A press that failed (no such article) is not remembered.
     share(&app, "missing", "x").await.problem(404, "not_found");
@@ -818,7 +866,10 @@ async fn forget_article_and_demo_seed_keep_counters_consistent(app: TestApp) {
         .send()
         .await
         .json();
-    assert_eq!(stats["total"], seeded, "the demo spread lies within the last 30 days");
+    assert_eq!(
+        stats["total"], seeded,
+        "the demo spread lies within the last 30 days"
+    );
 
     let before_b: i64 = app.get(&shares_of("article-b")).send().await.json()["total"]
         .as_i64()
