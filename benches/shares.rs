@@ -317,9 +317,10 @@ fn reset(s: &Settings, backend: Backend, url: &str) -> Result<(), Error> {
                 .map(|(base, name)| (format!("{base}/postgres"), name.to_string()))
                 .ok_or("BENCH_PG_URL needs a database name")?;
             let mut admin = PgConnection::establish(&admin_url)?;
-            admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-            ))?;
+            // Separate statements: a multi-statement string runs as one
+            // transaction, where DROP DATABASE is refused.
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+            admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
         }
     }
     Ok(())

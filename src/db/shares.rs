@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Date, Text};
 use diesel::upsert::excluded;
 
 use super::schema::{articles, share_counts, share_daily, share_daily_totals, share_events};
@@ -97,6 +97,24 @@ macro_rules! upsert {
     };
 }
 
+/// `INSERT INTO table (key…, count) VALUES (?…), … ON CONFLICT (key…) DO
+/// UPDATE SET count = count + excluded.count`, for `rows` rows of `width`
+/// values, the key columns first in the order they are bound.
+fn sqlite_upsert(
+    table: &str,
+    key: &str,
+    width: usize,
+    rows: usize,
+) -> diesel::query_builder::BoxedSqlQuery<'static, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery> {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    let values = vec![row.as_str(); rows].join(", ");
+    diesel::sql_query(format!(
+        "INSERT INTO {table} ({key}, count) VALUES {values} \
+         ON CONFLICT ({key}) DO UPDATE SET count = {table}.count + excluded.count"
+    ))
+    .into_boxed()
+}
+
 /// Signed changes to every counter, keyed in lock order.
 #[derive(Debug, Default)]
 struct Deltas {
@@ -149,9 +167,9 @@ impl Deltas {
                 count: *n,
             })
             .collect();
-        // PostgreSQL takes a multi-row upsert; diesel only builds
-        // single-row upserts for SQLite, whose statements are cheap (no
-        // round trip, cached prepared statements).
+        // One multi-row upsert per table. diesel builds those for
+        // PostgreSQL; for SQLite it builds single-row upserts only, so the
+        // same statement is written out there.
         match conn {
             DbConnection::Pg(c) => {
                 for rows in counts.chunks(CHUNK) {
@@ -165,14 +183,36 @@ impl Deltas {
                 }
             }
             DbConnection::Sqlite(c) => {
-                for row in &counts {
-                    upsert!(share_counts, (article_id, channel), row).execute(c)?;
+                for rows in counts.chunks(CHUNK) {
+                    let mut q = sqlite_upsert("share_counts", "article_id, channel", 3, rows.len());
+                    for r in rows {
+                        q = q
+                            .bind::<BigInt, _>(r.article_id)
+                            .bind::<Text, _>(r.channel)
+                            .bind::<BigInt, _>(r.count);
+                    }
+                    q.execute(c)?;
                 }
-                for row in &daily {
-                    upsert!(share_daily, (article_id, day, channel), row).execute(c)?;
+                for rows in daily.chunks(CHUNK) {
+                    let mut q = sqlite_upsert("share_daily", "day, article_id, channel", 4, rows.len());
+                    for r in rows {
+                        q = q
+                            .bind::<Date, _>(r.day)
+                            .bind::<BigInt, _>(r.article_id)
+                            .bind::<Text, _>(r.channel)
+                            .bind::<BigInt, _>(r.count);
+                    }
+                    q.execute(c)?;
                 }
-                for row in &totals {
-                    upsert!(share_daily_totals, (day, channel), row).execute(c)?;
+                for rows in totals.chunks(CHUNK) {
+                    let mut q = sqlite_upsert("share_daily_totals", "day, channel", 3, rows.len());
+                    for r in rows {
+                        q = q
+                            .bind::<Date, _>(r.day)
+                            .bind::<Text, _>(r.channel)
+                            .bind::<BigInt, _>(r.count);
+                    }
+                    q.execute(c)?;
                 }
             }
         }

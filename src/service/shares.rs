@@ -187,11 +187,15 @@ fn record_batch(
     presses: &[(String, ShareChannel, NaiveDateTime)],
 ) -> Result<Vec<Result<ChannelTally, AppError>>, AppError> {
     let now = db::now();
-    let mut ids: HashMap<&str, Option<i64>> = HashMap::new();
-    for (slug, _, _) in presses {
-        if !ids.contains_key(slug.as_str()) {
-            let id = db::articles::find_visible_by_slug(conn, slug, now)?.map(|a| a.id);
-            ids.insert(slug, id);
+    let mut slugs: Vec<&str> = presses.iter().map(|(slug, _, _)| slug.as_str()).collect();
+    slugs.sort_unstable();
+    slugs.dedup();
+    let mut ids: HashMap<&str, Option<i64>> = slugs.iter().map(|s| (*s, None)).collect();
+    for chunk in slugs.chunks(500) {
+        for (id, slug) in db::articles::visible_ids_by_slug(conn, chunk, now)? {
+            if let Some(entry) = ids.get_mut(slug.as_str()) {
+                *entry = Some(id);
+            }
         }
     }
     let events: Vec<NewShareEvent> = presses
