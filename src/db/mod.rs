@@ -204,11 +204,26 @@ impl Db {
             queries: queries.clone(),
         };
         let sqlite_writer = match backend {
-            Backend::Sqlite => Some(Arc::new(Mutex::new(
-                settings
+            Backend::Sqlite => {
+                let mut writer = settings
                     .establish()
-                    .map_err(|e| format!("cannot open the SQLite database: {e}"))?,
-            ))),
+                    .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
+                // Every write goes through this connection. Profiling the
+                // share path showed it spending most of its time in the
+                // kernel: re-reading pages evicted from the default 2 MB
+                // cache, and fsyncing a checkpoint every 4 MB of WAL. A
+                // 64 MB cache keeps the hot B-tree pages, and a checkpoint
+                // every 32 MB fsyncs 8x less often and copies each hot page
+                // once rather than once per 4 MB. Durability is unchanged:
+                // committed transactions are in the WAL either way.
+                writer
+                    .batch_execute(
+                        "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192; \
+                         PRAGMA journal_size_limit = 67108864;",
+                    )
+                    .map_err(|e| format!("cannot configure the SQLite writer: {e}"))?;
+                Some(Arc::new(Mutex::new(writer)))
+            }
             Backend::Postgres => None,
         };
         let default_size = match backend {
