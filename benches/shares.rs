@@ -24,7 +24,8 @@
 //! (127.0.0.1:18081), `BENCH_DIR` (target/bench-shares), `BENCH_PG_URL`
 //! (postgres://postgres@127.0.0.1:5432/broadsheet_bench; the database is
 //! dropped and recreated), `BENCH_REUSE=1` (skip seeding when the database
-//! is already seeded), `BENCH_BATCH_MAX` (passed as `SHARE_BATCH_MAX`).
+//! is already seeded), `BENCH_BATCH_MAX` (passed as `SHARE_BATCH_MAX`),
+//! `BENCH_HOT=N` (90% of presses on articles 1..=N instead of uniform).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -55,6 +56,7 @@ struct Settings {
     pg_url: String,
     reuse: bool,
     batch_max: Option<String>,
+    hot: u64,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -89,6 +91,7 @@ fn main() -> Result<(), Error> {
         ),
         reuse: env_or("BENCH_REUSE", "0") == "1",
         batch_max: std::env::var("BENCH_BATCH_MAX").ok().filter(|v| !v.is_empty()),
+        hot: env_num("BENCH_HOT", 0)?,
     };
     if Command::new("wrk").arg("--version").output().is_err() {
         return Err("wrk is needed: apt-get install wrk".into());
@@ -97,8 +100,16 @@ fn main() -> Result<(), Error> {
     println!("# Shares benchmark");
     println!("machine: {}", machine());
     println!(
-        "events: {}, articles: {}, load: {} connections × {} s (wrk, {} threads)",
-        settings.events, settings.articles, settings.connections, settings.seconds, settings.wrk_threads
+        "events: {}, articles: {}, load: {} connections × {} s (wrk, {} threads), presses {}",
+        settings.events,
+        settings.articles,
+        settings.connections,
+        settings.seconds,
+        settings.wrk_threads,
+        match settings.hot {
+            0 => "uniform over all articles".to_string(),
+            n => format!("90% on articles 1..={n}, 10% uniform"),
+        }
     );
     for backend in env_or("BENCH_BACKENDS", "sqlite,postgres").split(',') {
         match backend.trim() {
@@ -184,7 +195,7 @@ fn run(s: &Settings, backend: Backend) -> Result<(), Error> {
     let server = Server::start(s, &url)?;
     let token = server.login()?;
     let lua = s.dir.join("post_share.lua");
-    std::fs::write(&lua, post_script(s.articles))?;
+    std::fs::write(&lua, post_script(s.articles, s.hot))?;
     let base = format!("http://{}", s.addr);
 
     // Warm-up: caches, connections, the writer thread.
@@ -214,7 +225,8 @@ fn run(s: &Settings, backend: Backend) -> Result<(), Error> {
     let auth = format!("Authorization: Bearer {token}");
     let single = |path: &str, header: Option<&str>| -> Result<WrkOutput, Error> {
         let url = format!("{base}{path}");
-        let mut args = vec!["-t", "1", "-c", "1", "-d", "10s"];
+        // A generous timeout, so a slow report is measured, not dropped.
+        let mut args = vec!["-t", "1", "-c", "1", "-d", "10s", "--timeout", "30s"];
         if let Some(h) = header {
             args.extend(["-H", h]);
         }
@@ -497,8 +509,12 @@ fn seed(s: &Settings, backend: Backend, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// wrk's Lua: a POST of a random channel to a random seeded article.
-fn post_script(articles: u64) -> String {
+/// wrk's Lua: a POST of a random channel to a random seeded article
+/// (uniform over all of them), or with `hot` > 0, 90% of presses to
+/// articles 1..=hot (the seed's most shared) and 10% uniform.
+fn post_script(articles: u64, hot: u64) -> String {
+    let hot = if hot == 0 { articles } else { hot.min(articles) };
+    let hot_share = if hot == articles { 0 } else { 90 };
     format!(
         r#"local channels = {{"email", "facebook", "x", "linkedin", "whatsapp", "telegram", "reddit", "copy_link", "other"}}
 wrk.method = "POST"
@@ -511,6 +527,7 @@ function init(args)
 end
 request = function()
   local n = math.random(1, {articles})
+  if math.random(1, 100) <= {hot_share} then n = math.random(1, {hot}) end
   -- archived articles (every 50th) answer 404: skip them
   if n % 50 == 0 then n = n - 1 end
   local c = channels[math.random(1, #channels)]
