@@ -216,8 +216,29 @@ impl Deltas {
                 }
             }
         }
-        for (article_id, n) in &self.articles {
-            super::articles::add_to_share_count(conn, *article_id, *n)?;
+        if let DbConnection::Pg(c) = conn {
+            // Each statement is a round trip to PostgreSQL, and a batch
+            // touches up to one article per press: one UPDATE for all.
+            let articles: Vec<(i64, i64)> = self.articles.iter().map(|(a, n)| (*a, *n)).collect();
+            for rows in articles.chunks(CHUNK) {
+                let values: Vec<String> = (0..rows.len())
+                    .map(|i| format!("(${}::bigint, ${}::bigint)", 2 * i + 1, 2 * i + 2))
+                    .collect();
+                let mut q = diesel::sql_query(format!(
+                    "UPDATE articles SET share_count = articles.share_count + v.n \
+                     FROM (VALUES {}) AS v(id, n) WHERE articles.id = v.id",
+                    values.join(", ")
+                ))
+                .into_boxed::<diesel::pg::Pg>();
+                for (id, n) in rows {
+                    q = q.bind::<BigInt, _>(*id).bind::<BigInt, _>(*n);
+                }
+                q.execute(c)?;
+            }
+        } else {
+            for (article_id, n) in &self.articles {
+                super::articles::add_to_share_count(conn, *article_id, *n)?;
+            }
         }
         if self.articles.values().any(|n| *n < 0) {
             self.remove_zeros(conn)?;
