@@ -107,6 +107,7 @@ impl From<ChannelTally> for ShareCountsResponse {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 9001, "article_id": 42, "channel": "x", "created_at": "2026-11-24T09:30:00Z"}))]
 pub struct ShareEventResponse {
+    /// The event's id, for `DELETE /api/v1/admin/shares/{id}`.
     #[schema(example = 9001)]
     pub id: i64,
     /// The shared article.
@@ -242,6 +243,7 @@ pub struct ShareStatsItem {
              {"key": "2026-11-24", "count": 87}]
 }))]
 pub struct ShareStatsResponse {
+    /// The grouping used (`day` when none was asked for).
     pub group_by: GroupBy,
     /// First day of the range (UTC).
     pub from: NaiveDate,
