@@ -64,6 +64,8 @@ pub struct Config {
     pub rate_limit_shares_per_minute: u32,
     pub rate_limit_login_per_minute: u32,
     pub share_dedup_window: Duration,
+    /// Most share presses committed in one transaction (1 = one each).
+    pub share_batch_max: usize,
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
     pub db_pool_size: Option<u32>,
@@ -254,6 +256,7 @@ impl Config {
             rate_limit_shares_per_minute: parse_num(&get, "RATE_LIMIT_SHARES_PER_MINUTE", 30)?,
             rate_limit_login_per_minute: parse_num(&get, "RATE_LIMIT_LOGIN_PER_MINUTE", 10)?,
             share_dedup_window: Duration::from_secs(parse_num(&get, "SHARE_DEDUP_SECONDS", 10)?),
+            share_batch_max: positive(&get, "SHARE_BATCH_MAX", 1024)? as usize,
             trusted_proxies,
             max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1_048_576)? as usize,
             db_pool_size,

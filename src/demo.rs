@@ -158,8 +158,11 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
             published.push(view.article.id);
         }
     }
-    db.write(move |conn| crate::service::comments::seed_demo(conn, &published))
-        .await?;
+    db.write(move |conn| {
+        crate::service::comments::seed_demo(conn, &published)?;
+        crate::service::shares::seed_demo(conn, &published)
+    })
+    .await?;
 
     // Printed, not logged: log pipelines must never carry a password.
     println!();

@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::http::cache::ResponseCache;
 use crate::http::limits::{Limiter, RateLimits};
 use crate::http::metrics::Metrics;
+use crate::service::shares::Shares;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -17,6 +18,8 @@ pub struct AppState {
     pub limits: RateLimits,
     pub cache: Arc<ResponseCache>,
     pub metrics: Metrics,
+    /// The share write path (writer thread and de-duplication memory).
+    pub shares: Shares,
 }
 
 impl AppState {
@@ -37,9 +40,11 @@ impl AppState {
             std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
         ));
         let metrics = Metrics::new(db.clone(), cache.clone());
+        let shares = Shares::new(db.clone(), config.share_dedup_window, config.share_batch_max);
         AppState {
             config: Arc::new(config),
             db,
+            shares,
             jwt,
             limits,
             cache,

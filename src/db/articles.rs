@@ -164,6 +164,20 @@ pub fn next_scheduled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResul
         .first(conn)
 }
 
+/// `(id, slug)` of the articles among `slugs` that the public may see at
+/// `now`: one query for many slugs (the share writer's batches).
+pub fn visible_ids_by_slug(
+    conn: &mut DbConnection,
+    slugs: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String)>> {
+    articles::table
+        .filter(articles::slug.eq_any(slugs))
+        .filter(visible_filter(now))
+        .select((articles::id, articles::slug))
+        .load(conn)
+}
+
 /// Loads the author and tags of `rows` in two queries, whatever their number.
 pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
     if rows.is_empty() {

@@ -207,11 +207,26 @@ impl Db {
             queries: queries.clone(),
         };
         let sqlite_writer = match backend {
-            Backend::Sqlite => Some(Arc::new(Mutex::new(
-                settings
+            Backend::Sqlite => {
+                let mut writer = settings
                     .establish()
-                    .map_err(|e| format!("cannot open the SQLite database: {e}"))?,
-            ))),
+                    .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
+                // Every write goes through this connection. Profiling the
+                // share path showed it spending most of its time in the
+                // kernel: re-reading pages evicted from the default 2 MB
+                // cache, and fsyncing a checkpoint every 4 MB of WAL. A
+                // 64 MB cache keeps the hot B-tree pages, and a checkpoint
+                // every 32 MB fsyncs 8x less often and copies each hot page
+                // once rather than once per 4 MB. Durability is unchanged:
+                // committed transactions are in the WAL either way.
+                writer
+                    .batch_execute(
+                        "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192; \
+                         PRAGMA journal_size_limit = 67108864;",
+                    )
+                    .map_err(|e| format!("cannot configure the SQLite writer: {e}"))?;
+                Some(Arc::new(Mutex::new(writer)))
+            }
             Backend::Postgres => None,
         };
         let default_size = match backend {
@@ -275,11 +290,17 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        let timeout = self.timeout;
-        let writes = self.writes.clone();
-        let result = actix_web::web::block(move || match writer {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f)).await?
+    }
+
+    /// [`Db::write`] on the calling thread, for threads of our own that may
+    /// block (the share writer); never call it on an async worker.
+    pub fn write_blocking<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    {
+        let result = match &self.sqlite_writer {
             Some(writer) => {
                 // A panic while holding the lock leaves the connection usable:
                 // diesel rolled the transaction back while unwinding.
@@ -287,14 +308,13 @@ impl Db {
                 conn.transaction(f)
             }
             None => {
-                let mut pooled = checkout(&pool, timeout)?;
+                let mut pooled = checkout(&self.pool, self.timeout)?;
                 run_marking_broken(&mut pooled, |conn| conn.transaction(f))
             }
-        })
-        .await?;
+        };
         // Bumped even for a failed write: a rolled-back transaction changed
         // nothing, and an extra cache miss is cheaper than reasoning about it.
-        writes.fetch_add(1, Ordering::Release);
+        self.writes.fetch_add(1, Ordering::Release);
         result
     }
 

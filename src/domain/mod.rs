@@ -5,6 +5,7 @@ pub mod article;
 pub mod comment;
 pub mod markdown;
 pub mod role;
+pub mod share;
 pub mod slug;
 pub mod text;
 

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod shares;
 pub mod tags;
 
 use actix_web::dev::ResourceDef;
@@ -48,6 +49,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(comments::list_comments)
                 .service(comments::get_comment)
                 .service(comments::create_comment)
+                .service(shares::record_share)
+                .service(shares::get_share_counts)
                 .service(
                     scope::scope("/admin")
                         .wrap(middleware::from_fn(extract::authenticate))
@@ -70,7 +73,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(comments::bulk_moderate_comments)
                         .service(comments::get_admin_comment)
                         .service(comments::update_comment)
-                        .service(comments::delete_comment),
+                        .service(comments::delete_comment)
+                        // Before `/shares/{id}`, so `stats` is never read as an id.
+                        .service(shares::get_share_stats)
+                        .service(shares::list_share_events)
+                        .service(shares::delete_share_events)
+                        .service(shares::delete_share_event),
                 ),
         );
 }

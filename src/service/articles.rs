@@ -215,6 +215,9 @@ pub async fn delete(db: &Db, actor: CurrentEditor, id: i64) -> Result<(), AppErr
         let row = db::articles::find(conn, id)?
             .ok_or_else(|| AppError::not_found(format!("No article has id {id}.")))?;
         authorize(&actor, &row)?;
+        // The foreign keys take its comments and share events along; the
+        // site-wide share rollups are not keyed by article and are adjusted here.
+        db::shares::forget_article(conn, id)?;
         db::articles::delete(conn, id)?;
         Ok(())
     })

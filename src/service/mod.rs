@@ -4,4 +4,5 @@
 pub mod articles;
 pub mod comments;
 pub mod editors;
+pub mod shares;
 pub mod tags;

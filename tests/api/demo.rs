@@ -35,6 +35,16 @@ async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
         comments.iter().any(|c| c["parent_id"].is_i64()),
         "one threaded reply: {thread}"
     );
+    assert!(
+        article["share_count"].as_i64().unwrap() > 0,
+        "demo shares: {article}"
+    );
+    let shares = app
+        .get(&format!("/api/v1/articles/{slug}/shares"))
+        .send()
+        .await
+        .json();
+    assert_eq!(shares["total"], article["share_count"]);
     let tags = app.get("/api/v1/tags").send().await.json();
     assert!(tags["meta"]["total"].as_i64().unwrap() >= 3);
 

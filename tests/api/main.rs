@@ -12,4 +12,5 @@ mod health;
 mod migrations;
 mod openapi;
 mod problems;
+mod shares;
 mod tags;

@@ -1,0 +1,627 @@
+//! Share events: the public "Send this to a friend" button and counts
+//! (`/api/v1/articles/{slug}/shares`), and the editor routes for raw
+//! events and statistics (`/api/v1/admin/shares…`).
+//!
+//! Who may do what: anyone may record and read counts of a public article
+//! (recording is limited per IP by `RATE_LIMIT_SHARES_PER_MINUTE`). Editors
+//! and admins may list and delete events and see every statistic; authors
+//! may see the statistics of their own articles only (`article_id` of one
+//! they wrote), since raw events and site-wide figures are newsroom data.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::shares::{EventFilter, ShareEventRow};
+use crate::domain::share::{Bound, ChannelTally, DayRange, GroupBy, ShareChannel, TimeRange};
+use crate::error::{AppError, FieldError};
+use crate::http::caching::{self, CachePolicy};
+use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::limits::client_ip;
+use crate::http::no_store;
+use crate::http::pagination::{self, Paging};
+use crate::list_schema;
+use crate::service::shares::{self as service, ListQuery, Press, Recorded, StatsQuery, Viewer};
+use crate::state::AppState;
+
+/// A press of the share button.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "whatsapp"}))]
+pub struct RecordShareRequest {
+    /// Where the reader is sending the article.
+    #[schema(value_type = ShareChannel, example = "whatsapp")]
+    pub channel: String,
+}
+
+/// Shares of one article per channel; every channel is present.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelCounts {
+    /// Sent by email.
+    #[schema(example = 12)]
+    pub email: i64,
+    /// Shared on Facebook.
+    #[schema(example = 30)]
+    pub facebook: i64,
+    /// Posted on X.
+    #[schema(example = 25)]
+    pub x: i64,
+    /// Shared on LinkedIn.
+    #[schema(example = 4)]
+    pub linkedin: i64,
+    /// Sent on WhatsApp.
+    #[schema(example = 41)]
+    pub whatsapp: i64,
+    /// Sent on Telegram.
+    #[schema(example = 2)]
+    pub telegram: i64,
+    /// Posted on Reddit.
+    #[schema(example = 3)]
+    pub reddit: i64,
+    /// The link was copied.
+    #[schema(example = 17)]
+    pub copy_link: i64,
+    /// Any other way.
+    #[schema(example = 1)]
+    pub other: i64,
+}
+
+/// The share counts of an article.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "total": 135,
+    "by_channel": {"email": 12, "facebook": 30, "x": 25, "linkedin": 4, "whatsapp": 41,
+                   "telegram": 2, "reddit": 3, "copy_link": 17, "other": 1}
+}))]
+pub struct ShareCountsResponse {
+    /// All shares of the article (the article's `share_count`).
+    #[schema(example = 135)]
+    pub total: i64,
+    /// Shares per channel, zeros included.
+    pub by_channel: ChannelCounts,
+}
+
+impl From<ChannelTally> for ShareCountsResponse {
+    fn from(t: ChannelTally) -> Self {
+        use ShareChannel as C;
+        ShareCountsResponse {
+            total: t.total(),
+            by_channel: ChannelCounts {
+                email: t.get(C::Email),
+                facebook: t.get(C::Facebook),
+                x: t.get(C::X),
+                linkedin: t.get(C::Linkedin),
+                whatsapp: t.get(C::Whatsapp),
+                telegram: t.get(C::Telegram),
+                reddit: t.get(C::Reddit),
+                copy_link: t.get(C::CopyLink),
+                other: t.get(C::Other),
+            },
+        }
+    }
+}
+
+/// One press of a share button. Nothing about the reader is stored.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 9001, "article_id": 42, "channel": "x", "created_at": "2026-11-24T09:30:00Z"}))]
+pub struct ShareEventResponse {
+    /// The event's id, for `DELETE /api/v1/admin/shares/{id}`.
+    #[schema(example = 9001)]
+    pub id: i64,
+    /// The shared article.
+    #[schema(example = 42)]
+    pub article_id: i64,
+    /// Where it was sent.
+    #[schema(value_type = ShareChannel, example = "x")]
+    pub channel: String,
+    /// When the button was pressed (UTC, whole seconds).
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ShareEventRow> for ShareEventResponse {
+    fn from(row: ShareEventRow) -> Self {
+        ShareEventResponse {
+            id: row.id,
+            article_id: row.article_id,
+            channel: row.channel,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+list_schema!(
+    ShareEventList,
+    ShareEventResponse,
+    "A page of share events, newest first."
+);
+
+/// Filters and paging of the event list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ShareEventListParams {
+    /// Only events of this article (its id).
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
+    pub article_id: Option<String>,
+    /// Only events of this channel.
+    #[param(value_type = Option<ShareChannel>)]
+    pub channel: Option<String>,
+    /// From this day (`YYYY-MM-DD`, UTC, inclusive) or instant (RFC 3339, inclusive).
+    #[param(example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Up to this day (`YYYY-MM-DD`, UTC, inclusive) or instant (RFC 3339, inclusive).
+    #[param(example = "2026-11-24")]
+    pub to: Option<String>,
+    /// Page mode: page number, from 1.
+    #[param(minimum = 1, maximum = 100000)]
+    pub page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+    /// Cursor mode: empty to start, then `meta.next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Which events to delete: at least one filter is required.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteShareEventsParams {
+    /// Only events of this article (its id).
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
+    pub article_id: Option<String>,
+    /// Only events of this channel.
+    #[param(value_type = Option<ShareChannel>)]
+    pub channel: Option<String>,
+    /// From this day (`YYYY-MM-DD`, UTC, inclusive) or instant (RFC 3339, inclusive).
+    #[param(example = "2026-11-24T09:00:00Z")]
+    pub from: Option<String>,
+    /// Up to this day (`YYYY-MM-DD`, UTC, inclusive) or instant (RFC 3339, inclusive).
+    #[param(example = "2026-11-24T09:15:00Z")]
+    pub to: Option<String>,
+}
+
+/// How many events a delete removed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"deleted": 412}))]
+pub struct DeletedResponse {
+    /// Events removed; every count and statistic already reflects it.
+    #[schema(example = 412)]
+    pub deleted: u64,
+}
+
+/// What statistics to compute.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ShareStatsParams {
+    /// `channel`, `day` (the default) or `article`.
+    #[param(value_type = Option<GroupBy>)]
+    pub group_by: Option<String>,
+    /// First day, `YYYY-MM-DD` (UTC, inclusive); defaults to 29 days before `to`.
+    #[param(example = "2026-10-26")]
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC, inclusive); defaults to today. At most 366 days after `from`.
+    #[param(example = "2026-11-24")]
+    pub to: Option<String>,
+    /// Only this article (its id). Required for authors, who see their own articles only.
+    #[param(value_type = Option<i64>, minimum = 1, example = 42)]
+    pub article_id: Option<String>,
+    /// Only this channel.
+    #[param(value_type = Option<ShareChannel>)]
+    pub channel: Option<String>,
+    /// `group_by=article`: how many articles to list, most shared first (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// One group of the statistics.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"key": "2026-11-24", "count": 87}))]
+pub struct ShareStatsItem {
+    /// The channel, the day (`YYYY-MM-DD`) or the article id (as text), per `group_by`.
+    #[schema(example = "2026-11-24")]
+    pub key: String,
+    /// Shares in this group.
+    #[schema(example = 87)]
+    pub count: i64,
+    /// `group_by=article`: the article's slug.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    /// `group_by=article`: the article's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// Share statistics over a range of days.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "group_by": "day", "from": "2026-11-22", "to": "2026-11-24", "total": 190,
+    "data": [{"key": "2026-11-22", "count": 0}, {"key": "2026-11-23", "count": 103},
+             {"key": "2026-11-24", "count": 87}]
+}))]
+pub struct ShareStatsResponse {
+    /// The grouping used (`day` when none was asked for).
+    pub group_by: GroupBy,
+    /// First day of the range (UTC).
+    pub from: NaiveDate,
+    /// Last day of the range (UTC), inclusive.
+    pub to: NaiveDate,
+    /// All shares in the range (and filters), whatever `limit` left out.
+    #[schema(example = 190)]
+    pub total: i64,
+    /// `day`: every day of the range, oldest first, zeros included.
+    /// `channel`: every channel, most shared first, zeros included.
+    /// `article`: the most shared articles of the range, most shared first.
+    pub data: Vec<ShareStatsItem>,
+}
+
+fn optional_text(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+fn parse_article_id(value: Option<String>, errors: &mut Vec<FieldError>) -> Option<i64> {
+    let value = optional_text(value)?;
+    match value.parse::<i64>() {
+        Ok(id) if id > 0 => Some(id),
+        _ => {
+            errors.push(FieldError::new("article_id", "must be a positive integer id"));
+            None
+        }
+    }
+}
+
+fn parse_channel(value: Option<String>, errors: &mut Vec<FieldError>) -> Option<ShareChannel> {
+    let value = optional_text(value)?;
+    ShareChannel::parse_field("channel", &value)
+        .map_err(|e| errors.push(e))
+        .ok()
+}
+
+fn parse_bound(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> Option<Bound> {
+    let value = optional_text(value)?;
+    Bound::parse(field, &value).map_err(|e| errors.push(e)).ok()
+}
+
+/// The event filter from the shared parameters; problems go to `errors`.
+fn event_filter(
+    article_id: Option<String>,
+    channel: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> EventFilter {
+    let article_id = parse_article_id(article_id, errors);
+    let channel = parse_channel(channel, errors);
+    let from = parse_bound("from", from, errors);
+    let to = parse_bound("to", to, errors);
+    let range = if errors.iter().any(|e| e.field == "from" || e.field == "to") {
+        TimeRange::default()
+    } else {
+        TimeRange::from_bounds(from, to, errors)
+    };
+    EventFilter {
+        id: None,
+        article_id,
+        channel: channel.map(|c| c.as_str().to_string()),
+        range,
+    }
+}
+
+/// Share an article
+///
+/// Records one press of the "Send this to a friend" button and answers with
+/// the article's fresh counts. Nothing about the reader is stored. Limited
+/// per client IP (`RATE_LIMIT_SHARES_PER_MINUTE`). The same client pressing
+/// the same button again within `SHARE_DEDUP_SECONDS` is not counted twice:
+/// it gets `202` with the unchanged counts.
+#[utoipa::path(
+    operation_id = "recordShare",
+    tag = "shares",
+    params(("slug" = String, Path, description = "Slug of a published article", example = "its-too-late-now")),
+    request_body = RecordShareRequest,
+    responses(
+        (status = 202, description = "Recorded (or a repeat within the window); the article's counts.", body = ShareCountsResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 429, response = crate::http::openapi::RateLimited),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[post("/articles/{slug}/shares")]
+pub async fn record_share(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    body: Json<RecordShareRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req, &state.config.trusted_proxies);
+    state.limits.shares.check(ip)?;
+    let channel =
+        ShareChannel::parse_field("channel", &body.0.channel).map_err(|e| AppError::Validation(vec![e]))?;
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    let press = Press {
+        slug: slug.into_inner(),
+        channel,
+        client_ip: ip,
+        user_agent,
+    };
+    let counts = match state.shares.record(press).await? {
+        Recorded::New(c) | Recorded::Duplicate(c) => c,
+    };
+    Ok(no_store(HttpResponse::Accepted()).json(ShareCountsResponse::from(counts)))
+}
+
+/// Share counts of an article
+///
+/// Total and per-channel shares (every channel listed, zeros included),
+/// read from maintained counters. Cacheable.
+#[utoipa::path(
+    operation_id = "getShareCounts",
+    tag = "shares",
+    params(("slug" = String, Path, description = "Slug of a published article", example = "its-too-late-now")),
+    responses(
+        (status = 200, description = "The article's share counts.", body = ShareCountsResponse,
+         headers(("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
+                 ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`"))),
+        (status = 304, description = "Not modified (`If-None-Match`)."),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[get("/articles/{slug}/shares")]
+pub async fn get_share_counts(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let counts = service::counts(&state.db, slug.into_inner()).await?;
+    caching::json_ok(
+        &req,
+        &ShareCountsResponse::from(counts),
+        CachePolicy::Public {
+            max_age: state.config.cache_max_age_seconds,
+        },
+    )
+}
+
+/// List share events
+///
+/// Raw events, newest first (by time, then id). Page mode (`page`,
+/// `per_page`) or cursor mode (`cursor=` to start), which is keyset-based
+/// and as fast at any depth. Editors and admins only.
+#[utoipa::path(
+    operation_id = "listShareEvents",
+    tag = "admin-shares",
+    security(("bearerAuth" = [])),
+    params(ShareEventListParams),
+    responses(
+        (status = 200, description = "A page of events.", body = ShareEventList,
+         headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[get("/shares")]
+pub async fn list_share_events(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: Query<ShareEventListParams>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.0;
+    let mut errors = Errors::default();
+    let filter = event_filter(p.article_id, p.channel, p.from, p.to, &mut errors.0);
+    let paging = Paging::from_params(p.page, p.per_page, p.cursor.as_deref(), &mut errors.0);
+    let (after, cursor_mode) = match &paging {
+        Paging::Cursor {
+            after: Some(position),
+            ..
+        } => match service::parse_position(position) {
+            Some(after) => (Some(after), true),
+            None => {
+                errors.0.push(FieldError::new(
+                    "cursor",
+                    "is not a cursor of this list; start again with an empty `cursor=`",
+                ));
+                (None, true)
+            }
+        },
+        Paging::Cursor { after: None, .. } => (None, true),
+        Paging::Page { .. } => (None, false),
+    };
+    errors.finish()?;
+    let page = service::list(
+        &state.db,
+        ListQuery {
+            filter,
+            after,
+            cursor_mode,
+            offset: paging.offset(),
+            per_page: paging.per_page() as i64,
+        },
+    )
+    .await?;
+    let data: Vec<ShareEventResponse> = page.rows.into_iter().map(ShareEventResponse::from).collect();
+    let body = pagination::page_of(&req, &paging, data, page.total, page.next);
+    Ok(pagination::list_response(no_store(HttpResponse::Ok()), &body))
+}
+
+/// Delete a share event
+///
+/// Removes one event (bot clean-up); the article's counts and every
+/// statistic follow at once. Editors and admins only.
+#[utoipa::path(
+    operation_id = "deleteShareEvent",
+    tag = "admin-shares",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Share event id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[delete("/shares/{id}")]
+pub async fn delete_share_event(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    service::delete_one(&state.db, id.into_inner()).await?;
+    Ok(no_store(HttpResponse::NoContent()).finish())
+}
+
+/// Delete share events by filter
+///
+/// Removes every event matching all the given filters (at least one of
+/// `article_id`, `channel`, `from`, `to` is required, so the whole table
+/// cannot go by mistake); counts and statistics follow in the same
+/// transaction. Editors and admins only.
+#[utoipa::path(
+    operation_id = "deleteShareEvents",
+    tag = "admin-shares",
+    security(("bearerAuth" = [])),
+    params(DeleteShareEventsParams),
+    responses(
+        (status = 200, description = "How many events were removed.", body = DeletedResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[delete("/shares")]
+pub async fn delete_share_events(
+    _auth: Auth<guard::Editor>,
+    state: web::Data<AppState>,
+    params: Query<DeleteShareEventsParams>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.0;
+    let mut errors = Errors::default();
+    let filter = event_filter(p.article_id, p.channel, p.from, p.to, &mut errors.0);
+    errors.finish()?;
+    if filter.article_id.is_none() && filter.channel.is_none() && filter.range.is_open() {
+        return Err(AppError::field(
+            "article_id",
+            "give at least one filter (article_id, channel, from or to); deleting every event is not allowed",
+        ));
+    }
+    let deleted = service::delete_matching(&state.db, filter).await?;
+    Ok(no_store(HttpResponse::Ok()).json(DeletedResponse { deleted }))
+}
+
+/// Share statistics
+///
+/// Shares over whole UTC days (`from`–`to`, inclusive, at most 366 days;
+/// the last 30 days by default), grouped by `channel`, `day` or `article`,
+/// from daily rollups. `day` lists every day of the range with zeros, so a
+/// chart needs no gap handling. Editors and admins see everything; authors
+/// only their own articles (`article_id` required).
+#[utoipa::path(
+    operation_id = "getShareStats",
+    tag = "admin-shares",
+    security(("bearerAuth" = [])),
+    params(ShareStatsParams),
+    responses(
+        (status = 200, description = "The statistics.", body = ShareStatsResponse),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 503, response = crate::http::openapi::Unavailable),
+    )
+)]
+#[get("/shares/stats")]
+pub async fn get_share_stats(
+    auth: Auth<guard::Author>,
+    state: web::Data<AppState>,
+    params: Query<ShareStatsParams>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.0;
+    let mut errors = Errors::default();
+    let group_by = match optional_text(p.group_by) {
+        None => Some(GroupBy::Day),
+        Some(g) => GroupBy::parse(&g).or_else(|| {
+            errors.0.push(FieldError::new(
+                "group_by",
+                format!("`{g}` is not a grouping; use one of: channel, day, article"),
+            ));
+            None
+        }),
+    };
+    let today = Utc::now().date_naive();
+    let range = DayRange::for_stats(
+        optional_text(p.from).as_deref(),
+        optional_text(p.to).as_deref(),
+        today,
+        &mut errors.0,
+    );
+    let article_id = parse_article_id(p.article_id, &mut errors.0);
+    let channel = parse_channel(p.channel, &mut errors.0);
+    let limit = match p.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n as i64,
+        Some(_) => {
+            errors
+                .0
+                .push(FieldError::new("limit", "must be between 1 and 1000"));
+            100
+        }
+    };
+    errors.finish()?;
+    let (Some(group_by), Some(range)) = (group_by, range) else {
+        return Err(AppError::internal("validated statistics parameters missing"));
+    };
+    let viewer = Viewer {
+        editor_id: auth.id,
+        role: auth.role,
+    };
+    let stats = service::stats(
+        &state.db,
+        viewer,
+        StatsQuery {
+            group_by,
+            range,
+            article_id,
+            channel,
+            limit,
+        },
+    )
+    .await?;
+    let body = ShareStatsResponse {
+        group_by,
+        from: range.from,
+        to: range.to,
+        total: stats.total,
+        data: stats
+            .rows
+            .into_iter()
+            .map(|r| {
+                let (slug, title) = r.article.unzip();
+                ShareStatsItem {
+                    key: r.key,
+                    count: r.count,
+                    slug,
+                    title,
+                }
+            })
+            .collect(),
+    };
+    Ok(no_store(HttpResponse::Ok()).json(body))
+}
