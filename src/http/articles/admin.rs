@@ -7,8 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::public::cursor_position;
-use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text, position_after};
+use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text};
 use crate::db::articles::{ListFilter, Order};
 use crate::domain::article::ArticleStatus;
 use crate::domain::{Role, slug, text};
@@ -323,8 +322,6 @@ pub async fn list_admin_articles(
         },
     };
     errors.finish()?;
-    let order = Order::RecentlyUpdated;
-    let after = cursor_position(&paging, order)?;
     let (author_id, author_slug) = match p.author.filter(|a| !a.is_empty()) {
         Some(a) => match a.parse::<i64>() {
             Ok(id) => (Some(id), None),
@@ -349,25 +346,7 @@ pub async fn list_admin_articles(
         query: q,
         ..Default::default()
     };
-    let per_page = paging.per_page() as usize;
-    let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
-    let page = state
-        .db
-        .read(move |conn| {
-            service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
-        })
-        .await?;
-    let next = if page.has_more {
-        page.items.last().map(|v| position_after(v, order))
-    } else {
-        None
-    };
-    let data: Vec<_> = page
-        .items
-        .into_iter()
-        .map(|v| fields.shape(ArticleResponse::from(v)))
-        .collect();
-    let body = pagination::page_of(&req, &paging, data, page.total, next);
+    let body = super::load_list(&state, &req, filter, Order::RecentlyUpdated, &paging, fields).await?;
     let mut builder = HttpResponse::Ok();
     builder.insert_header((header::CACHE_CONTROL, "no-store"));
     Ok(pagination::list_response(builder, &body))

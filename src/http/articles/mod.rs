@@ -8,9 +8,14 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::articles::{After, ArticleView, Order};
+use actix_web::HttpRequest;
+
+use crate::db::articles::{After, ArticleView, ListFilter, Order};
 use crate::domain::article::{ArticleSort, ArticleStatus, FIELDS, HEAVY_FIELDS};
 use crate::error::{AppError, FieldError};
+use crate::http::pagination::{self, ListBody, Paging};
+use crate::service::articles as service;
+use crate::state::AppState;
 
 /// The author of an article.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -289,6 +294,38 @@ impl Serialize for Shaped {
         );
         map.end()
     }
+}
+
+/// Runs an article list and shapes its page: what the public and the
+/// editor lists share. A constant number of queries (see `list_page`).
+pub async fn load_list(
+    state: &AppState,
+    req: &HttpRequest,
+    filter: ListFilter,
+    order: Order,
+    paging: &Paging,
+    fields: FieldSet,
+) -> Result<ListBody<Shaped>, AppError> {
+    let after = public::cursor_position(paging, order)?;
+    let per_page = paging.per_page() as usize;
+    let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
+    let page = state
+        .db
+        .read(move |conn| {
+            service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
+        })
+        .await?;
+    let next = if page.has_more {
+        page.items.last().map(|v| position_after(v, order))
+    } else {
+        None
+    };
+    let data = page
+        .items
+        .into_iter()
+        .map(|v| fields.shape(ArticleResponse::from(v)))
+        .collect();
+    Ok(pagination::page_of(req, paging, data, page.total, next))
 }
 
 /// Parses a `from`/`to` bound: RFC 3339 (`2026-11-24T09:30:00Z`) or a date

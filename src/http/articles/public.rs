@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::{
     ArticleField, ArticleList, ArticleResponse, FieldSet, check_cursor_order, parse_bound, parse_position,
-    parse_query_text, parse_sort, position_after,
+    parse_query_text, parse_sort,
 };
 use crate::db::{self, articles::ListFilter, articles::Order};
 use crate::domain::article::ArticleSort;
@@ -17,7 +17,6 @@ use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
 use crate::http::extract::{Errors, Query};
 use crate::http::pagination::{self, Paging};
-use crate::service::articles as service;
 use crate::state::AppState;
 
 /// Filters, order and paging of the public article list.
@@ -121,9 +120,6 @@ pub async fn list_articles(
         errors.0.push(FieldError::new("to", "must not be before `from`"));
     }
     errors.finish()?;
-    let order = Order::Public(sort);
-    let after = cursor_position(&paging, order)?;
-
     let filter = ListFilter {
         visible_at: Some(db::now()),
         tag_slug: p.tag.filter(|t| !t.is_empty()),
@@ -133,25 +129,7 @@ pub async fn list_articles(
         published_to: to,
         ..Default::default()
     };
-    let per_page = paging.per_page() as usize;
-    let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
-    let page = state
-        .db
-        .read(move |conn| {
-            service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
-        })
-        .await?;
-    let next = if page.has_more {
-        page.items.last().map(|v| position_after(v, order))
-    } else {
-        None
-    };
-    let data: Vec<_> = page
-        .items
-        .into_iter()
-        .map(|v| fields.shape(ArticleResponse::from(v)))
-        .collect();
-    let body = pagination::page_of(&req, &paging, data, page.total, next);
+    let body = super::load_list(&state, &req, filter, Order::Public(sort), &paging, fields).await?;
     public_list_response(&req, &state, &body)
 }
 
