@@ -63,6 +63,12 @@ pub struct Config {
     pub rate_limit_comments_per_minute: u32,
     pub rate_limit_shares_per_minute: u32,
     pub rate_limit_login_per_minute: u32,
+    /// Failed sign-ins in a row for one email before it is backed off; 0 = off.
+    pub login_backoff_after_failures: u32,
+    /// Longest backoff for one email.
+    pub login_backoff_max: Duration,
+    /// A failure streak quiet this long is forgotten.
+    pub login_backoff_reset: Duration,
     pub share_dedup_window: Duration,
     /// Most share presses committed in one transaction (1 = one each).
     pub share_batch_max: usize,
@@ -216,7 +222,7 @@ impl Config {
             .transpose()?
             .unwrap_or_default();
 
-        let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
+        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
             .map(|list| {
                 list.split(',')
                     .map(|s| s.trim().trim_end_matches('/').to_string())
@@ -224,6 +230,15 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(bad) = cors_allowed_origins.iter().find(|o| !is_exact_origin(o)) {
+            return Err(invalid(
+                "CORS_ALLOWED_ORIGINS",
+                format!(
+                    "`{bad}` is not an exact origin such as https://www.example.com \
+                     (no `*`, path or `null`: credentials are allowed for these origins)"
+                ),
+            ));
+        }
 
         let db_pool_size = match get("DB_POOL_SIZE") {
             None => None,
@@ -255,6 +270,9 @@ impl Config {
             rate_limit_comments_per_minute: parse_num(&get, "RATE_LIMIT_COMMENTS_PER_MINUTE", 5)?,
             rate_limit_shares_per_minute: parse_num(&get, "RATE_LIMIT_SHARES_PER_MINUTE", 30)?,
             rate_limit_login_per_minute: parse_num(&get, "RATE_LIMIT_LOGIN_PER_MINUTE", 10)?,
+            login_backoff_after_failures: parse_num(&get, "LOGIN_BACKOFF_AFTER_FAILURES", 5)?,
+            login_backoff_max: Duration::from_secs(positive(&get, "LOGIN_BACKOFF_MAX_SECONDS", 900)?),
+            login_backoff_reset: Duration::from_secs(positive(&get, "LOGIN_BACKOFF_RESET_SECONDS", 3600)?),
             share_dedup_window: Duration::from_secs(parse_num(&get, "SHARE_DEDUP_SECONDS", 10)?),
             share_batch_max: positive(&get, "SHARE_BATCH_MAX", 1024)? as usize,
             trusted_proxies,
@@ -270,6 +288,39 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
     }
+}
+
+/// `scheme://host[:port]` with scheme http or https, and nothing else: no
+/// wildcard, no path, no user info. A wildcard would hand credentialed
+/// cross-origin access to every site, since the allowed origin is echoed.
+fn is_exact_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return false;
+    }
+    let (host, port) = if rest.starts_with('[') {
+        match rest.split_once(']') {
+            Some((v6, "")) => (&v6[1..], None),
+            Some((v6, port)) => match port.strip_prefix(':') {
+                Some(port) => (&v6[1..], Some(port)),
+                None => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (b == b':' && rest.starts_with('['))
+        });
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 fn parse_bool(
@@ -384,6 +435,54 @@ mod tests {
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn cors_origins_must_be_exact() {
+        for good in [
+            "https://www.example.com",
+            "http://localhost:3000",
+            "https://a.example:8443",
+            "http://[::1]:8080",
+        ] {
+            assert!(config(&[("CORS_ALLOWED_ORIGINS", good)]).is_ok(), "{good}");
+        }
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "null",
+            "www.example.com",
+            "https://example.com/app",
+            "ftp://example.com",
+            "https://user@example.com",
+            "https://example.com:port",
+            "https://",
+        ] {
+            assert_eq!(
+                config(&[("CORS_ALLOWED_ORIGINS", bad)])
+                    .map(|_| ())
+                    .unwrap_err()
+                    .variable,
+                "CORS_ALLOWED_ORIGINS",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn login_backoff_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.login_backoff_after_failures, 5);
+        assert_eq!(c.login_backoff_max, Duration::from_secs(900));
+        assert_eq!(c.login_backoff_reset, Duration::from_secs(3600));
+        let off = config(&[("LOGIN_BACKOFF_AFTER_FAILURES", "0")]).unwrap();
+        assert_eq!(off.login_backoff_after_failures, 0);
+        assert_eq!(
+            config(&[("LOGIN_BACKOFF_MAX_SECONDS", "0")])
+                .unwrap_err()
+                .variable,
+            "LOGIN_BACKOFF_MAX_SECONDS"
+        );
     }
 
     #[test]

@@ -132,15 +132,46 @@ fn cors(config: &Config) -> Cors {
     cors
 }
 
-/// Security headers on every response. The API never serves HTML except the
-/// `/docs` page, which gets a policy allowing its own scripts and styles.
+/// Security headers on every response, errors included. The API never
+/// serves HTML except the `/docs` page, which gets a policy allowing its own
+/// scripts and styles (files only: no inline script, no eval).
+///
+/// Also the last word on CORS: a response without
+/// `Access-Control-Allow-Origin` (the origin is not configured) carries no
+/// other `Access-Control-*` header either, so credentials are only ever
+/// offered to a configured origin.
 async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
     let is_docs = req.path().starts_with("/docs");
-    let mut response = next.call(req).await?;
-    let headers = response.headers_mut();
+    match next.call(req).await {
+        Ok(mut response) => {
+            apply_security_headers(response.headers_mut(), is_docs);
+            Ok(response)
+        }
+        // An error from an inner middleware (CORS refusing a preflight)
+        // travels up as `Err`: it is given its problem response here, with
+        // these headers, and `request_context` passes that response on.
+        Err(error) => {
+            let mut response = problem_response(&error);
+            apply_security_headers(response.headers_mut(), is_docs);
+            Err(actix_web::error::InternalError::from_response(error.to_string(), response).into())
+        }
+    }
+}
+
+fn apply_security_headers(headers: &mut header::HeaderMap, is_docs: bool) {
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        let cors: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            headers.remove(name);
+        }
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -154,5 +185,23 @@ async fn security_headers(
         "default-src 'none'; frame-ancestors 'none'"
     };
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    Ok(response)
+}
+
+/// The problem+json answer to an error that is not ours (a middleware's
+/// plain-text error), keeping its status class.
+fn problem_response(error: &Error) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    if let Some(ours) = error.as_error::<error::AppError>() {
+        return ours.error_response();
+    }
+    let status = error.as_response_error().status_code();
+    let detail = error.to_string();
+    let problem = match status.as_u16() {
+        401 => error::AppError::Unauthorized(detail),
+        403 => error::AppError::forbidden(detail),
+        404 => error::AppError::not_found(detail),
+        400..=499 => error::AppError::bad_request(detail),
+        _ => error::AppError::internal(detail),
+    };
+    problem.error_response()
 }

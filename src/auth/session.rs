@@ -8,6 +8,7 @@
 
 use actix_web::web;
 
+use crate::auth::backoff::Backoff;
 use crate::auth::{password, refresh};
 use crate::db;
 use crate::domain::Role;
@@ -26,56 +27,87 @@ fn invalid_credentials() -> AppError {
     AppError::Unauthorized("The email or password is wrong.".into())
 }
 
+/// Signs in. Every address, with or without an account, takes the same
+/// path: the backoff check, one argon2 verification (against a dummy hash
+/// when there is no account), and on failure the same 401 and the same
+/// failure count; so neither the answer nor its timing says which addresses
+/// have accounts.
 pub async fn login(state: &AppState, email: String, password_given: String) -> Result<Issued, AppError> {
     let email = email.trim().to_lowercase();
-    let lookup_email = email.clone();
-    let editor = state
-        .db
-        .read(move |conn| Ok(db::editors::find_by_email(conn, &lookup_email)?))
-        .await?;
+    let email_hash = refresh::digest(&email);
+    let backoff = Backoff::from_config(&state.config);
     let now = db::now();
 
-    let Some(editor) = editor else {
-        // Same argon2 work as a real check: timing must not reveal which
-        // emails have accounts.
-        web::block(move || password::verify_dummy(&password_given)).await?;
-        return Err(invalid_credentials());
+    let key = email_hash.clone();
+    let (locked_until, editor) = state
+        .db
+        .read(move |conn| {
+            Ok((
+                db::editors::login_locked_until(conn, &key, now)?,
+                db::editors::find_by_email(conn, &email)?,
+            ))
+        })
+        .await?;
+    if let Some(locked_until) = locked_until {
+        return Err(backed_off((locked_until - now).num_seconds()));
+    }
+
+    let stored_hash = editor.as_ref().map(|e| e.password_hash.clone());
+    let matches = web::block(move || match stored_hash {
+        Some(stored) => password::verify(&password_given, &stored),
+        None => {
+            password::verify_dummy(&password_given);
+            false
+        }
+    })
+    .await?;
+    state.metrics.password_verified();
+
+    let editor = match editor {
+        Some(editor) if matches => editor,
+        _ if backoff.after_failures == 0 => return Err(invalid_credentials()),
+        _ => {
+            let reset_after = chrono::Duration::seconds(backoff.reset_after.as_secs() as i64);
+            let key = email_hash;
+            state
+                .db
+                .write(move |conn| {
+                    db::editors::record_login_failure(conn, &key, now, reset_after, |n| {
+                        backoff.lock_seconds(n)
+                    })?;
+                    Ok(())
+                })
+                .await?;
+            return Err(invalid_credentials());
+        }
     };
-    if let Some(locked_until) = editor.locked_until.filter(|t| *t > now) {
-        let wait = (locked_until - now).num_seconds().max(1) as u64;
-        return Err(AppError::RateLimited {
-            retry_after_secs: wait,
-            detail: "Too many failed sign-ins for this account; retry later.".into(),
-        });
-    }
-    let stored_hash = editor.password_hash.clone();
-    let matches = web::block(move || password::verify(&password_given, &stored_hash)).await?;
-    if !matches {
-        let id = editor.id;
-        state
-            .db
-            .write(move |conn| Ok(db::editors::record_failed_login(conn, id, now)?))
-            .await?;
-        return Err(invalid_credentials());
-    }
     if !editor.active {
         return Err(AppError::Unauthorized("This editor account is disabled.".into()));
     }
     let role = parse_role(&editor.role)?;
     let id = editor.id;
     let family = uuid::Uuid::new_v4().to_string();
-    let refresh_token = store_refresh(state, id, family, now, true).await?;
+    let refresh_token = store_refresh(state, id, family, now, Some(email_hash)).await?;
     issue(state, id, role, refresh_token)
 }
 
-/// Stores a new refresh token of `family` (and, at login, clears the failed
-/// attempts counter in the same transaction).
+/// The answer while an address is backed off: the same for every address.
+fn backed_off(seconds_left: i64) -> AppError {
+    let wait = seconds_left.max(1) as u64;
+    AppError::RateLimited {
+        retry_after_secs: wait,
+        detail: format!("Too many failed sign-ins for this email address; retry in {wait} seconds."),
+    }
+}
+
+/// Stores a new refresh token of `family` (and, at login, forgets the failed
+/// sign-ins of the address in the same transaction).
 async fn store_refresh(
     state: &AppState,
     editor_id: i64,
     family: String,
     now: chrono::NaiveDateTime,
-    reset_failures: bool,
+    signed_in_email_hash: Option<String>,
 ) -> Result<String, AppError> {
     let token = refresh::generate();
     let token_hash = refresh::digest(&token);
@@ -83,8 +115,8 @@ async fn store_refresh(
     state
         .db
         .write(move |conn| {
-            if reset_failures {
-                db::editors::reset_failed_logins(conn, editor_id)?;
+            if let Some(email_hash) = &signed_in_email_hash {
+                db::editors::clear_login_failures(conn, email_hash)?;
                 db::tokens::purge_expired(conn, now - chrono::Duration::days(1))?;
             }
             db::tokens::insert(

@@ -1,10 +1,15 @@
 //! Editors: the people who sign in. Emails are stored lower-cased.
+//!
+//! Also the failed sign-ins per email address (`login_failures`), kept in
+//! the database so every instance behind a load balancer sees the same
+//! count. Rows are keyed by a hash of the address and exist for any address,
+//! with or without an account.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{articles, editors};
+use super::schema::{articles, editors, login_failures};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = editors)]
@@ -17,8 +22,6 @@ pub struct EditorRow {
     pub role: String,
     pub active: bool,
     pub password_hash: String,
-    pub failed_logins: i32,
-    pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -127,33 +130,81 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(editors::table.find(id)).execute(conn)
 }
 
-/// Counts a failed login; from the fifth failure in a row the account is
-/// locked for 2^(n-5) seconds, doubling up to 15 minutes.
-pub fn record_failed_login(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    let failures: i32 = editors::table
-        .find(id)
-        .select(editors::failed_logins)
-        .first(conn)?;
-    let failures = failures.saturating_add(1);
-    let locked_until = (failures >= 5).then(|| {
-        let seconds = 1i64 << (failures - 5).min(10);
-        now + chrono::Duration::seconds(seconds.min(900))
-    });
-    diesel::update(editors::table.find(id))
-        .set((
-            editors::failed_logins.eq(failures),
-            editors::locked_until.eq(locked_until),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// When sign-ins for `email_hash` are refused until, if that is after `now`.
+pub fn login_locked_until(
+    conn: &mut DbConnection,
+    email_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<NaiveDateTime>> {
+    let locked: Option<Option<NaiveDateTime>> = login_failures::table
+        .find(email_hash)
+        .select(login_failures::locked_until)
+        .first(conn)
+        .optional()?;
+    Ok(locked.flatten().filter(|t| *t > now))
 }
 
-pub fn reset_failed_logins(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    diesel::update(editors::table.find(id))
-        .set((
-            editors::failed_logins.eq(0),
-            editors::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+/// Counts one failed sign-in for `email_hash` and returns the failures in
+/// the current streak. A streak whose last failure is `reset_after` old or
+/// older starts again from one. `lock_seconds(failures)` says how long to
+/// refuse further attempts (`None`: not at all); the lock is stored.
+///
+/// Safe under concurrent failures from several instances: the increment is
+/// one `UPDATE`, and a lost race to create the row falls back to it.
+pub fn record_login_failure(
+    conn: &mut DbConnection,
+    email_hash: &str,
+    now: NaiveDateTime,
+    reset_after: chrono::Duration,
+    lock_seconds: impl Fn(i32) -> Option<i64>,
+) -> QueryResult<i32> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::email_hash.eq(email_hash))
+            .filter(login_failures::last_failed_at.le(now - reset_after)),
+    )
+    .execute(conn)?;
+    let increment = |conn: &mut DbConnection| {
+        diesel::update(login_failures::table.find(email_hash))
+            .set((
+                login_failures::failures.eq(login_failures::failures + 1),
+                login_failures::last_failed_at.eq(now),
+            ))
+            .returning(login_failures::failures)
+            .get_result::<i32>(conn)
+            .optional()
+    };
+    let failures = match increment(conn)? {
+        Some(n) => n,
+        // First failure of a streak. In a savepoint: if another instance
+        // inserted the row meanwhile, the unique violation must not abort
+        // the surrounding transaction on PostgreSQL.
+        None => match conn.transaction(|c| {
+            diesel::insert_into(login_failures::table)
+                .values((
+                    login_failures::email_hash.eq(email_hash),
+                    login_failures::failures.eq(1),
+                    login_failures::last_failed_at.eq(now),
+                ))
+                .execute(c)
+        }) {
+            Ok(_) => 1,
+            Err(e) if super::is_unique_violation(&e) => {
+                increment(conn)?.ok_or(diesel::result::Error::NotFound)?
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    if let Some(seconds) = lock_seconds(failures) {
+        diesel::update(login_failures::table.find(email_hash))
+            .set(login_failures::locked_until.eq(now + chrono::Duration::seconds(seconds)))
+            .execute(conn)?;
+    }
+    Ok(failures)
+}
+
+/// Forgets the failures of `email_hash` (after a successful sign-in).
+pub fn clear_login_failures(conn: &mut DbConnection, email_hash: &str) -> QueryResult<()> {
+    diesel::delete(login_failures::table.find(email_hash)).execute(conn)?;
     Ok(())
 }

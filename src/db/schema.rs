@@ -13,10 +13,17 @@ diesel::table! {
         role -> Text,
         active -> Bool,
         password_hash -> Text,
-        failed_logins -> Integer,
-        locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (email_hash) {
+        email_hash -> Text,
+        failures -> Integer,
+        last_failed_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 

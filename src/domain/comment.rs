@@ -304,4 +304,62 @@ mod tests {
         assert!(!reply_allowed(1, 1));
         assert!(!reply_allowed(0, 0));
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::domain::markdown::unsafe_markup;
+        use proptest::prelude::*;
+
+        /// The only tags `render_body` writes itself.
+        fn strip_own_tags(html: &str) -> Result<String, String> {
+            let mut out = String::new();
+            let mut rest = html;
+            while let Some(i) = rest.find('<') {
+                out.push_str(&rest[..i]);
+                let tag = &rest[i..];
+                let own = ["<p>", "</p>", "<br>", "</a>"]
+                    .into_iter()
+                    .find(|t| tag.starts_with(t));
+                let len = match own {
+                    Some(t) => t.len(),
+                    None if tag.starts_with("<a href=\"http") => tag.find('>').ok_or("unterminated <a>")? + 1,
+                    None => return Err(format!("foreign tag at {:?}", &tag[..tag.len().min(40)])),
+                };
+                rest = &tag[len..];
+            }
+            out.push_str(rest);
+            Ok(out)
+        }
+
+        fn body() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    any::<String>(),
+                    Just("<script>alert(1)</script>".to_string()),
+                    Just("<img src=x onerror=alert(1)>".to_string()),
+                    Just("https://example.com/?a=<b>&c=\"d\"".to_string()),
+                    Just("javascript:alert(1)".to_string()),
+                    Just("www.example.com/<svg>".to_string()),
+                    Just("\r\n\n".to_string()),
+                    "[a-z<>\"'&:/. \n]{0,20}",
+                ],
+                0..10,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Every `<` of the reader's text arrives escaped; the only tags
+            /// are the renderer's own, and its links are http(s).
+            #[test]
+            fn comment_html_never_carries_raw_markup(text in body()) {
+                let html = render_body(&text);
+                let stripped = strip_own_tags(&html).map_err(|e| TestCaseError::fail(format!("{e}: {html}")))?;
+                prop_assert!(!stripped.contains('<') && !stripped.contains('>'), "{}", html);
+                prop_assert_eq!(unsafe_markup(&html), None, "{}", html);
+            }
+        }
+    }
 }

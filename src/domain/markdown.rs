@@ -44,6 +44,93 @@ pub fn sanitize(html: &str) -> String {
     sanitizer().clean(html).to_string()
 }
 
+/// The first thing in `html` that could run script in a reader's browser,
+/// described, or `None`: a script-capable element, an event-handler or
+/// `style` attribute, or a URL attribute whose scheme is not http, https or
+/// mailto (after the whitespace and control characters browsers ignore).
+///
+/// Reads serialised HTML as `to_html` and `comment::render_body` write it
+/// (text `<` always escaped, attribute values double-quoted). The invariant
+/// checked by the property tests and the `markdown` fuzz target.
+pub fn unsafe_markup(html: &str) -> Option<String> {
+    const ELEMENTS: [&str; 12] = [
+        "script", "iframe", "frame", "object", "embed", "style", "svg", "math", "form", "base", "meta",
+        "link",
+    ];
+    const URL_ATTRIBUTES: [&str; 9] = [
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "xlink:href",
+        "background",
+        "poster",
+        "data",
+        "srcset",
+    ];
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let tag = &rest[start + 1..];
+        // The tag runs to the first `>` outside a quoted value.
+        let mut in_quote = false;
+        let end = tag
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    in_quote = !in_quote;
+                }
+                c == '>' && !in_quote
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(tag.len());
+        let inside = &tag[..end];
+        rest = tag.get(end + 1..).unwrap_or("");
+        let mut parts = inside
+            .trim_start_matches('/')
+            .splitn(2, |c: char| c.is_whitespace());
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        if ELEMENTS.contains(&name.as_str()) {
+            return Some(format!("element <{name}>"));
+        }
+        let mut attrs = parts.next().unwrap_or("");
+        while !attrs.trim().is_empty() {
+            let trimmed = attrs.trim_start();
+            let name_end = trimmed
+                .find(|c: char| c == '=' || c.is_whitespace())
+                .unwrap_or(trimmed.len());
+            let attr = trimmed[..name_end].to_ascii_lowercase();
+            let after = &trimmed[name_end..];
+            let (value, remainder) = match after.strip_prefix("=\"") {
+                Some(v) => match v.find('"') {
+                    Some(q) => (&v[..q], &v[q + 1..]),
+                    None => (v, ""),
+                },
+                None => ("", after),
+            };
+            attrs = remainder;
+            if attr.starts_with("on") || attr == "style" {
+                return Some(format!("attribute {attr} on <{name}>"));
+            }
+            if URL_ATTRIBUTES.contains(&attr.as_str()) {
+                let url: String = value
+                    .replace("&amp;", "&")
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                let scheme_end = url.find([':', '/', '?', '#']);
+                if let Some(i) = scheme_end.filter(|&i| url[i..].starts_with(':')) {
+                    let scheme = &url[..i];
+                    if !matches!(scheme, "http" | "https" | "mailto") {
+                        return Some(format!("{attr}=\"{value}\" on <{name}>"));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The text a reader sees, without markup: for word counts and excerpts.
 pub fn plain_text(markdown: &str) -> String {
     let mut text = String::with_capacity(markdown.len());
@@ -141,5 +228,112 @@ mod tests {
         assert!(ex.ends_with('…'));
         assert!(ex.chars().count() <= EXCERPT_CHARS + 1);
         assert_eq!(excerpt("Short text."), "Short text.");
+    }
+
+    #[test]
+    fn unsafe_markup_spots_what_it_should() {
+        assert_eq!(
+            unsafe_markup("<p>fine <a href=\"https://x\" rel=\"noopener\">x</a></p>"),
+            None
+        );
+        assert_eq!(unsafe_markup("<p>a &lt;script&gt; in text</p>"), None);
+        assert_eq!(unsafe_markup("<a href=\"/relative\">x</a>"), None);
+        for bad in [
+            "<script>x</script>",
+            "<SCRIPT>x</SCRIPT>",
+            "<img src=\"x\" onerror=\"y\">",
+            "<a href=\"javascript:x\">",
+            "<a href=\"java\tscript:x\">",
+            "<a href=\" JAVASCRIPT:x\">",
+            "<a title=\"x>y\" href=\"vbscript:x\">",
+            "<div style=\"x\">",
+            "<img src=\"data:image/svg+xml,x\">",
+        ] {
+            assert!(unsafe_markup(bad).is_some(), "{bad}");
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces an attacker would put in an article body.
+        const HOSTILE: [&str; 36] = [
+            "<script>alert(1)</script>",
+            "<script",
+            "</script>",
+            "<img src=x onerror=alert(1)>",
+            "<IMG SRC=javascript:alert('XSS')>",
+            "<a href=\"javascript:alert(1)\">x</a>",
+            "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+            "<a href=\"&#106;avascript:alert(1)\">x</a>",
+            "<a href=vbscript:msgbox(1)>x</a>",
+            "<a href=\"data:text/html,<script>alert(1)</script>\">x</a>",
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](java\tscript:alert(1))",
+            "[x]( javascript:alert(1) )",
+            "![i](javascript:alert(1))",
+            "[a]: javascript:alert(1)\n\n[b][a]",
+            "<svg onload=alert(1)>",
+            "<svg><script>alert(1)</script></svg>",
+            "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+            "<div style=\"background:url(javascript:alert(1))\" onmouseover=\"y\">z</div>",
+            "<iframe src=//evil.example>",
+            "<form action=javascript:alert(1)><button>go</button></form>",
+            "<object data=javascript:alert(1)>",
+            "<base href=javascript:/>",
+            "<meta http-equiv=refresh content=\"0;url=javascript:alert(1)\">",
+            "<details open ontoggle=alert(1)>",
+            "<<script>script>alert(1)<</script>/script>",
+            "<scr<script>ipt>alert(1)</script>",
+            "`<script>`",
+            "```\n<script>alert(1)</script>\n```",
+            "[^1]\n\n[^1]: <script>alert(1)</script>",
+            "|a|b|\n|-|-|\n|<img src=x onerror=y>|2|",
+            "\n\n",
+            "> ",
+            "<!-- <script> -->",
+            "<a href='\u{1}javascript:alert(1)'>x</a>",
+        ];
+
+        fn body() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => proptest::sample::select(HOSTILE.to_vec()).prop_map(String::from),
+                    1 => any::<String>(),
+                    1 => "[a-z <>\"'=/:&#;()\\[\\]!*`\n-]{0,30}",
+                ],
+                0..12,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn rendered_markdown_is_inert(markdown in body()) {
+                let html = to_html(&markdown);
+                prop_assert_eq!(unsafe_markup(&html), None, "{:?} -> {}", markdown, html);
+            }
+
+            /// Parsed again (as a browser does), the output is still inert:
+            /// no markup that turns dangerous once re-parsed.
+            #[test]
+            fn reparsed_output_stays_inert(markdown in body()) {
+                let html = to_html(&markdown);
+                let reparsed = sanitize(&html);
+                prop_assert_eq!(unsafe_markup(&reparsed), None, "{:?} -> {} -> {}", markdown, html, reparsed);
+            }
+
+            #[test]
+            fn counts_never_panic(markdown in any::<String>()) {
+                let text = plain_text(&markdown);
+                let words = word_count(&text);
+                prop_assert!(reading_time_minutes(words) <= words);
+                prop_assert!(excerpt(&text).chars().count() <= EXCERPT_CHARS + 1);
+            }
+        }
     }
 }

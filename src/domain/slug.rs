@@ -121,4 +121,53 @@ mod tests {
         assert_eq!(candidate("a", 2), "a-2");
         assert_eq!(candidate("a", 10), "a-10");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Titles mixing ASCII, accents, scripts, punctuation, invisible
+        /// and bidi characters.
+        fn title() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[a-zA-Z0-9 ,.'!?&/_-]{0,200}",
+                "[a-z\\u{e0}-\\u{ff}\\u{400}-\\u{45f} \\u{200b}\\u{202e}\\u{feff}-]{0,80}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn slugs_follow_the_grammar(input in title()) {
+                let slug = slugify(&input);
+                prop_assert!(slug.is_empty() || validate(&slug).is_ok(), "{:?} -> {:?}", input, slug);
+                prop_assert!(slug.len() <= MAX_LEN - 8);
+            }
+
+            #[test]
+            fn slugify_is_idempotent(input in title()) {
+                let once = slugify(&input);
+                prop_assert_eq!(slugify(&once), once.clone());
+            }
+
+            #[test]
+            fn input_with_a_letter_or_digit_gives_a_slug(
+                before in any::<String>(),
+                alnum in "[a-zA-Z0-9]",
+                after in any::<String>(),
+            ) {
+                let input = format!("{before}{alnum}{after}");
+                prop_assert!(!slugify(&input).is_empty(), "{:?}", input);
+            }
+
+            #[test]
+            fn candidates_stay_valid(input in title(), n in 1u32..100_000) {
+                let base = slugify(&input);
+                prop_assume!(!base.is_empty());
+                prop_assert!(validate(&candidate(&base, n)).is_ok());
+            }
+        }
+    }
 }

@@ -9,6 +9,8 @@ pub fn required(field: &str, value: &str, max: usize, errors: &mut Vec<FieldErro
     let trimmed = value.trim();
     if trimmed.is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
+    } else if trimmed.chars().all(is_invisible) {
+        errors.push(FieldError::new(field, INVISIBLE));
     } else {
         check(field, trimmed, max, errors);
     }
@@ -23,8 +25,38 @@ pub fn optional(
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if trimmed.chars().all(is_invisible) {
+        errors.push(FieldError::new(field, INVISIBLE));
+    }
     check(field, trimmed, max, errors);
     Some(trimmed.to_string())
+}
+
+const INVISIBLE: &str = "must contain something visible, not only invisible or direction-changing characters";
+
+/// Characters that show nothing by themselves: whitespace, zero-width
+/// characters, bidirectional controls, the byte order mark, soft hyphens.
+/// A text made only of them looks blank (or reverses what follows).
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{34f}'
+                | '\u{61c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+        )
 }
 
 fn check(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
@@ -121,5 +153,26 @@ mod tests {
             http_url("u", bad, &mut errors);
             assert_eq!(errors.len(), 1, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn invisible_only_text_is_empty() {
+        for text in [
+            "\u{200b}",
+            "\u{202e}\u{202d}",
+            " \u{feff} \u{200d} ",
+            "\u{2066}\u{2069}",
+            "\u{3164}",
+        ] {
+            let mut errors = Vec::new();
+            required("title", text, 100, &mut errors);
+            assert_eq!(errors.len(), 1, "{text:?}");
+            let mut errors = Vec::new();
+            optional("subtitle", Some(text), 100, &mut errors);
+            assert_eq!(errors.len(), 1, "{text:?}");
+        }
+        let mut errors = Vec::new();
+        required("title", "\u{200f}שלום", 100, &mut errors);
+        assert!(errors.is_empty(), "right-to-left text with a mark is fine");
     }
 }

@@ -73,8 +73,10 @@ impl From<Issued> for TokenResponse {
 /// Sign in
 ///
 /// Trades an editor's email and password for an access token (a short-lived
-/// JWT) and a refresh token. Limited per client IP (`RATE_LIMIT_LOGIN_PER_MINUTE`),
-/// and an account that fails five times in a row is locked for a growing time.
+/// JWT) and a refresh token. Limited per client IP (`RATE_LIMIT_LOGIN_PER_MINUTE`);
+/// after `LOGIN_BACKOFF_AFTER_FAILURES` failures in a row for one email
+/// address (with or without an account) further attempts for it get `429`
+/// with `Retry-After` for a growing time.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",

@@ -22,7 +22,7 @@ use crate::domain::comment::{self, CommentStatus};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
-use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::limits;
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::list_schema;
@@ -449,7 +449,7 @@ pub async fn list_comments(
         &mut errors.0,
     );
     errors.finish()?;
-    let (rows, total) = service::list_public(&state.db, slug.into_inner(), window).await?;
+    let (rows, total) = service::list_public(&state.db, known_slug(slug.into_inner())?, window).await?;
     let body = list_body(&req, &paging, rows, total, CommentResponse::from);
     cached_list(&req, &body, public_policy(&state))
 }
@@ -482,6 +482,7 @@ pub async fn get_comment(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
+    let slug = known_slug(slug)?;
     let row = service::get_public(&state.db, slug, id).await?;
     caching::json_ok(&req, &CommentResponse::from(row), public_policy(&state))
 }
@@ -518,8 +519,8 @@ pub async fn create_comment(
     slug: web::Path<String>,
     body: Json<CreateCommentRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let slug = known_slug(slug.into_inner())?;
     let input = validate_create(body.0)?;
-    let slug = slug.into_inner();
     let row = service::create(&state.db, Rules::from_config(&state.config), slug.clone(), input).await?;
     if row.status() == CommentStatus::Approved {
         let location = format!("/api/v1/articles/{slug}/comments/{}", row.id);

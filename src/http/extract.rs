@@ -172,6 +172,19 @@ fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
     }
 }
 
+/// The `{slug}` of a public path, if it could name anything. A value that
+/// breaks the slug grammar (traversal, NUL, invisible or look-alike
+/// characters, upper case, over-long) is a 404 at once: no database round
+/// trip, and PostgreSQL is never sent a NUL it would fail on.
+pub fn known_slug(slug: String) -> Result<String, AppError> {
+    match crate::domain::slug::validate(&slug) {
+        Ok(()) => Ok(slug),
+        Err(_) => Err(AppError::not_found(
+            "No resource has this slug; slugs are lowercase letters, digits and hyphens.",
+        )),
+    }
+}
+
 /// Typed query-string parameters.
 pub struct Query<T>(pub T);
 

@@ -36,6 +36,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    password_verifications: Counter,
 }
 
 impl Metrics {
@@ -48,11 +49,18 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0001, 2.0, 16))
         });
         registry.register("http_request_duration_seconds", "Time to answer", latency.clone());
+        let password_verifications = Counter::default();
+        registry.register(
+            "password_verifications",
+            "argon2 password verifications run by sign-ins (real or, for unknown emails, a dummy)",
+            password_verifications.clone(),
+        );
         registry.register_collector(Box::new(StorageCollector { db, cache }));
         Metrics {
             registry,
             requests,
             latency,
+            password_verifications,
         }
     }
 
@@ -70,6 +78,11 @@ impl Metrics {
                 route: route.to_string(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one argon2 verification by a sign-in.
+    pub fn password_verified(&self) {
+        self.password_verifications.inc();
     }
 
     fn encode(&self) -> Result<String, std::fmt::Error> {

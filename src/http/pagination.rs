@@ -401,4 +401,54 @@ mod tests {
         );
         assert!(last.links.next.is_none());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Positions are ASCII keys; any that fits the length limit
+            /// comes back unchanged, and a longer one is refused.
+            #[test]
+            fn cursors_round_trip(position in "[ -~]{1,300}") {
+                let cursor = encode_cursor(&position);
+                prop_assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                prop_assert_eq!(decode_cursor(&cursor), Some(position));
+            }
+
+            #[test]
+            fn any_position_round_trips_or_is_refused_for_length(position in "[^\\x00]{1,300}") {
+                let cursor = encode_cursor(&position);
+                let expected = (cursor.len() <= MAX_CURSOR_LEN).then_some(position);
+                prop_assert_eq!(decode_cursor(&cursor), expected);
+            }
+
+            #[test]
+            fn any_string_decodes_without_panicking(cursor in any::<String>()) {
+                let decoded = decode_cursor(&cursor);
+                prop_assert!(decoded.is_none_or(|p| !p.is_empty() && !p.contains('\0')));
+            }
+
+            #[test]
+            fn any_bytes_behind_the_prefix_decode_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+                let mut text = b"c1:".to_vec();
+                text.extend(bytes);
+                let _ = decode_cursor(&URL_SAFE_NO_PAD.encode(text));
+            }
+
+            #[test]
+            fn paging_never_panics(
+                page in proptest::option::of(any::<u32>()),
+                per_page in proptest::option::of(any::<u32>()),
+                cursor in proptest::option::of(any::<String>()),
+            ) {
+                let mut errors = Vec::new();
+                let paging = Paging::from_params(page, per_page, cursor.as_deref(), &mut errors);
+                prop_assert!((1..=MAX_PER_PAGE).contains(&paging.per_page()));
+                prop_assert!(paging.offset() >= 0);
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::db::shares::{EventFilter, ShareEventRow};
 use crate::domain::share::{Bound, ChannelTally, DayRange, GroupBy, ShareChannel, TimeRange};
 use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
-use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::limits::client_ip;
 use crate::http::no_store;
 use crate::http::pagination::{self, Paging};
@@ -350,7 +350,7 @@ pub async fn record_share(
         .map(|v| v.as_bytes().to_vec())
         .unwrap_or_default();
     let press = Press {
-        slug: slug.into_inner(),
+        slug: known_slug(slug.into_inner())?,
         channel,
         client_ip: ip,
         user_agent,
@@ -384,7 +384,7 @@ pub async fn get_share_counts(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let counts = service::counts(&state.db, slug.into_inner()).await?;
+    let counts = service::counts(&state.db, known_slug(slug.into_inner())?).await?;
     caching::json_ok(
         &req,
         &ShareCountsResponse::from(counts),

@@ -11,7 +11,7 @@ use crate::domain::{slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
 use crate::http::caching::{self, CachePolicy};
-use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
 use crate::service::tags::{self as service, NewTagInput, TagPatch, TagView};
@@ -210,7 +210,7 @@ pub async fn get_tag(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let slug = slug.into_inner();
+    let slug = known_slug(slug.into_inner())?;
     let lookup = slug.clone();
     let view = state
         .db

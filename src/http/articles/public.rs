@@ -15,7 +15,7 @@ use crate::db::{self, articles::ListFilter, articles::Order};
 use crate::domain::article::ArticleSort;
 use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
-use crate::http::extract::{Errors, Query};
+use crate::http::extract::{Errors, Query, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::state::AppState;
 
@@ -211,7 +211,7 @@ pub async fn get_article(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let slug = slug.into_inner();
+    let slug = known_slug(slug.into_inner())?;
     let now = db::now();
     let lookup = slug.clone();
     let view = state
