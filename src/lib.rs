@@ -146,7 +146,23 @@ async fn security_headers(
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
     let is_docs = req.path().starts_with("/docs");
     match next.call(req).await {
-        Ok(mut response) => {
+        Ok(response) => {
+            let mut response = if needs_problem_body(&response) {
+                // A plain-text error from a middleware (CORS refusing a
+                // preflight): the same status as a problem document.
+                let (request, res) = response.into_parts();
+                let status = res.status();
+                let encoded = res.headers().contains_key(header::CONTENT_ENCODING);
+                let text = actix_web::body::to_bytes(res.into_body())
+                    .await
+                    .ok()
+                    .filter(|_| !encoded)
+                    .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+                    .unwrap_or_default();
+                ServiceResponse::new(request, problem_for(status, text)).map_into_right_body()
+            } else {
+                response.map_into_left_body()
+            };
             apply_security_headers(response.headers_mut(), is_docs);
             Ok(response)
         }
@@ -194,8 +210,26 @@ fn problem_response(error: &Error) -> actix_web::HttpResponse {
     if let Some(ours) = error.as_error::<error::AppError>() {
         return ours.error_response();
     }
-    let status = error.as_response_error().status_code();
-    let detail = error.to_string();
+    problem_for(error.as_response_error().status_code(), error.to_string())
+}
+
+/// An error status whose body is not a problem document.
+fn needs_problem_body<B>(response: &ServiceResponse<B>) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_none_or(|v| v.as_bytes() != error::PROBLEM_JSON.as_bytes())
+}
+
+fn problem_for(status: actix_web::http::StatusCode, detail: String) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let detail = if detail.is_empty() {
+        status.canonical_reason().unwrap_or("Refused").to_string()
+    } else {
+        detail
+    };
     let problem = match status.as_u16() {
         401 => error::AppError::Unauthorized(detail),
         403 => error::AppError::forbidden(detail),
