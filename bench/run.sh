@@ -235,7 +235,13 @@ for size in "${size_list[@]}"; do
       read -r a1 a2 a3 a4 < <(load "$B/articles?q=tram+budget"); row "search q=tram budget" "$a1" "$a2" "$a3" "$a4"
       read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/comments"); row "comments of an article" "$a1" "$a2" "$a3" "$a4"
       if [ "$mode" = uncached ]; then
-        read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=500"); row "home list, page 500" "$a1" "$a2" "$a3" "$a4"
+        read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=50"); row "home list, page 50" "$a1" "$a2" "$a3" "$a4"
+        if [ "$size" = 1m ]; then
+          # Page mode's cost grows with depth (OFFSET); cursor mode's does not.
+          read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=500"); row "home list, page 500" "$a1" "$a2" "$a3" "$a4"
+          read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=5000"); row "home list, page 5000" "$a1" "$a2" "$a3" "$a4"
+          read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=45000"); row "home list, page 45000" "$a1" "$a2" "$a3" "$a4"
+        fi
         read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/shares" "$WORK/share.lua"); row "share POST" "$a1" "$a2" "$a3" "$a4"
         read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/comments" "$WORK/comment.lua"); row "comment POST" "$a1" "$a2" "$a3" "$a4"
       fi
