@@ -214,13 +214,13 @@ impl Server {
         self.child.wait().expect("reap");
     }
 
-    /// Sends SIGTERM.
-    pub fn sigterm(&self) {
+    /// Sends a signal by name (`TERM`, `INT`).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Waits up to `limit` for the process to exit.
