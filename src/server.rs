@@ -50,13 +50,45 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let parts = prepare(config).await?;
     let mut server = HttpServer::new(move || build_app(parts.clone()))
         .shutdown_timeout(grace.as_secs())
+        // actix stops at once on SIGINT (dropping requests in flight); both
+        // signals get the graceful stop here instead.
+        .disable_signals()
         .bind(&bind_addr)
         .map_err(|e| format!("cannot listen on {bind_addr}: {e}"))?;
     if let Some(n) = workers {
         server = server.workers(n);
     }
     tracing::info!(addr = %bind_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
-    server.run().await?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let signal = stop_signal().await;
+        tracing::info!(
+            signal,
+            grace_seconds = grace.as_secs(),
+            "stopping: finishing requests in flight"
+        );
+        handle.stop(true).await;
+    });
+    server.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
+async fn stop_signal() -> &'static str {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    use futures_util::future::{Either, select};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            match select(std::pin::pin!(term.recv()), std::pin::pin!(int.recv())).await {
+                Either::Left(_) => "SIGTERM",
+                Either::Right(_) => "SIGINT",
+            }
+        }
+        _ => {
+            tracing::error!("cannot listen for SIGTERM/SIGINT; stop the process with SIGKILL");
+            std::future::pending().await
+        }
+    }
 }

@@ -189,7 +189,7 @@ impl Db {
     pub fn connect(url: &str, options: PoolOptions) -> Result<Db, String> {
         let backend = Backend::from_url(url)?;
         let url = match backend {
-            Backend::Postgres => with_connect_timeout(url, options.timeout),
+            Backend::Postgres => with_libpq_timeouts(url, options.timeout),
             Backend::Sqlite => {
                 let path = std::path::Path::new(sqlite_path(url));
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -277,11 +277,11 @@ impl Db {
     {
         let pool = self.pool.clone();
         let timeout = self.timeout;
-        actix_web::web::block(move || {
+        self.bounded(actix_web::web::block(move || {
             let mut pooled = checkout(&pool, timeout)?;
             run_marking_broken(&mut pooled, f)
-        })
-        .await?
+        }))
+        .await
     }
 
     /// Runs `f` in one transaction, committed when it returns `Ok`.
@@ -291,7 +291,39 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f)).await?
+        self.bounded(actix_web::web::block(move || db.write_blocking(f)))
+            .await
+    }
+
+    /// The longest a request waits for one database call: a pool checkout
+    /// (up to `DB_TIMEOUT_SECONDS`), then a statement (PostgreSQL's
+    /// `statement_timeout`, SQLite's busy timeout: the same again), plus a
+    /// second of slack.
+    pub fn call_deadline(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(1)
+    }
+
+    /// Answers `503` when `work` has not finished by [`Db::call_deadline`].
+    ///
+    /// The server-side timeouts cannot end every wait: a query sent into a
+    /// connection that went silent (a network partition, a proxy that stopped
+    /// forwarding) waits for an answer that never comes, and PostgreSQL never
+    /// saw the query to cancel it. The blocking thread keeps waiting until TCP
+    /// gives up (`tcp_user_timeout`) or the connection is closed, and the pool
+    /// then drops that connection; the request has long had its `503`. For a
+    /// write the outcome is then unknown, as with any `503`: only a `2xx`
+    /// promises that it was committed.
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<Result<T, AppError>, actix_web::error::BlockingError>>,
+    ) -> Result<T, AppError> {
+        let deadline = self.call_deadline();
+        match actix_web::rt::time::timeout(deadline, work).await {
+            Ok(result) => result?,
+            Err(_) => Err(AppError::Unavailable(format!(
+                "the database did not answer within {deadline:?}"
+            ))),
+        }
     }
 
     /// [`Db::write`] on the calling thread, for threads of our own that may
@@ -352,14 +384,38 @@ where
     result
 }
 
-/// Adds libpq's `connect_timeout` to a PostgreSQL URL unless it has one, so
-/// dialling a dead server fails within the request timeout.
-fn with_connect_timeout(url: &str, timeout: Duration) -> String {
-    if url.contains("connect_timeout=") {
-        return url.to_string();
+/// Adds libpq's timeouts to a PostgreSQL URL, each unless it is already
+/// there:
+/// - `connect_timeout`: dialling (and the start-up handshake with) a dead or
+///   silent server fails within the request timeout;
+/// - `tcp_user_timeout` (twice the request timeout): a connection whose sent
+///   data goes unacknowledged that long, as in a network partition, is
+///   closed by the kernel, so the thread and the pool slot stuck on it are
+///   freed instead of waiting out TCP's retransmissions (about 15 minutes);
+/// - `keepalives`: an idle pooled connection to a vanished server is found
+///   dead within about 15 seconds rather than on its next use.
+fn with_libpq_timeouts(url: &str, timeout: Duration) -> String {
+    let secs = timeout.as_secs().max(1);
+    let wanted = [
+        ("connect_timeout", secs.to_string()),
+        (
+            "tcp_user_timeout",
+            (2 * timeout.as_millis().max(1000)).to_string(),
+        ),
+        ("keepalives", "1".to_string()),
+        ("keepalives_idle", "5".to_string()),
+        ("keepalives_interval", "2".to_string()),
+        ("keepalives_count", "3".to_string()),
+    ];
+    let mut out = url.to_string();
+    for (name, value) in wanted {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        let separator = if out.contains('?') { '&' } else { '?' };
+        out = format!("{out}{separator}{name}={value}");
     }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}connect_timeout={}", timeout.as_secs().max(1))
+    out
 }
 
 impl From<DieselError> for AppError {
@@ -444,19 +500,21 @@ mod tests {
     }
 
     #[test]
-    fn connect_timeout_is_added_once() {
+    fn libpq_timeouts_are_added_once() {
         let t = Duration::from_secs(3);
+        let all = "connect_timeout=3&tcp_user_timeout=6000&keepalives=1&keepalives_idle=5\
+                   &keepalives_interval=2&keepalives_count=3";
         assert_eq!(
-            with_connect_timeout("postgres://h/db", t),
-            "postgres://h/db?connect_timeout=3"
+            with_libpq_timeouts("postgres://h/db", t),
+            format!("postgres://h/db?{all}")
         );
         assert_eq!(
-            with_connect_timeout("postgres://h/db?sslmode=disable", t),
-            "postgres://h/db?sslmode=disable&connect_timeout=3"
+            with_libpq_timeouts("postgres://h/db?sslmode=disable", t),
+            format!("postgres://h/db?sslmode=disable&{all}")
         );
-        assert_eq!(
-            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
-            "postgres://h/db?connect_timeout=9"
-        );
+        let own = with_libpq_timeouts("postgres://h/db?connect_timeout=9&tcp_user_timeout=100", t);
+        assert!(own.starts_with("postgres://h/db?connect_timeout=9&tcp_user_timeout=100&keepalives=1"));
+        assert_eq!(own.matches("connect_timeout=").count(), 1);
+        assert_eq!(own.matches("tcp_user_timeout=").count(), 1);
     }
 }

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::{article_tags, articles, tags};
+use super::{DbConnection, is_unique_violation};
 use crate::domain::article::ArticleStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -39,6 +39,18 @@ pub struct TagChanges {
 
 pub fn insert(conn: &mut DbConnection, new: &NewTag) -> QueryResult<TagRow> {
     diesel::insert_into(tags::table).values(new).get_result(conn)
+}
+
+/// Inserts `new` inside a savepoint; when a concurrent transaction created
+/// a tag with the same slug or name first (the unique index says so), that
+/// tag is returned instead. Two articles saved at once with the same new
+/// tag both get it, rather than one of them failing.
+pub fn insert_or_find(conn: &mut DbConnection, new: &NewTag) -> QueryResult<TagRow> {
+    match conn.transaction(|c| insert(c, new)) {
+        Ok(tag) => Ok(tag),
+        Err(e) if is_unique_violation(&e) => find_clash(conn, &new.slug, &new.name, None)?.ok_or(e),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<TagRow>> {

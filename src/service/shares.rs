@@ -7,7 +7,9 @@
 //! events, one upsert per counter table, one read of the fresh counts) and
 //! only after the commit answers each waiting request. Under load many
 //! presses share one commit; an idle server commits each press at once, so
-//! batching adds no waiting. An acknowledged share is always committed.
+//! batching adds no waiting. An acknowledged share is always committed
+//! (`tests/faults` kills the server mid-stream and finds every one). A press
+//! not committed within the database call deadline is answered `503`.
 //! SQLite has one writer anyway; on PostgreSQL it turns N commits (N
 //! fsyncs) into one.
 //!
@@ -136,9 +138,18 @@ impl Shares {
                 reply,
             })
             .map_err(|_| AppError::internal("the share writer thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| AppError::internal("the share writer dropped a press (it panicked)"))?
+        // The same bound as every other database call: when the writer is
+        // stuck on a database that went silent, this press gets its `503`
+        // in time; it may still be recorded once the writer gets through.
+        let deadline = self.db.call_deadline();
+        match actix_web::rt::time::timeout(deadline, answer).await {
+            Ok(reply) => {
+                reply.map_err(|_| AppError::internal("the share writer dropped a press (it panicked)"))?
+            }
+            Err(_) => Err(AppError::Unavailable(format!(
+                "the share writer did not commit within {deadline:?}"
+            ))),
+        }
     }
 }
 

@@ -38,7 +38,7 @@ pub fn find_or_create(conn: &mut DbConnection, names_or_slugs: &[String]) -> Res
             Some(tag) => tag.id,
             None => {
                 let now = db::now();
-                db::tags::insert(
+                db::tags::insert_or_find(
                     conn,
                     &NewTag {
                         slug: tag_slug,

@@ -1,0 +1,10 @@
+//! Fault tests: the real `broadsheet` binary, started as a child process on
+//! its own database, killed with SIGKILL, cut off from PostgreSQL, and
+//! stopped with SIGTERM under load. Each test runs on SQLite and on
+//! PostgreSQL (`TEST_DATABASE_URL`); the outage test on PostgreSQL only.
+
+mod support;
+
+mod durability;
+mod outage;
+mod shutdown;
