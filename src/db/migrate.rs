@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::{Backend, sqlite_path};
+use super::{Backend, pg_establish, sqlite_path};
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -32,7 +32,7 @@ pub fn run_pending(url: &str) -> Result<Vec<String>, BoxError> {
             applied(conn.run_pending_migrations(SQLITE)?)
         }
         Backend::Postgres => {
-            let mut conn = PgConnection::establish(url)?;
+            let mut conn = pg_establish(url)?;
             with_pg_lock(&mut conn, |conn| applied(conn.run_pending_migrations(POSTGRES)?))
         }
     }
@@ -46,7 +46,7 @@ pub fn revert_all(url: &str) -> Result<(), BoxError> {
             conn.revert_all_migrations(SQLITE)?;
         }
         Backend::Postgres => {
-            let mut conn = PgConnection::establish(url)?;
+            let mut conn = pg_establish(url)?;
             with_pg_lock(&mut conn, |conn| {
                 conn.revert_all_migrations(POSTGRES)?;
                 Ok(())

@@ -103,11 +103,22 @@ impl Instrumentation for QueryCounter {
     }
 }
 
+/// Opens a PostgreSQL connection. Every PostgreSQL connection goes through
+/// here so that OpenSSL (which libpq uses for TLS) is initialised first, by
+/// us, without its `atexit` clean-up: that clean-up frees OpenSSL's globals
+/// while worker threads may still be closing pooled TLS connections, and the
+/// race ended a gracefully stopped server in "double free or corruption"
+/// (SIGABRT) instead of exit 0.
+pub(crate) fn pg_establish(url: &str) -> Result<PgConnection, diesel::ConnectionError> {
+    openssl_sys::init();
+    PgConnection::establish(url)
+}
+
 impl ConnectionSettings {
     fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.url)?;
+                let mut conn = pg_establish(&self.url)?;
                 conn.set_instrumentation(QueryCounter(self.queries.clone()));
                 // A query that runs longer than the request timeout is cut
                 // off, so a stuck database turns into a 503, not a hang.
