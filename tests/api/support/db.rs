@@ -6,10 +6,33 @@
 //!   carries a hash of the migrations, so a changed migration builds a new
 //!   one. Databases left by killed test processes are dropped at the next run.
 
-use std::sync::OnceLock;
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Once, OnceLock};
 
 use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Says on stderr that a PostgreSQL test did not run, so a machine without
+/// PostgreSQL never passes that half silently.
+pub fn report_skipped() {
+    static BANNER: Once = Once::new();
+    let mut stderr = std::io::stderr();
+    BANNER.call_once(|| {
+        let _ = writeln!(
+            stderr,
+            "\n*** PostgreSQL half SKIPPED: TEST_DATABASE_URL is not set. Set it (e.g. \
+             TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) to run every API test on PostgreSQL too. ***\n"
+        );
+    });
+    let name = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(stderr, "SKIPPED (no PostgreSQL): {name}");
+}
 
 pub enum TestDb {
     Sqlite {
@@ -27,6 +50,21 @@ impl TestDb {
     pub fn url(&self) -> &str {
         match self {
             TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    /// A fresh database of `backend`; for PostgreSQL without
+    /// `TEST_DATABASE_URL`, `None`, reported as skipped.
+    pub fn for_backend(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite()),
+            Backend::Postgres => {
+                let db = TestDb::postgres();
+                if db.is_none() {
+                    report_skipped();
+                }
+                db
+            }
         }
     }
 

@@ -5,10 +5,8 @@
 pub mod db;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Once;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceResponse};
@@ -20,16 +18,11 @@ use broadsheet::{AppParts, build_app, server};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
 
-pub use db::TestDb;
+pub use db::{Backend, TestDb, report_skipped};
 
 pub const ADMIN_EMAIL: &str = "root@example.com";
 pub const PASSWORD: &str = "a long test passphrase";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 type Call = Rc<dyn Fn(actix_http::Request) -> LocalBoxFuture<'static, TestResponse>>;
 
@@ -87,20 +80,6 @@ macro_rules! backend_tests_with {
 }
 
 /// Says, outside the captured test output, that a PostgreSQL test did not run.
-pub fn report_skipped() {
-    static BANNER: Once = Once::new();
-    let mut stderr = std::io::stderr();
-    BANNER.call_once(|| {
-        let _ = writeln!(
-            stderr,
-            "\n*** PostgreSQL half SKIPPED: TEST_DATABASE_URL is not set. Set it (e.g. \
-             TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) to run every API test on PostgreSQL too. ***\n"
-        );
-    });
-    let name = std::thread::current().name().unwrap_or("?").to_string();
-    let _ = writeln!(stderr, "SKIPPED (no PostgreSQL): {name}");
-}
-
 /// Settings for tests: a fixed secret, no demo content, no rate limits
 /// (tests of limits switch them on).
 pub fn test_vars(db_url: &str) -> HashMap<String, String> {
@@ -133,16 +112,7 @@ impl TestApp {
             .with_test_writer()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .try_init();
-        let db = match backend {
-            Backend::Sqlite => TestDb::sqlite(),
-            Backend::Postgres => match TestDb::postgres() {
-                Some(db) => db,
-                None => {
-                    report_skipped();
-                    return None;
-                }
-            },
-        };
+        let db = TestDb::for_backend(backend)?;
         let mut vars = test_vars(db.url());
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());

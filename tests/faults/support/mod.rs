@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection, sql_query};
 use serde_json::{Value, json};
 
-pub use db::TestDb;
+pub use db::{Backend, TestDb};
 pub use http::{Client, Conn, HttpError, Reply};
 
 pub const ADMIN_EMAIL: &str = "faults@example.com";
@@ -29,11 +29,6 @@ const JWT_SECRET: &str = "fault-test-secret-fault-test-secret-0123";
 /// being short.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A test's database and scratch directory (server logs, the SQLite file),
 /// with an admin created through the command line.
@@ -47,16 +42,7 @@ impl TestEnv {
     /// `None`, announced as `SKIPPED (no PostgreSQL)`, for PostgreSQL when
     /// `TEST_DATABASE_URL` is unset.
     pub fn new(backend: Backend) -> Option<TestEnv> {
-        let db = match backend {
-            Backend::Sqlite => TestDb::sqlite(),
-            Backend::Postgres => match TestDb::postgres() {
-                Some(db) => db,
-                None => {
-                    report_skipped();
-                    return None;
-                }
-            },
-        };
+        let db = TestDb::for_backend(backend)?;
         let env = TestEnv {
             db,
             dir: tempfile::tempdir().expect("temp dir"),
@@ -167,11 +153,6 @@ fn free_port() -> u16 {
 
 /// Says, outside the captured test output, that a PostgreSQL test did not
 /// run (`.ci/run` fails when it sees this with `TEST_DATABASE_URL` set).
-pub fn report_skipped() {
-    let name = std::thread::current().name().unwrap_or("?").to_string();
-    let _ = writeln!(std::io::stderr(), "SKIPPED (no PostgreSQL): {name}");
-}
-
 /// The server process.
 pub struct Server {
     child: Child,
