@@ -145,6 +145,13 @@ diesel::joinable!(share_events -> articles (article_id));
 diesel::joinable!(share_counts -> articles (article_id));
 diesel::joinable!(share_daily -> articles (article_id));
 
+diesel::table! {
+    article_status_counts (status) {
+        status -> Text,
+        count -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     editors,
     refresh_tokens,

@@ -693,6 +693,146 @@ async fn search_is_ranked_full_text(app: TestApp) {
     assert_eq!(sorted["meta"]["total"], 3);
 }
 
+/// Relevance ranks a window of the newest matches, so a common word costs
+/// the same on a large archive; filters apply before the window, so a
+/// narrow search still finds old articles.
+async fn search_ranks_the_newest_matches_and_filters_first(app: TestApp) {
+    use broadsheet::db::DbConnection;
+    use broadsheet::db::articles::RELEVANCE_WINDOW;
+    use broadsheet::db::schema::articles as a;
+    use diesel::prelude::*;
+
+    let token = app.token_for("ed@example.com", "editor").await;
+    // The best match (the word in its title), and the oldest.
+    let old = create(
+        &app,
+        &token,
+        json!({"title": "Zeppelin", "body_markdown": "Zeppelin.", "status": "published", "tags": ["airships"]}),
+    )
+    .await;
+    let author = old["author"]["id"].as_i64().unwrap();
+    let newer = RELEVANCE_WINDOW + 5;
+    app.parts
+        .state
+        .db
+        .write(move |conn| {
+            // Seconds, as the service stores them, and in the past.
+            let now = broadsheet::db::now() - chrono::Duration::seconds(60);
+            let rows: Vec<_> = (0..newer)
+                .map(|i| {
+                    (
+                        a::slug.eq(format!("mention-{i}")),
+                        a::title.eq(format!("Mention {i}")),
+                        a::excerpt.eq("A zeppelin, in passing."),
+                        a::body_markdown.eq("A zeppelin, in passing."),
+                        a::body_html.eq("<p>A zeppelin, in passing.</p>"),
+                        a::status.eq("published"),
+                        a::author_id.eq(author),
+                        a::word_count.eq(4),
+                        a::reading_time_minutes.eq(1),
+                        a::published_at.eq(Some(now)),
+                        a::created_at.eq(now),
+                        a::updated_at.eq(now),
+                    )
+                })
+                .collect();
+            match conn {
+                DbConnection::Sqlite(c) => diesel::insert_into(a::table).values(&rows).execute(c),
+                DbConnection::Pg(c) => diesel::insert_into(a::table).values(&rows).execute(c),
+            }?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let all = app.get("/api/v1/articles?q=zeppelin").send().await.json();
+    assert_eq!(
+        all["meta"]["total"], RELEVANCE_WINDOW,
+        "only the newest matches are ranked"
+    );
+    let all_ids = ids(&all);
+    assert_eq!(all_ids.len(), 20);
+    assert!(!all_ids.contains(&old["id"].as_i64().unwrap()));
+
+    let tagged = app
+        .get("/api/v1/articles?q=zeppelin&tag=airships")
+        .send()
+        .await
+        .json();
+    assert_eq!(tagged["meta"]["total"], 1, "{tagged}");
+    assert_eq!(tagged["data"][0]["id"], old["id"]);
+}
+
+/// `meta.total` of the home list and of status-only editor lists comes from
+/// counters kept by triggers: they must follow every create, status change
+/// and delete, and leave out scheduled articles.
+async fn page_totals_follow_every_status_change(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let mut ids = Vec::new();
+    for (title, status) in [
+        ("D1", "draft"),
+        ("D2", "draft"),
+        ("P1", "published"),
+        ("P2", "published"),
+        ("P3", "published"),
+        ("A1", "archived"),
+    ] {
+        let article = create(&app, &token, json!({"title": title, "status": status})).await;
+        ids.push(article["id"].as_i64().unwrap());
+    }
+    create(
+        &app,
+        &token,
+        json!({"title": "Tomorrow", "status": "published", "published_at": later}),
+    )
+    .await;
+    let totals = || async {
+        let public = app.get("/api/v1/articles").send().await.json()["meta"]["total"].clone();
+        let mut by_status = Vec::new();
+        for status in ["draft", "published", "archived"] {
+            let res = app
+                .get(&format!("/api/v1/admin/articles?status={status}"))
+                .bearer(&token)
+                .send()
+                .await
+                .json();
+            by_status.push(res["meta"]["total"].as_i64().unwrap());
+        }
+        let all = app
+            .get("/api/v1/admin/articles")
+            .bearer(&token)
+            .send()
+            .await
+            .json();
+        (
+            public.as_i64().unwrap(),
+            by_status,
+            all["meta"]["total"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(totals().await, (3, vec![2, 4, 1], 7));
+
+    // D1 published, P1 archived, A1 back to draft, D2 and P2 deleted.
+    for (id, status) in [(ids[0], "published"), (ids[2], "archived"), (ids[5], "draft")] {
+        app.patch(&format!("/api/v1/admin/articles/{id}"))
+            .bearer(&token)
+            .json(json!({"status": status}))
+            .send()
+            .await
+            .assert_status(200);
+    }
+    for id in [ids[1], ids[3]] {
+        app.delete(&format!("/api/v1/admin/articles/{id}"))
+            .bearer(&token)
+            .send()
+            .await
+            .assert_status(204);
+    }
+    // Visible: D1, P3. Drafts: A1. Published: D1, P3, Tomorrow. Archived: P1.
+    assert_eq!(totals().await, (2, vec![1, 3, 1], 5));
+}
+
 async fn a_list_page_costs_a_constant_number_of_queries(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
     publish_series(&app, &token, 2, "Few").await;
@@ -769,6 +909,8 @@ backend_tests!(
     cursor_paging_survives_new_articles,
     most_shared_and_commented_sorts_use_counters,
     search_is_ranked_full_text,
+    search_ranks_the_newest_matches_and_filters_first,
+    page_totals_follow_every_status_change,
     admin_list_shows_every_status_with_filters,
 );
 

@@ -32,7 +32,8 @@ pub struct ArticleListParams {
     pub author: Option<String>,
     /// Full-text search over title, subtitle and body (1–200 characters,
     /// with a letter or digit); results are ranked by relevance unless
-    /// `sort` says otherwise.
+    /// `sort` says otherwise. Relevance ranks the newest 1,000 matches
+    /// that pass the other filters (`meta.total` is at most 1,000).
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
     /// Published at or after: an RFC 3339 time or a date `YYYY-MM-DD`

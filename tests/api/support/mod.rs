@@ -23,7 +23,6 @@ pub use db::{Backend, TestDb, report_skipped};
 pub const ADMIN_EMAIL: &str = "root@example.com";
 pub const PASSWORD: &str = "a long test passphrase";
 
-
 type Call = Rc<dyn Fn(actix_http::Request) -> LocalBoxFuture<'static, TestResponse>>;
 
 /// The application under test, on its own database.

@@ -29,7 +29,6 @@ const JWT_SECRET: &str = "fault-test-secret-fault-test-secret-0123";
 /// being short.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
-
 /// A test's database and scratch directory (server logs, the SQLite file),
 /// with an admin created through the command line.
 pub struct TestEnv {
