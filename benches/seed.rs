@@ -8,8 +8,13 @@
 //!
 //! The data is deterministic (a fixed pseudo-random sequence), so two runs at
 //! one size produce the same database.
+//!
+//! Secondary indexes (and SQLite's full-text trigger) are dropped for the
+//! load and created again at the end from their own stored definitions, so
+//! the schema stays exactly the migrations' while each index is built once,
+//! sorted, instead of row by row at random places.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use broadsheet::db::schema::{
@@ -155,6 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if existing > 0 {
         return Err(format!("the database already has {existing} articles; seed an empty one").into());
     }
+    let deferred = defer_indexes(&mut conn)?;
     let now = Utc::now().naive_utc().trunc_subsecs(0);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
 
@@ -326,16 +332,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Share events and their counters and daily rollups.
     let t = Instant::now();
     let today = now.date();
-    let mut counts: HashMap<(usize, usize), i64> = HashMap::new();
-    let mut daily: HashMap<(usize, NaiveDate, usize), i64> = HashMap::new();
-    let mut totals: HashMap<(NaiveDate, usize), i64> = HashMap::new();
+    // Ordered as the counter tables' primary keys, so their B-trees are
+    // filled front to back.
+    let mut counts: BTreeMap<(usize, &str), i64> = BTreeMap::new();
+    let mut daily: BTreeMap<(usize, NaiveDate, &str), i64> = BTreeMap::new();
+    let mut totals: BTreeMap<(NaiveDate, &str), i64> = BTreeMap::new();
     let mut batch = Vec::with_capacity(10_000);
     for (n, (article, channel, day, second)) in share_plan.iter().enumerate() {
         let date = today - Duration::days(*day);
         let at: NaiveDateTime = date.and_hms_opt(0, 0, 0).unwrap_or(now) + Duration::seconds(*second);
-        *counts.entry((*article, *channel)).or_default() += 1;
-        *daily.entry((*article, date, *channel)).or_default() += 1;
-        *totals.entry((date, *channel)).or_default() += 1;
+        let name = CHANNELS[*channel];
+        *counts.entry((*article, name)).or_default() += 1;
+        *daily.entry((*article, date, name)).or_default() += 1;
+        *totals.entry((date, name)).or_default() += 1;
         batch.push((
             share_events::article_id.eq(*article as i64 + 1),
             share_events::channel.eq(CHANNELS[*channel]),
@@ -351,7 +360,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|((a, ch), n)| {
             (
                 share_counts::article_id.eq(a as i64 + 1),
-                share_counts::channel.eq(CHANNELS[ch]),
+                share_counts::channel.eq(ch),
                 share_counts::count.eq(n),
             )
         })
@@ -365,7 +374,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (
                 share_daily::day.eq(d),
                 share_daily::article_id.eq(a as i64 + 1),
-                share_daily::channel.eq(CHANNELS[ch]),
+                share_daily::channel.eq(ch),
                 share_daily::count.eq(n),
             )
         })
@@ -378,7 +387,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|((d, ch), n)| {
             (
                 share_daily_totals::day.eq(d),
-                share_daily_totals::channel.eq(CHANNELS[ch]),
+                share_daily_totals::channel.eq(ch),
                 share_daily_totals::count.eq(n),
             )
         })
@@ -393,8 +402,75 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let t = Instant::now();
+    restore_indexes(&mut conn, &deferred)?;
+    eprintln!("indexes in {:.1}s", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
     with_conn!(&mut conn, c => c.batch_execute("ANALYZE"))?;
     eprintln!("analyze in {:.1}s", t.elapsed().as_secs_f64());
     eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Sets the maintained per-status article counts from the rows.
+const RECOUNT_STATUSES: &str = "UPDATE article_status_counts SET count = \
+    (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status)";
+
+/// The tables the seeder fills.
+const SEEDED_TABLES: &str = "'articles', 'article_tags', 'comments', 'share_events', 'share_counts', 'share_daily', 'share_daily_totals'";
+
+#[derive(QueryableByName)]
+struct Definition {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sql: String,
+}
+
+/// Drops the seeded tables' secondary indexes (not those behind primary
+/// keys or unique constraints: the seeder relies on those) and, on SQLite,
+/// the trigger that indexes each new article for full-text search; returns
+/// the statements that create them again.
+fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let deferred: Vec<Definition> = match conn {
+        Conn::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name IN ({SEEDED_TABLES}) \
+             AND (type = 'index' OR name = 'articles_fts_insert')"
+        ))
+        .load(c)?,
+        Conn::Pg(c) => {
+            // Foreign keys are checked by triggers, row by row; the seeder
+            // writes only ids it has just created.
+            c.batch_execute("SET session_replication_role = replica; SET maintenance_work_mem = '512MB';")?;
+            diesel::sql_query(format!(
+                "SELECT indexname AS name, indexdef AS sql FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND tablename IN ({SEEDED_TABLES}) \
+                 AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            ))
+            .load(c)?
+        }
+    };
+    for d in &deferred {
+        let kind = if d.name == "articles_fts_insert" {
+            "TRIGGER"
+        } else {
+            "INDEX"
+        };
+        with_conn!(conn, c => c.batch_execute(&format!("DROP {kind} {}", d.name)))?;
+    }
+    Ok(deferred.into_iter().map(|d| d.sql).collect())
+}
+
+/// Creates again what [`defer_indexes`] dropped, and fills SQLite's
+/// full-text index in one pass.
+fn restore_indexes(conn: &mut Conn, deferred: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    for sql in deferred {
+        with_conn!(conn, c => c.batch_execute(sql))?;
+    }
+    if let Conn::Sqlite(c) = conn {
+        c.batch_execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")?;
+    }
+    // PostgreSQL's triggers were off (replica role): count afresh.
+    with_conn!(conn, c => c.batch_execute(RECOUNT_STATUSES))?;
     Ok(())
 }

@@ -501,7 +501,9 @@ fn seed(s: &Settings, backend: Backend, url: &str) -> Result<(), Error> {
                    SELECT day, channel, SUM(count) FROM share_daily GROUP BY day, channel; \
                  UPDATE articles SET share_count = c.n FROM \
                    (SELECT article_id, SUM(count) AS n FROM share_counts GROUP BY article_id) AS c \
-                   WHERE c.article_id = articles.id;",
+                   WHERE c.article_id = articles.id; \
+                 UPDATE article_status_counts SET count = \
+                   (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status);",
             )?;
             step("vacuum analyze", &mut conn, "VACUUM ANALYZE;")?;
         }
