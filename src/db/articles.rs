@@ -688,6 +688,12 @@ pub fn list(
 /// never pages past the first few hundred.
 pub const RELEVANCE_WINDOW: i64 = 1000;
 
+/// A search narrowed by other filters (tag, author, dates, status) looks
+/// for its window among this many of the newest matches. Looking further
+/// has no bound: at 1M articles a broad word with a filter that few of its
+/// matches pass (an old period) scanned every match for seconds.
+pub const NARROWED_SCAN: i64 = 10 * RELEVANCE_WINDOW;
+
 #[derive(QueryableByName)]
 struct CountRow {
     #[diesel(sql_type = BigInt)]
@@ -700,14 +706,15 @@ struct IdRow {
     id: i64,
 }
 
-/// Ids of the newest [`RELEVANCE_WINDOW`] articles matching `q`, only those
-/// visible at `visible_at` when given. SQLite walks the text index newest
-/// first and stops at the window; PostgreSQL picks between the primary key
-/// backwards and the text index by its statistics.
+/// Ids of the newest `limit` articles matching `q`, newest first; only
+/// those visible at `visible_at` when given. SQLite walks the text index
+/// newest first and stops at the limit; PostgreSQL picks between the
+/// primary key backwards and the text index by its statistics.
 fn newest_matches(
     conn: &mut DbConnection,
     q: &str,
     visible_at: Option<NaiveDateTime>,
+    limit: i64,
 ) -> QueryResult<Vec<i64>> {
     let published = ArticleStatus::Published.as_str();
     let rows: Vec<IdRow> = match (conn, visible_at) {
@@ -719,13 +726,13 @@ fn newest_matches(
         .bind::<Text, _>(fts5_query(q))
         .bind::<Text, _>(published)
         .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .bind::<BigInt, _>(limit)
         .load(c)?,
         (DbConnection::Sqlite(c), None) => diesel::sql_query(
             "SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
         )
         .bind::<Text, _>(fts5_query(q))
-        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .bind::<BigInt, _>(limit)
         .load(c)?,
         (DbConnection::Pg(c), Some(now)) => diesel::sql_query(
             "SELECT id FROM articles WHERE search @@ websearch_to_tsquery('english', $1) \
@@ -734,13 +741,13 @@ fn newest_matches(
         .bind::<Text, _>(q)
         .bind::<Text, _>(published)
         .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .bind::<BigInt, _>(limit)
         .load(c)?,
         (DbConnection::Pg(c), None) => diesel::sql_query(
             "SELECT id FROM articles WHERE search @@ websearch_to_tsquery('english', $1) ORDER BY id DESC LIMIT $2",
         )
         .bind::<Text, _>(q)
-        .bind::<BigInt, _>(RELEVANCE_WINDOW)
+        .bind::<BigInt, _>(limit)
         .load(c)?,
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
@@ -783,8 +790,7 @@ fn rank_ids(conn: &mut DbConnection, q: &str, ids: &[i64]) -> QueryResult<Vec<i6
 /// (within [`RELEVANCE_WINDOW`]); the page's rows are then loaded by id.
 ///
 /// With other filters (tag, author, dates, status) the window is the newest
-/// matches *that pass them*, so a search of an old period or a small tag
-/// finds its articles even when newer matches elsewhere are many.
+/// matches that pass them, among the newest [`NARROWED_SCAN`] matches.
 pub fn list_by_relevance(
     conn: &mut DbConnection,
     filter: &ListFilter,
@@ -801,13 +807,24 @@ pub fn list_by_relevance(
         || filter.published_from.is_some()
         || filter.published_to.is_some();
     let newest = if narrowed {
-        filtered(conn, filter)
-            .order(articles::id.desc())
-            .limit(RELEVANCE_WINDOW)
+        let scanned = newest_matches(conn, q, filter.visible_at, NARROWED_SCAN)?;
+        let unranked = ListFilter {
+            query: None,
+            ..filter.clone()
+        };
+        let pass: std::collections::HashSet<i64> = filtered(conn, &unranked)
+            .filter(articles::id.eq_any(&scanned))
             .select(articles::id)
             .load(conn)?
+            .into_iter()
+            .collect();
+        scanned
+            .into_iter()
+            .filter(|id| pass.contains(id))
+            .take(RELEVANCE_WINDOW as usize)
+            .collect()
     } else {
-        newest_matches(conn, q, filter.visible_at)?
+        newest_matches(conn, q, filter.visible_at, RELEVANCE_WINDOW)?
     };
     let matching = rank_ids(conn, q, &newest)?;
     let total = matching.len() as i64;

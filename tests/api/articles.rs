@@ -694,8 +694,9 @@ async fn search_is_ranked_full_text(app: TestApp) {
 }
 
 /// Relevance ranks a window of the newest matches, so a common word costs
-/// the same on a large archive; filters apply before the window, so a
-/// narrow search still finds old articles.
+/// the same on a large archive; other filters apply before that window (to
+/// a larger scan of the newest matches), so a narrow search still finds
+/// articles older than the window.
 async fn search_ranks_the_newest_matches_and_filters_first(app: TestApp) {
     use broadsheet::db::DbConnection;
     use broadsheet::db::articles::RELEVANCE_WINDOW;

@@ -33,7 +33,8 @@ pub struct ArticleListParams {
     /// Full-text search over title, subtitle and body (1–200 characters,
     /// with a letter or digit); results are ranked by relevance unless
     /// `sort` says otherwise. Relevance ranks the newest 1,000 matches
-    /// that pass the other filters (`meta.total` is at most 1,000).
+    /// that pass the other filters, looked for among the newest 10,000
+    /// matches (`meta.total` is at most 1,000).
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
     /// Published at or after: an RFC 3339 time or a date `YYYY-MM-DD`
