@@ -915,6 +915,40 @@ backend_tests!(
     admin_list_shows_every_status_with_filters,
 );
 
+/// Searches run at most one per core; one that cannot get a slot within
+/// the database timeout is shed with a 503, like a request that cannot get
+/// a connection, while other lists are served.
+async fn searches_beyond_the_slots_wait_then_get_503(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    create(&app, &token, json!({"title": "Trams", "status": "published"})).await;
+    let slots = app.parts.state.search_slots.clone();
+    let held = slots
+        .clone()
+        .acquire_many_owned(slots.available_permits() as u32)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let res = app.get("/api/v1/articles?q=trams").send().await;
+    res.problem(503, "unavailable");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "it waited for a slot first"
+    );
+    app.get("/api/v1/articles").send().await.assert_status(200);
+    drop(held);
+    let found = app.get("/api/v1/articles?q=trams").send().await.json();
+    assert_eq!(found["meta"]["total"], 1);
+}
+
+mod search_slots {
+    use super::*;
+    use crate::backend_tests_with;
+    backend_tests_with!(
+        [("DB_TIMEOUT_SECONDS", "1")],
+        searches_beyond_the_slots_wait_then_get_503
+    );
+}
+
 mod uncached {
     use super::*;
     use crate::backend_tests_with;

@@ -309,6 +309,18 @@ pub async fn load_list(
     let after = public::cursor_position(paging, order)?;
     let per_page = paging.per_page() as usize;
     let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
+    // A search waits for a slot as long as it would for a connection.
+    let _slot = if filter.query.is_some() {
+        let slot = state.search_slots.clone().acquire_owned();
+        Some(
+            actix_web::rt::time::timeout(state.config.db_timeout, slot)
+                .await
+                .map_err(|_| AppError::Unavailable("every search slot stayed busy".into()))?
+                .map_err(AppError::internal)?,
+        )
+    } else {
+        None
+    };
     let page = state
         .db
         .read(move |conn| {
