@@ -48,7 +48,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let grace = config.shutdown_grace;
     tracing::info!(database = %redact_url(&config.database_url), environment = ?config.environment, "starting");
     let parts = prepare(config).await?;
+    // Database calls run on each worker's blocking threads (actix allows
+    // 512 / cores by default). A thread beyond the pool's connections can
+    // only wait for one, and keeps its allocator memory while it waits; two
+    // more leave room for the SQLite writer and password hashing.
+    let blocking_threads = parts.state.db.max_connections() as usize + 2;
     let mut server = HttpServer::new(move || build_app(parts.clone()))
+        .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(grace.as_secs())
         // actix stops at once on SIGINT (dropping requests in flight); both
         // signals get the graceful stop here instead.

@@ -275,6 +275,11 @@ impl Db {
         (state.connections, state.idle_connections)
     }
 
+    /// The most pooled connections this handle opens.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// Statements run so far by this handle's connections (setup included).
     pub fn query_count(&self) -> u64 {
         self.queries.load(Ordering::Relaxed)
