@@ -121,7 +121,15 @@ pub fn unsafe_markup(html: &str) -> Option<String> {
                 let scheme_end = url.find([':', '/', '?', '#']);
                 if let Some(i) = scheme_end.filter(|&i| url[i..].starts_with(':')) {
                     let scheme = &url[..i];
-                    if !matches!(scheme, "http" | "https" | "mailto") {
+                    // What a browser takes for a scheme (WHATWG URL: a
+                    // letter, then letters, digits, `+`, `-`, `.`); anything
+                    // else before the colon (`htt%EF%BF%BDs:`) makes the
+                    // whole value a relative path, which is harmless.
+                    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+                    if is_scheme && !matches!(scheme, "http" | "https" | "mailto") {
                         return Some(format!("{attr}=\"{value}\" on <{name}>"));
                     }
                 }
@@ -238,6 +246,11 @@ mod tests {
         );
         assert_eq!(unsafe_markup("<p>a &lt;script&gt; in text</p>"), None);
         assert_eq!(unsafe_markup("<a href=\"/relative\">x</a>"), None);
+        // Not a scheme to a browser (found by the fuzzer): a relative path.
+        assert_eq!(
+            unsafe_markup("<a href=\"htt%EF%BF%BDs://example.com\">x</a>"),
+            None
+        );
         for bad in [
             "<script>x</script>",
             "<SCRIPT>x</SCRIPT>",
@@ -248,6 +261,7 @@ mod tests {
             "<a title=\"x>y\" href=\"vbscript:x\">",
             "<div style=\"x\">",
             "<img src=\"data:image/svg+xml,x\">",
+            "<a href=\"x-custom+1.0:y\">",
         ] {
             assert!(unsafe_markup(bad).is_some(), "{bad}");
         }
