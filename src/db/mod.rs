@@ -155,9 +155,10 @@ impl ConnectionSettings {
 /// write lock is taken at the start, where SQLite waits up to `busy_timeout`
 /// for it. A deferred transaction that reads first asks for the lock at its
 /// first write, and SQLite refuses that at once ("database is locked")
-/// whenever another connection holds the lock for an instant, as a reader
-/// checking a torn WAL-index header does. Even with one writer, a 20-minute
-/// soak at 6,300 requests/s saw two such `503`s.
+/// whenever another connection holds the lock for an instant (most likely a
+/// reader that found the WAL-index header torn and took the lock to check
+/// it). Even with one writer, a 20-minute soak at 6,300 requests/s saw two
+/// such `503`s.
 fn immediate_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
