@@ -15,9 +15,9 @@
 //! write begins with every frame already copied back. A checkpoint running
 //! beside a busy writer never sees that moment (the writer has appended
 //! more by the time it ends), so the WAL would grow for as long as the load
-//! lasts, and every read would slow down searching it (a 20-second share
-//! run left it so large that the statistics read after it took eight times
-//! longer). The first pass copies what is there without blocking anyone;
+//! lasts (504 MB after 1.6 s of back-to-back writes in the test below), and
+//! with it the disk used and the WAL index every read searches. The first
+//! pass copies what is there without blocking anyone;
 //! the second holds the writer's lock and copies only what was appended
 //! meanwhile, so the next write can restart the WAL.
 
