@@ -151,6 +151,10 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
 # scheme that evicts pages unused for a while, so total RSS drifts down and
 # jumps back up with no change in what the process holds.
 anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$SERVER_PID/status"; }
+# Transparent huge pages in it: the kernel's khugepaged can grow RSS by
+# itself by filling half-used 2 MiB ranges (the allocator is built without
+# THP for that reason; this column shows if anything brings them back).
+thp_kb() { awk '/^AnonHugePages:/ {print $2}' "/proc/$SERVER_PID/smaps_rollup"; }
 # What the response cache holds, to tell its fill from the rest.
 cache_kb() {
   curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^broadsheet_response_cache_bytes / {printf "%d", $2 / 1024}'
@@ -159,7 +163,7 @@ cache_kb() {
 (
   t=0
   while kill -0 "$SERVER_PID" 2>/dev/null; do
-    echo "$t $(rss_kb) $(cache_kb) $(anon_kb)" >> "$WORK/rss"
+    echo "$t $(rss_kb) $(cache_kb) $(anon_kb) $(thp_kb)" >> "$WORK/rss"
     sleep 10
     t=$((t + 10))
   done
@@ -170,7 +174,7 @@ echo "soak: $BACKEND, $MINUTES min, $CONNECTIONS connections, server pid $SERVER
 wrk -t2 -c"$CONNECTIONS" -d"${MINUTES}m" --timeout 10s --latency -s "$WORK/mix.lua" \
   "http://127.0.0.1:$PORT" > "$WORK/wrk.out" 2>&1 || true
 # One last sample at the end of the run.
-echo "$((MINUTES * 60)) $(rss_kb) $(cache_kb) $(anon_kb)" >> "$WORK/rss"
+echo "$((MINUTES * 60)) $(rss_kb) $(cache_kb) $(anon_kb) $(thp_kb)" >> "$WORK/rss"
 kill "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=""
 
@@ -187,8 +191,8 @@ BAD=$(field non_2xx_3xx)
 SOCKET=$(( $(field connect) + $(field read) + $(field write) + $(field timeout) ))
 
 echo
-echo "RSS of the server, its anonymous part, and what its response cache holds (every 10 s):"
-awk '{printf "  %4ds  %7.1f MiB  anonymous %7.1f MiB  (response cache %5.1f MiB)\n", $1, $2 / 1024, $4 / 1024, $3 / 1024}' "$WORK/rss"
+echo "RSS of the server, its anonymous part (of which huge pages), and what its response cache holds (every 10 s):"
+awk '{printf "  %4ds  %7.1f MiB  anonymous %7.1f MiB (huge %5.1f)  (response cache %5.1f MiB)\n", $1, $2 / 1024, $4 / 1024, $5 / 1024, $3 / 1024}' "$WORK/rss"
 
 VERDICT=$(awk -v minutes="$MINUTES" -v warmup="$WARMUP" '
   $1 >= (warmup - 1) * 60 && $1 < warmup * 60 { s += $4; sn++ }
