@@ -21,14 +21,14 @@
 //! the second holds the writer's lock and copies only what was appended
 //! meanwhile, so the next write can restart the WAL.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 
-use super::{ConnectionSettings, DbConnection};
+use super::{ConnectionSettings, DbConnection, WriterConn};
 
 /// How long after a write the WAL is copied back: short enough that the WAL
 /// stays a few megabytes under the heaviest write load measured, long
@@ -47,7 +47,7 @@ pub struct Checkpointer {
 /// SQLite's automatic checkpoints).
 pub fn start(
     settings: &ConnectionSettings,
-    writer: Arc<Mutex<DbConnection>>,
+    writer: WriterConn,
     writes: Arc<AtomicU64>,
 ) -> Option<Checkpointer> {
     let (stop, stopped) = mpsc::channel::<()>();
@@ -66,7 +66,7 @@ pub fn start(
 
 fn run(
     settings: ConnectionSettings,
-    writer: Arc<Mutex<DbConnection>>,
+    writer: WriterConn,
     writes: Arc<AtomicU64>,
     stopped: mpsc::Receiver<()>,
 ) {
@@ -90,7 +90,7 @@ fn run(
         }
         let Some(c) = conn.as_mut() else { continue };
         let passes = c.batch_execute(CHECKPOINT).and_then(|()| {
-            let _writes_wait = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _writes_wait = writer.lock();
             c.batch_execute(CHECKPOINT)
         });
         match passes {
@@ -107,9 +107,8 @@ fn run(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Db, PoolOptions};
     use diesel::connection::SimpleConnection;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     /// The writer never checkpoints (its automatic checkpoints are off), and
     /// a checkpoint beside a writer that never pauses cannot let the WAL
@@ -118,15 +117,7 @@ mod tests {
     #[test]
     fn the_wal_restarts_under_sustained_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal.db");
-        let db = Db::connect(
-            &format!("sqlite://{}", path.display()),
-            PoolOptions {
-                max_size: Some(1),
-                timeout: Duration::from_secs(5),
-            },
-        )
-        .unwrap();
+        let (db, _) = super::super::test_sqlite_db(dir.path());
         let write = |sql: &'static str| db.write_blocking(|conn| Ok(conn.batch_execute(sql)?)).unwrap();
         write("CREATE TABLE blobs (b BLOB)");
         // 100 KB transactions back to back, for several checkpoint
@@ -140,7 +131,7 @@ mod tests {
             );
             written += 100_000;
         }
-        let wal = std::fs::metadata(dir.path().join("wal.db-wal")).unwrap().len();
+        let wal = std::fs::metadata(dir.path().join("test.db-wal")).unwrap().len();
         assert!(
             wal < written / 2,
             "the WAL grew to {wal} bytes for {written} bytes written in {:?}",

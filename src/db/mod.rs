@@ -26,7 +26,7 @@ pub mod tags;
 pub mod tokens;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -225,9 +225,23 @@ pub struct PoolOptions {
     pub timeout: Duration,
 }
 
+/// The one SQLite connection every write goes through, shared with the
+/// checkpoint thread.
+#[derive(Clone)]
+pub(crate) struct WriterConn(Arc<Mutex<DbConnection>>);
+
+impl WriterConn {
+    /// Poisoning is ignored: a write that panicked was rolled back before
+    /// the panic went on (`immediate_transaction`), so the connection is
+    /// sound for the next one.
+    fn lock(&self) -> MutexGuard<'_, DbConnection> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[derive(Clone)]
 struct SqliteWriter {
-    conn: Arc<Mutex<DbConnection>>,
+    conn: WriterConn,
     /// Held only to keep the checkpoint thread alive while a handle exists.
     _checkpoints: Option<Arc<checkpointer::Checkpointer>>,
 }
@@ -284,9 +298,9 @@ impl Db {
                 // only appends to the WAL; if that thread cannot start, the
                 // writer checkpoints every 32 MB itself. Durability is
                 // unchanged: committed transactions are in the WAL either way.
-                let writer = Arc::new(Mutex::new(writer));
+                let writer = WriterConn(Arc::new(Mutex::new(writer)));
                 let checkpoints = checkpointer::start(&settings, writer.clone(), writes.clone());
-                let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut conn = writer.lock();
                 conn.batch_execute(&format!(
                     "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = {}; \
                          PRAGMA journal_size_limit = 67108864;",
@@ -411,12 +425,7 @@ impl Db {
     {
         let result = match &self.sqlite_writer {
             Some(writer) => {
-                // A panic while holding the lock leaves the connection usable:
-                // `immediate_transaction` rolls back before unwinding on.
-                let mut conn = writer
-                    .conn
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut conn = writer.conn.lock();
                 immediate_transaction(&mut conn, f)
             }
             None => {
@@ -555,6 +564,17 @@ pub fn now() -> chrono::NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(0)
 }
 
+/// A SQLite `Db` on a new file `test.db` in `dir`, one reader; and its URL.
+#[cfg(test)]
+pub(crate) fn test_sqlite_db(dir: &std::path::Path) -> (Db, String) {
+    let url = format!("sqlite://{}", dir.join("test.db").display());
+    let options = PoolOptions {
+        max_size: Some(1),
+        timeout: Duration::from_secs(5),
+    };
+    (Db::connect(&url, options).unwrap(), url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,12 +596,7 @@ mod tests {
     #[test]
     fn a_write_that_panics_leaves_the_sqlite_writer_usable() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let options = PoolOptions {
-            max_size: Some(1),
-            timeout: Duration::from_secs(5),
-        };
-        let db = Db::connect(&url, options).unwrap();
+        let (db, url) = test_sqlite_db(dir.path());
         db.write_blocking(|conn| Ok(conn.batch_execute("CREATE TABLE t (v TEXT)")?))
             .unwrap();
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
