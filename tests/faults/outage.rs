@@ -23,10 +23,16 @@ use crate::support::{Backend, Client, HttpError, Reply, TestEnv, create_article}
 /// `DB_TIMEOUT_SECONDS` for this test. The server's deadline for one
 /// database call is twice that plus a second (checkout, then statement).
 const TIMEOUT_SECS: u64 = 1;
+const CALL_DEADLINE_SECS: u64 = 2 * TIMEOUT_SECS + 1;
 /// How long after sending its request a client may wait for the `503`:
 /// the call deadline plus slack for a loaded machine.
-const ANSWER_BOUND: Duration = Duration::from_secs(2 * TIMEOUT_SECS + 1 + 2);
-const CUT_FOR: Duration = Duration::from_secs(4);
+const ANSWER_BOUND: Duration = Duration::from_secs(CALL_DEADLINE_SECS + 2);
+/// Two call deadlines and a second: even when every request waits out the
+/// whole deadline (a stalled database), each client's request in flight at
+/// the cut ends within one deadline and its next one within the second, so
+/// every client has a request that starts and ends inside the cut. (With 4 s,
+/// a stalled cut once counted only 3 such requests on a loaded CI machine.)
+const CUT_FOR: Duration = Duration::from_secs(2 * CALL_DEADLINE_SECS + 1);
 /// Clients looping over [`mixed_request`] on keep-alive connections.
 const LOAD_CLIENTS: usize = 6;
 
