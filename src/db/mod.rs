@@ -25,9 +25,11 @@ pub mod shares;
 pub mod tags;
 pub mod tokens;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use diesel::connection::{
     AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection, TransactionManager,
@@ -226,16 +228,15 @@ pub struct PoolOptions {
 }
 
 /// The one SQLite connection every write goes through, shared with the
-/// checkpoint thread.
+/// checkpoint thread. The lock does not poison: a write that panicked was
+/// rolled back before the panic went on (`immediate_transaction`), so the
+/// connection is sound for the next one.
 #[derive(Clone)]
 pub(crate) struct WriterConn(Arc<Mutex<DbConnection>>);
 
 impl WriterConn {
-    /// Poisoning is ignored: a write that panicked was rolled back before
-    /// the panic went on (`immediate_transaction`), so the connection is
-    /// sound for the next one.
     fn lock(&self) -> MutexGuard<'_, DbConnection> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.lock()
     }
 }
 
@@ -426,7 +427,12 @@ impl Db {
         let result = match &self.sqlite_writer {
             Some(writer) => {
                 let mut conn = writer.conn.lock();
-                immediate_transaction(&mut conn, f)
+                let result = immediate_transaction(&mut conn, f);
+                // Straight to the checkpoint thread if it is waiting: the
+                // next write would otherwise take the lock again first, and
+                // under back-to-back writes the WAL could never restart.
+                MutexGuard::unlock_fair(conn);
+                result
             }
             None => {
                 let mut pooled = checkout(&self.pool, self.timeout)?;
