@@ -1,15 +1,20 @@
-//! Demo content for a fresh development database: three editors, opinion
-//! articles (headline, standfirst, paragraphs, a pull quote) with tags, and
-//! — through their own modules — comments and share events. Loaded only into
-//! an empty database, and never in production (the configuration refuses
-//! `DEMO_CONTENT` there).
+//! Demo content for a fresh development database, all of it in this one
+//! module: three editors, opinion articles (headline, standfirst,
+//! paragraphs, a pull quote) with tags, comments and share events. Loaded
+//! only into an empty database, and never in production (the configuration
+//! refuses `DEMO_CONTENT` there).
 
-use chrono::{Duration, SubsecRound};
+use chrono::{Duration, SubsecRound, TimeDelta};
+use rand::Rng;
 
 use crate::auth::{CurrentEditor, password};
-use crate::db::{self, Db};
+use crate::db::comments::{CommentRow, NewComment};
+use crate::db::shares::NewShareEvent;
+use crate::db::{self, Db, DbConnection};
 use crate::domain::Role;
 use crate::domain::article::ArticleStatus;
+use crate::domain::comment::{self, CommentStatus};
+use crate::domain::share::ShareChannel;
 use crate::error::AppError;
 use crate::service::articles::{self, NewArticleInput};
 use crate::service::editors::insert_editor;
@@ -159,8 +164,8 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
         }
     }
     db.write(move |conn| {
-        crate::service::comments::seed_demo(conn, &published)?;
-        crate::service::shares::seed_demo(conn, &published)
+        seed_comments(conn, &published)?;
+        seed_shares(conn, &published)
     })
     .await?;
 
@@ -172,4 +177,155 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
     println!("  (shown once; delete the database file to start over)");
     println!();
     Ok(())
+}
+
+/// One demo comment; `reply_to` is the index of an earlier seed.
+struct DemoComment {
+    on_second_article: bool,
+    reply_to: Option<usize>,
+    name: &'static str,
+    email: &'static str,
+    url: Option<&'static str>,
+    body: &'static str,
+    status: CommentStatus,
+    minutes_ago: i64,
+}
+
+const DEMO_COMMENTS: [DemoComment; 5] = [
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Ana Ruiz",
+        email: "ana.ruiz@example.com",
+        url: None,
+        body: "Finally someone says it. The bus lanes on my street halved my commute.\n\nBut the \
+               consultation was a farce, and that part deserves more than one paragraph.",
+        status: CommentStatus::Approved,
+        minutes_ago: 180,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: Some(0),
+        name: "Tom Becker",
+        email: "tom.becker@example.com",
+        url: Some("https://tom.example.org"),
+        body: "Agreed on the consultation. The minutes are public: https://council.example.org/minutes/2026-10",
+        status: CommentStatus::Approved,
+        minutes_ago: 120,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "Grace Ho",
+        email: "grace.ho@example.com",
+        url: None,
+        body: "I run a shop on the high street and footfall is down a fifth. Numbers, please, not anecdotes.",
+        status: CommentStatus::Approved,
+        minutes_ago: 90,
+    },
+    DemoComment {
+        on_second_article: true,
+        reply_to: None,
+        name: "Priya Natarajan",
+        email: "priya.n@example.com",
+        url: None,
+        body: "A fair piece. I would have liked to hear from the people who actually drive for a living.",
+        status: CommentStatus::Approved,
+        minutes_ago: 60,
+    },
+    DemoComment {
+        on_second_article: false,
+        reply_to: None,
+        name: "First Timer",
+        email: "first.timer@example.com",
+        url: None,
+        body: "Is this the right place to ask about delivery times?",
+        status: CommentStatus::Pending,
+        minutes_ago: 5,
+    },
+];
+
+/// Demo comments for a fresh development database: on the given articles,
+/// a few approved comments (one a threaded reply) and one pending comment.
+/// Meant to run inside the demo seeder's transaction; with one article,
+/// every comment goes on it.
+pub fn seed_comments(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), AppError> {
+    let Some(&first) = article_ids.first() else {
+        return Ok(());
+    };
+    let second = article_ids.get(1).copied().unwrap_or(first);
+    let now = db::now();
+    let mut inserted: Vec<CommentRow> = Vec::new();
+    for seed in &DEMO_COMMENTS {
+        let article_id = if seed.on_second_article { second } else { first };
+        let parent = seed.reply_to.and_then(|i| inserted.get(i));
+        let at = now - Duration::minutes(seed.minutes_ago);
+        let row = db::comments::insert(
+            conn,
+            &NewComment {
+                article_id,
+                parent_id: parent.map(|p| p.id),
+                depth: parent.map_or(0, |p| p.depth + 1),
+                author_name: seed.name.to_string(),
+                author_email: seed.email.to_string(),
+                author_url: seed.url.map(str::to_string),
+                body: seed.body.to_string(),
+                body_html: comment::render_body(seed.body),
+                status: seed.status,
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+        if row.is_counted() {
+            db::articles::add_to_comment_count(conn, article_id, 1)?;
+        }
+        inserted.push(row);
+    }
+    Ok(())
+}
+
+/// Demo content: a believable spread of shares over the last 30 days for
+/// `article_ids` (more for the first ones, more on recent days), recorded
+/// through [`db::shares::record`] so every counter and rollup follows.
+pub fn seed_shares(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), AppError> {
+    const WEIGHTS: [(ShareChannel, u32); 9] = [
+        (ShareChannel::Email, 14),
+        (ShareChannel::Facebook, 18),
+        (ShareChannel::X, 16),
+        (ShareChannel::Linkedin, 8),
+        (ShareChannel::Whatsapp, 20),
+        (ShareChannel::Telegram, 4),
+        (ShareChannel::Reddit, 5),
+        (ShareChannel::CopyLink, 12),
+        (ShareChannel::Other, 3),
+    ];
+    let total_weight: u32 = WEIGHTS.iter().map(|(_, w)| w).sum();
+    let mut rng = rand::rng();
+    let now = db::now();
+    let since_midnight = (now - now.date().and_time(chrono::NaiveTime::MIN)).num_seconds();
+    let span_seconds = (29 * 86_400 + since_midnight) as f64;
+    let mut events = Vec::new();
+    for (rank, article_id) in article_ids.iter().enumerate() {
+        let n = rng.random_range(3..=60) * 3 / (rank as i64 + 3).min(12) + 2;
+        for _ in 0..n {
+            let mut pick = rng.random_range(0..total_weight);
+            let channel = WEIGHTS
+                .iter()
+                .find(|(_, w)| {
+                    let hit = pick < *w;
+                    pick = pick.saturating_sub(*w);
+                    hit
+                })
+                .map_or(ShareChannel::Other, |(c, _)| *c);
+            // Squaring a uniform draw puts more shares on recent days; the
+            // oldest fall 29 days back, inside a default 30-day chart.
+            let age: f64 = rng.random::<f64>().powi(2) * span_seconds;
+            events.push(NewShareEvent {
+                article_id: *article_id,
+                channel,
+                created_at: now - TimeDelta::seconds(age as i64),
+            });
+        }
+    }
+    Ok(db::shares::record(conn, &events)?)
 }

@@ -31,17 +31,17 @@ pub struct CommentRow {
     pub author_url: Option<String>,
     pub body: String,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub removed: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 impl CommentRow {
-    /// The stored status; an unknown value (never written by this code) is
-    /// treated as `pending`, the state that shows nothing publicly.
+    /// The stored status (an unknown value fails the query that read the
+    /// row; see `db::types`).
     pub fn status(&self) -> CommentStatus {
-        CommentStatus::parse(&self.status).unwrap_or(CommentStatus::Pending)
+        self.status
     }
 
     /// Whether this comment is counted in its article's `comment_count`.
@@ -61,7 +61,7 @@ pub struct NewComment {
     pub author_url: Option<String>,
     pub body: String,
     pub body_html: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }

@@ -24,6 +24,7 @@ pub mod schema;
 pub mod shares;
 pub mod tags;
 pub mod tokens;
+mod types;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -27,7 +27,7 @@ use diesel::upsert::excluded;
 
 use super::schema::{articles, share_counts, share_daily, share_daily_totals, share_events};
 use super::{DbConnection, MultiBackend};
-use crate::domain::share::{DayRange, TimeRange};
+use crate::domain::share::{DayRange, ShareChannel, TimeRange};
 
 /// Runs `$body` with `$c` bound to the backend's own connection; the body is
 /// compiled once per backend.
@@ -49,7 +49,7 @@ const CHUNK: usize = 1000;
 pub struct ShareEventRow {
     pub id: i64,
     pub article_id: i64,
-    pub channel: String,
+    pub channel: ShareChannel,
     pub created_at: NaiveDateTime,
 }
 
@@ -57,7 +57,7 @@ pub struct ShareEventRow {
 #[diesel(table_name = share_events)]
 pub struct NewShareEvent {
     pub article_id: i64,
-    pub channel: String,
+    pub channel: ShareChannel,
     pub created_at: NaiveDateTime,
 }
 
@@ -118,21 +118,19 @@ fn sqlite_upsert(
 /// Signed changes to every counter, keyed in lock order.
 #[derive(Debug, Default)]
 struct Deltas {
-    counts: BTreeMap<(i64, String), i64>,
-    daily: BTreeMap<(i64, NaiveDate, String), i64>,
-    totals: BTreeMap<(NaiveDate, String), i64>,
+    counts: BTreeMap<(i64, &'static str), i64>,
+    daily: BTreeMap<(i64, NaiveDate, &'static str), i64>,
+    totals: BTreeMap<(NaiveDate, &'static str), i64>,
     articles: BTreeMap<i64, i64>,
 }
 
 impl Deltas {
-    fn add(&mut self, article_id: i64, channel: &str, at: NaiveDateTime, n: i64) {
-        let day = at.date();
-        *self.counts.entry((article_id, channel.to_string())).or_default() += n;
-        *self
-            .daily
-            .entry((article_id, day, channel.to_string()))
-            .or_default() += n;
-        *self.totals.entry((day, channel.to_string())).or_default() += n;
+    fn add(&mut self, article_id: i64, channel: ShareChannel, at: NaiveDateTime, n: i64) {
+        // Keyed by the stored text, so the lock order is the rows' order.
+        let (day, channel) = (at.date(), channel.as_str());
+        *self.counts.entry((article_id, channel)).or_default() += n;
+        *self.daily.entry((article_id, day, channel)).or_default() += n;
+        *self.totals.entry((day, channel)).or_default() += n;
         *self.articles.entry(article_id).or_default() += n;
     }
 
@@ -281,7 +279,7 @@ impl Deltas {
 pub fn record(conn: &mut DbConnection, events: &[NewShareEvent]) -> QueryResult<()> {
     let mut deltas = Deltas::default();
     for e in events {
-        deltas.add(e.article_id, &e.channel, e.created_at, 1);
+        deltas.add(e.article_id, e.channel, e.created_at, 1);
     }
     per_backend!(conn, |c| {
         for rows in events.chunks(CHUNK) {
@@ -292,7 +290,10 @@ pub fn record(conn: &mut DbConnection, events: &[NewShareEvent]) -> QueryResult<
 }
 
 /// `(article_id, channel, count)` of the given articles; missing means 0.
-pub fn counts_for(conn: &mut DbConnection, article_ids: &[i64]) -> QueryResult<Vec<(i64, String, i64)>> {
+pub fn counts_for(
+    conn: &mut DbConnection,
+    article_ids: &[i64],
+) -> QueryResult<Vec<(i64, ShareChannel, i64)>> {
     let mut out = Vec::new();
     for ids in article_ids.chunks(CHUNK) {
         out.extend(
@@ -303,7 +304,7 @@ pub fn counts_for(conn: &mut DbConnection, article_ids: &[i64]) -> QueryResult<V
                     share_counts::channel,
                     share_counts::count,
                 ))
-                .load::<(i64, String, i64)>(conn)?,
+                .load::<(i64, ShareChannel, i64)>(conn)?,
         );
     }
     Ok(out)
@@ -314,7 +315,7 @@ pub fn counts_for(conn: &mut DbConnection, article_ids: &[i64]) -> QueryResult<V
 pub struct EventFilter {
     pub id: Option<i64>,
     pub article_id: Option<i64>,
-    pub channel: Option<String>,
+    pub channel: Option<ShareChannel>,
     pub range: TimeRange,
 }
 
@@ -327,8 +328,8 @@ impl EventFilter {
         if let Some(a) = self.article_id {
             q = q.filter(share_events::article_id.eq(a));
         }
-        if let Some(c) = &self.channel {
-            q = q.filter(share_events::channel.eq(c.clone()));
+        if let Some(c) = self.channel {
+            q = q.filter(share_events::channel.eq(c));
         }
         if let Some(from) = self.range.from {
             q = q.filter(share_events::created_at.ge(from));
@@ -380,7 +381,7 @@ pub fn count(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<i64> 
                 .filter(share_counts::article_id.eq(article_id))
                 .into_boxed::<MultiBackend>();
             if let Some(c) = &filter.channel {
-                q = q.filter(share_counts::channel.eq(c.clone()));
+                q = q.filter(share_counts::channel.eq(*c));
             }
             q.select(sum_of("share_counts.count")).get_result(conn)
         }
@@ -389,7 +390,7 @@ pub fn count(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<i64> 
                 .filter(share_daily::article_id.eq(article_id))
                 .into_boxed::<MultiBackend>();
             if let Some(c) = &filter.channel {
-                q = q.filter(share_daily::channel.eq(c.clone()));
+                q = q.filter(share_daily::channel.eq(*c));
             }
             if let Some(from) = from {
                 q = q.filter(share_daily::day.ge(from));
@@ -402,7 +403,7 @@ pub fn count(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<i64> 
         (None, None, Some((from, to))) => {
             let mut q = share_daily_totals::table.into_boxed::<MultiBackend>();
             if let Some(c) = &filter.channel {
-                q = q.filter(share_daily_totals::channel.eq(c.clone()));
+                q = q.filter(share_daily_totals::channel.eq(*c));
             }
             if let Some(from) = from {
                 q = q.filter(share_daily_totals::day.ge(from));
@@ -434,7 +435,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
         }
         // RETURNING gives exactly the rows this statement removed, even
         // when a concurrent delete took some of them first.
-        let gone: Vec<(i64, String, NaiveDateTime)> =
+        let gone: Vec<(i64, ShareChannel, NaiveDateTime)> =
             diesel::delete(share_events::table.filter(share_events::id.eq_any(&ids)))
                 .returning((
                     share_events::article_id,
@@ -443,7 +444,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
                 ))
                 .get_results(conn)?;
         for (article_id, channel, at) in &gone {
-            deltas.add(*article_id, channel, *at, -1);
+            deltas.add(*article_id, *channel, *at, -1);
         }
         deleted += gone.len() as u64;
         if ids.len() < CHUNK {
@@ -459,7 +460,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
 /// to). Call it in the transaction that deletes the article; it is
 /// idempotent and leaves the counters consistent on its own.
 pub fn forget_article(conn: &mut DbConnection, article_id: i64) -> QueryResult<()> {
-    let rows: Vec<(NaiveDate, String, i64)> = share_daily::table
+    let rows: Vec<(NaiveDate, ShareChannel, i64)> = share_daily::table
         .filter(share_daily::article_id.eq(article_id))
         .select((share_daily::day, share_daily::channel, share_daily::count))
         .order((share_daily::day, share_daily::channel))
@@ -498,7 +499,7 @@ pub fn forget_article(conn: &mut DbConnection, article_id: i64) -> QueryResult<(
 pub struct StatsFilter {
     pub range: DayRange,
     pub article_id: Option<i64>,
-    pub channel: Option<String>,
+    pub channel: Option<ShareChannel>,
 }
 
 // The site-wide statistics read `share_daily_totals` (one row per day and
@@ -513,15 +514,15 @@ macro_rules! stats_query {
             .into_boxed::<MultiBackend>()
             .filter($table::day.ge($f.range.from))
             .filter($table::day.le($f.range.to));
-        if let Some(c) = &$f.channel {
-            q = q.filter($table::channel.eq(c.clone()));
+        if let Some(c) = $f.channel {
+            q = q.filter($table::channel.eq(c));
         }
         q
     }};
 }
 
 /// `(channel, count)` for channels with shares in the range.
-pub fn stats_by_channel(conn: &mut DbConnection, f: &StatsFilter) -> QueryResult<Vec<(String, i64)>> {
+pub fn stats_by_channel(conn: &mut DbConnection, f: &StatsFilter) -> QueryResult<Vec<(ShareChannel, i64)>> {
     match f.article_id {
         Some(a) => stats_query!(f, share_daily, share_daily::channel)
             .filter(share_daily::article_id.eq(a))

@@ -159,33 +159,26 @@ impl DayRange {
         from: Option<&str>,
         to: Option<&str>,
         today: NaiveDate,
-        errors: &mut Vec<FieldError>,
-    ) -> Option<DayRange> {
+    ) -> Result<DayRange, Vec<FieldError>> {
         let from = from.map(|v| parse_date("from", v)).transpose();
         let to = to.map(|v| parse_date("to", v)).transpose();
         let (from, to) = match (from, to) {
             (Ok(from), Ok(to)) => (from, to),
-            (from, to) => {
-                errors.extend(from.err());
-                errors.extend(to.err());
-                return None;
-            }
+            (from, to) => return Err(from.err().into_iter().chain(to.err()).collect()),
         };
         let to = to.unwrap_or(today);
         let from = from.unwrap_or_else(|| to - Days::new(DEFAULT_STATS_DAYS - 1));
         let range = DayRange { from, to };
         if from > to {
-            errors.push(FieldError::new("to", "must be on or after `from`"));
-            return None;
+            return Err(vec![FieldError::new("to", "must be on or after `from`")]);
         }
         if range.len_days() > MAX_STATS_DAYS {
-            errors.push(FieldError::new(
+            return Err(vec![FieldError::new(
                 "from",
                 format!("the range may span at most {MAX_STATS_DAYS} days; narrow `from`–`to`"),
-            ));
-            return None;
+            )]);
         }
-        Some(range)
+        Ok(range)
     }
 }
 
@@ -230,7 +223,7 @@ pub struct TimeRange {
 impl TimeRange {
     /// `from` includes its day or instant; so does `to`. Stored times are
     /// whole seconds, so "at or before 09:30:00.5" is "before 09:30:01".
-    pub fn from_bounds(from: Option<Bound>, to: Option<Bound>, errors: &mut Vec<FieldError>) -> TimeRange {
+    pub fn from_bounds(from: Option<Bound>, to: Option<Bound>) -> Result<TimeRange, FieldError> {
         let from = from.map(|b| match b {
             Bound::Day(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
             Bound::Instant(t) => ceil_second(t),
@@ -242,9 +235,9 @@ impl TimeRange {
         if let (Some(f), Some(u)) = (from, until)
             && f >= u
         {
-            errors.push(FieldError::new("to", "must be on or after `from`"));
+            return Err(FieldError::new("to", "must be on or after `from`"));
         }
-        TimeRange { from, until }
+        Ok(TimeRange { from, until })
     }
 
     /// The same range as whole days, when both ends fall on midnight; lets
@@ -300,35 +293,38 @@ mod tests {
     #[test]
     fn stats_range_defaults_and_bounds() {
         let today = day("2026-11-25");
-        let mut errors = vec![];
-        let r = DayRange::for_stats(None, None, today, &mut errors).unwrap();
+        let r = DayRange::for_stats(None, None, today).unwrap();
         assert_eq!((r.from, r.to), (day("2026-10-27"), today));
         assert_eq!(r.len_days(), 30);
         assert_eq!(r.days().count(), 30);
 
-        let r = DayRange::for_stats(Some("2026-01-01"), Some("2026-12-31"), today, &mut errors).unwrap();
+        let r = DayRange::for_stats(Some("2026-01-01"), Some("2026-12-31"), today).unwrap();
         assert_eq!(r.len_days(), 365);
-        assert!(DayRange::for_stats(Some("2024-01-01"), Some("2024-12-31"), today, &mut errors).is_some());
-        assert!(errors.is_empty());
+        assert!(DayRange::for_stats(Some("2024-01-01"), Some("2024-12-31"), today).is_ok());
 
-        assert!(DayRange::for_stats(Some("2024-01-01"), Some("2025-01-01"), today, &mut errors).is_none());
-        assert_eq!(errors.pop().unwrap().field, "from");
-        assert!(DayRange::for_stats(Some("2026-02-02"), Some("2026-02-01"), today, &mut errors).is_none());
-        assert_eq!(errors.pop().unwrap().field, "to");
+        let field = |r: Result<DayRange, Vec<FieldError>>| r.unwrap_err().pop().unwrap().field;
+        assert_eq!(
+            field(DayRange::for_stats(Some("2024-01-01"), Some("2025-01-01"), today)),
+            "from"
+        );
+        assert_eq!(
+            field(DayRange::for_stats(Some("2026-02-02"), Some("2026-02-01"), today)),
+            "to"
+        );
         for bad in ["2026-2-1", "yesterday", "2026-02-30", "2026-02-01T00:00:00Z"] {
-            assert!(DayRange::for_stats(Some(bad), None, today, &mut errors).is_none());
-            assert_eq!(errors.pop().unwrap().field, "from");
+            assert_eq!(field(DayRange::for_stats(Some(bad), None, today)), "from");
         }
+        let both = DayRange::for_stats(Some("x"), Some("y"), today).unwrap_err();
+        assert_eq!(both.len(), 2);
     }
 
     #[test]
     fn event_bounds_include_both_ends() {
-        let mut errors = vec![];
         let r = TimeRange::from_bounds(
             Some(Bound::parse("from", "2026-11-01").unwrap()),
             Some(Bound::parse("to", "2026-11-02").unwrap()),
-            &mut errors,
-        );
+        )
+        .unwrap();
         assert_eq!(r.from.unwrap().to_string(), "2026-11-01 00:00:00");
         assert_eq!(r.until.unwrap().to_string(), "2026-11-03 00:00:00");
         assert_eq!(
@@ -339,19 +335,18 @@ mod tests {
         let r = TimeRange::from_bounds(
             Some(Bound::parse("from", "2026-11-01T10:00:00.5+01:00").unwrap()),
             Some(Bound::parse("to", "2026-11-01T09:30:00Z").unwrap()),
-            &mut errors,
-        );
+        )
+        .unwrap();
         assert_eq!(r.from.unwrap().to_string(), "2026-11-01 09:00:01");
         assert_eq!(r.until.unwrap().to_string(), "2026-11-01 09:30:01");
         assert_eq!(r.as_days(), None);
-        assert!(errors.is_empty());
 
-        TimeRange::from_bounds(
+        let e = TimeRange::from_bounds(
             Some(Bound::Day(day("2026-11-02"))),
             Some(Bound::Day(day("2026-11-01"))),
-            &mut errors,
-        );
-        assert_eq!(errors.pop().unwrap().field, "to");
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "to");
         assert!(Bound::parse("from", "last week").is_err());
     }
 }

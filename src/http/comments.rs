@@ -22,6 +22,7 @@ use crate::domain::comment::{self, CommentStatus};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
+use crate::http::cursor::{Keyset, Scope};
 use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::limits;
 use crate::http::pagination::{self, ListBody, Paging};
@@ -287,22 +288,20 @@ impl FromRequest for CommentQuota {
     }
 }
 
-const POSITION_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-
-fn position_of(row: &CommentRow) -> String {
-    format!("{}|{}", row.created_at.format(POSITION_FORMAT), row.id)
-}
-
-fn parse_position(position: &str) -> Option<After> {
-    let (at, id) = position.split_once('|')?;
-    Some(After {
-        created_at: NaiveDateTime::parse_from_str(at, POSITION_FORMAT).ok()?,
-        id: id.parse().ok()?,
-    })
-}
+/// The cursor scopes of the two comment lists: the public thread (oldest
+/// first) and the moderation list (newest first).
+const PUBLIC_SCOPE: Scope = Scope {
+    list: "comments",
+    order: "created_at",
+};
+const ADMIN_SCOPE: Scope = Scope {
+    list: "admin-comments",
+    order: "-created_at",
+};
 
 /// Validates the pagination parameters into a paging mode and the rows to load.
 fn paging_window(
+    scope: Scope,
     page: Option<u32>,
     per_page: Option<u32>,
     cursor: Option<&str>,
@@ -316,13 +315,10 @@ fn paging_window(
             limit: paging.per_page() as i64,
             with_total: true,
         },
-        Paging::Cursor { after, per_page } => Window {
-            after: after.as_deref().and_then(|p| {
-                let parsed = parse_position(p);
-                if parsed.is_none() {
-                    errors.push(FieldError::new("cursor", "is not a cursor for this list"));
-                }
-                parsed
+        Paging::Cursor { per_page, .. } => Window {
+            after: paging.keyset::<NaiveDateTime>(scope, errors).map(|k| After {
+                created_at: k.key,
+                id: k.id,
             }),
             offset: 0,
             // One more than a page, to learn whether another page follows.
@@ -337,21 +333,22 @@ fn paging_window(
 /// have been loaded: it only says that a next page exists).
 fn list_body<T>(
     req: &HttpRequest,
+    scope: Scope,
     paging: &Paging,
     mut rows: Vec<CommentRow>,
     total: Option<i64>,
     to_item: impl Fn(CommentRow) -> T,
 ) -> ListBody<T> {
     let per_page = paging.per_page() as usize;
-    let next_position = match paging {
-        Paging::Cursor { .. } if rows.len() > per_page => {
-            rows.truncate(per_page);
-            rows.last().map(position_of)
-        }
-        _ => None,
-    };
+    let has_more = rows.len() > per_page;
+    rows.truncate(per_page);
+    let last = rows.last().map(|r| Keyset {
+        key: r.created_at,
+        id: r.id,
+    });
+    let next_cursor = paging.next_cursor(scope, has_more, last);
     let data = rows.into_iter().map(to_item).collect();
-    pagination::page_of(req, paging, data, total, next_position)
+    pagination::page_of(req, paging, data, total, next_cursor)
 }
 
 fn no_store_json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
@@ -443,6 +440,7 @@ pub async fn list_comments(
     let params = params.0;
     let mut errors = Errors::default();
     let (paging, window) = paging_window(
+        PUBLIC_SCOPE,
         params.page,
         params.per_page,
         params.cursor.as_deref(),
@@ -450,8 +448,8 @@ pub async fn list_comments(
     );
     errors.finish()?;
     let (rows, total) = service::list_public(&state.db, known_slug(slug.into_inner())?, window).await?;
-    let body = list_body(&req, &paging, rows, total, CommentResponse::from);
-    cached_list(&req, &body, public_policy(&state))
+    let body = list_body(&req, PUBLIC_SCOPE, &paging, rows, total, CommentResponse::from);
+    pagination::cached_list_response(&req, &body, public_policy(&state))
 }
 
 /// Get a comment
@@ -560,6 +558,7 @@ pub async fn list_admin_comments(
     let params = params.0;
     let mut errors = Errors::default();
     let (paging, window) = paging_window(
+        ADMIN_SCOPE,
         params.page,
         params.per_page,
         params.cursor.as_deref(),
@@ -573,7 +572,14 @@ pub async fn list_admin_comments(
         query,
     };
     let (rows, total) = service::list_admin(&state.db, filter, window).await?;
-    let body = list_body(&req, &paging, rows, total, AdminCommentResponse::from);
+    let body = list_body(
+        &req,
+        ADMIN_SCOPE,
+        &paging,
+        rows,
+        total,
+        AdminCommentResponse::from,
+    );
     let mut builder = HttpResponse::Ok();
     builder.insert_header((header::CACHE_CONTROL, "no-store"));
     Ok(pagination::list_response(builder, &body))
@@ -725,27 +731,4 @@ fn public_policy(state: &AppState) -> CachePolicy {
     CachePolicy::Public {
         max_age: state.config.cache_max_age_seconds,
     }
-}
-
-/// A cacheable list: `ETag`, `Cache-Control`, `Link`, and `304` on a match.
-fn cached_list<T: Serialize>(
-    req: &HttpRequest,
-    body: &ListBody<T>,
-    policy: CachePolicy,
-) -> Result<HttpResponse, AppError> {
-    let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
-    let mut links = Vec::new();
-    if let Some(next) = &body.links.next {
-        links.push(format!("<{next}>; rel=\"next\""));
-    }
-    if let Some(prev) = &body.links.prev {
-        links.push(format!("<{prev}>; rel=\"prev\""));
-    }
-    let extra: Vec<_> = HeaderValue::from_str(&links.join(", "))
-        .ok()
-        .filter(|_| !links.is_empty())
-        .map(|v| (header::LINK, v))
-        .into_iter()
-        .collect();
-    Ok(caching::cached_bytes(req, StatusCode::OK, bytes, policy, &extra))
 }

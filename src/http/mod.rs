@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cache;
 pub mod caching;
 pub mod comments;
+pub mod cursor;
 pub mod editors;
 pub mod extract;
 pub mod health;

@@ -12,21 +12,21 @@
 //!
 //! `per_page` defaults to 20 and may be 1 to 100.
 
-use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::FieldError;
+use crate::error::{AppError, FieldError};
+use crate::http::caching::{self, CachePolicy};
+pub use crate::http::cursor::MAX_CURSOR_LEN;
+use crate::http::cursor::{self, Key, Keyset, Scope};
 
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 /// Deeper pages are refused: use cursor mode to walk that far.
 pub const MAX_PAGE: u32 = 100_000;
-/// Longer `cursor` values are not cursors this API issued.
-pub const MAX_CURSOR_LEN: usize = 512;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paging {
@@ -34,7 +34,8 @@ pub enum Paging {
         page: u32,
         per_page: u32,
     },
-    /// `after` is the decoded position, `None` for the first page.
+    /// `after` is the cursor as sent, `None` for the first page; each list
+    /// decodes it with its own [`Scope`] (see [`Paging::keyset`]).
     Cursor {
         after: Option<String>,
         per_page: u32,
@@ -72,21 +73,16 @@ impl Paging {
                 after: None,
                 per_page,
             },
-            (Some(c), None) => match decode_cursor(c) {
-                Some(after) => Paging::Cursor {
-                    after: Some(after),
+            (Some(c), None) if c.len() > MAX_CURSOR_LEN => {
+                errors.push(cursor::CursorError::Malformed.field_error());
+                Paging::Cursor {
+                    after: None,
                     per_page,
-                },
-                None => {
-                    errors.push(FieldError::new(
-                        "cursor",
-                        "is not a cursor this API issued; start again with an empty `cursor=`",
-                    ));
-                    Paging::Cursor {
-                        after: None,
-                        per_page,
-                    }
                 }
+            }
+            (Some(c), None) => Paging::Cursor {
+                after: Some(c.to_string()),
+                per_page,
             },
             (None, page) => {
                 let page = page.unwrap_or(1);
@@ -117,24 +113,39 @@ impl Paging {
             Paging::Cursor { .. } => 0,
         }
     }
-}
 
-const CURSOR_PREFIX: &str = "c1:";
-
-/// Wraps a position (the keyset values, as text) into an opaque cursor.
-pub fn encode_cursor(position: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{position}"))
-}
-
-/// The position inside a cursor, or `None` for anything this API did not issue.
-pub fn decode_cursor(cursor: &str) -> Option<String> {
-    if cursor.len() > MAX_CURSOR_LEN {
-        return None;
+    pub fn is_cursor(&self) -> bool {
+        matches!(self, Paging::Cursor { .. })
     }
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let position = text.strip_prefix(CURSOR_PREFIX)?;
-    (!position.is_empty() && !position.contains('\0')).then(|| position.to_string())
+
+    /// Cursor mode after the first page: the position the cursor holds,
+    /// when it was issued for `scope`; otherwise the problem goes to
+    /// `errors`. `None` in page mode and on the first cursor page.
+    pub fn keyset<K: Key>(&self, scope: Scope, errors: &mut Vec<FieldError>) -> Option<Keyset<K>> {
+        let Paging::Cursor {
+            after: Some(text), ..
+        } = self
+        else {
+            return None;
+        };
+        cursor::decode(scope, text)
+            .map_err(|e| errors.push(e.field_error()))
+            .ok()
+    }
+
+    /// The `next_cursor` of a page: in cursor mode, when there is more,
+    /// the cursor after `last` (the last item shown).
+    pub fn next_cursor<K: Key>(
+        &self,
+        scope: Scope,
+        has_more: bool,
+        last: Option<Keyset<K>>,
+    ) -> Option<String> {
+        match (self, has_more, last) {
+            (Paging::Cursor { .. }, true, Some(last)) => Some(cursor::encode(scope, &last)),
+            _ => None,
+        }
+    }
 }
 
 /// `meta` of a list response: `page`, `per_page`, `total` and `total_pages`
@@ -185,15 +196,15 @@ pub struct ListBody<T> {
     pub links: ListLinks,
 }
 
-/// Builds meta and links for a page of results. In page mode `total` is the
-/// count of matching items; in cursor mode `next_position` is the position
-/// after the last item when there may be more.
+/// Builds meta and links for a page of results: the one list builder. In
+/// page mode `total` is the count of matching items; in cursor mode
+/// `next_cursor` comes from [`Paging::next_cursor`].
 pub fn page_of<T>(
     req: &HttpRequest,
     paging: &Paging,
     data: Vec<T>,
     total: Option<i64>,
-    next_position: Option<String>,
+    next_cursor: Option<String>,
 ) -> ListBody<T> {
     let path = req.path();
     let query = req.query_string();
@@ -221,7 +232,6 @@ pub fn page_of<T>(
             }
         }
         Paging::Cursor { per_page, .. } => {
-            let next_cursor = next_position.map(|p| encode_cursor(&p));
             let next = next_cursor
                 .as_ref()
                 .map(|c| with_query(path, query, &[("cursor", c.clone())]));
@@ -263,8 +273,8 @@ fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
     }
 }
 
-/// Adds the RFC 8288 `Link` header (`rel="next"`, `rel="prev"`).
-pub fn link_header(builder: &mut HttpResponseBuilder, links: &ListLinks) {
+/// The RFC 8288 `Link` header value (`rel="next"`, `rel="prev"`), if any.
+fn link_value(links: &ListLinks) -> Option<HeaderValue> {
     let mut parts = Vec::new();
     if let Some(next) = &links.next {
         parts.push(format!("<{next}>; rel=\"next\""));
@@ -272,15 +282,33 @@ pub fn link_header(builder: &mut HttpResponseBuilder, links: &ListLinks) {
     if let Some(prev) = &links.prev {
         parts.push(format!("<{prev}>; rel=\"prev\""));
     }
-    if !parts.is_empty() {
-        builder.insert_header((header::LINK, parts.join(", ")));
-    }
+    (!parts.is_empty())
+        .then(|| HeaderValue::from_str(&parts.join(", ")).ok())
+        .flatten()
 }
 
-/// A `200` with the list body and its `Link` header.
+/// A `200` with the list body and its `Link` header (editor lists; the
+/// caller sets `Cache-Control`).
 pub fn list_response<T: Serialize>(mut builder: HttpResponseBuilder, body: &ListBody<T>) -> HttpResponse {
-    link_header(&mut builder, &body.links);
+    if let Some(link) = link_value(&body.links) {
+        builder.insert_header((header::LINK, link));
+    }
     builder.json(body)
+}
+
+/// The one cacheable list answer: `ETag`, `Cache-Control` per `policy`,
+/// `Link`, and `304` when `If-None-Match` matches.
+pub fn cached_list_response<T: Serialize>(
+    req: &HttpRequest,
+    body: &ListBody<T>,
+    policy: CachePolicy,
+) -> Result<HttpResponse, AppError> {
+    let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
+    let extra: Vec<_> = link_value(&body.links)
+        .map(|v| (header::LINK, v))
+        .into_iter()
+        .collect();
+    Ok(caching::cached_bytes(req, StatusCode::OK, bytes, policy, &extra))
 }
 
 /// Declares a named list schema for the spec: `{data: [T], meta, links}`,
@@ -360,14 +388,36 @@ mod tests {
             )
         );
         assert_eq!(paging(Some(1), None, Some("")).1, 1);
-        assert_eq!(paging(None, None, Some("not-a-cursor!")).1, 1);
-        let c = encode_cursor("2026-01-01T00:00:00|42");
+        // Decoding waits for the list's scope (see `Paging::keyset`).
+        assert_eq!(paging(None, None, Some("not-a-cursor!")).1, 0);
+        assert_eq!(paging(None, None, Some(&"A".repeat(MAX_CURSOR_LEN + 1))).1, 1);
+        let scope = Scope {
+            list: "x",
+            order: "id",
+        };
+        let c = cursor::encode(scope, &Keyset { key: 7i64, id: 42 });
+        let (p, _) = paging(None, None, Some(&c));
+        let mut errors = vec![];
         assert_eq!(
-            paging(None, None, Some(&c)).0,
-            Paging::Cursor {
-                after: Some("2026-01-01T00:00:00|42".into()),
-                per_page: 20
-            }
+            p.keyset::<i64>(scope, &mut errors),
+            Some(Keyset { key: 7, id: 42 })
+        );
+        let other = Scope { list: "y", ..scope };
+        assert_eq!(p.keyset::<i64>(other, &mut errors), None);
+        assert_eq!(
+            paging(None, None, Some("junk"))
+                .0
+                .keyset::<i64>(scope, &mut errors),
+            None
+        );
+        assert_eq!(errors.len(), 2);
+        assert_eq!(
+            p.next_cursor(scope, true, Some(Keyset { key: 7i64, id: 42 })),
+            Some(c)
+        );
+        assert_eq!(
+            p.next_cursor(scope, false, Some(Keyset { key: 7i64, id: 42 })),
+            None
         );
     }
 
@@ -408,35 +458,6 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
-
-            /// Positions are ASCII keys; any that fits the length limit
-            /// comes back unchanged, and a longer one is refused.
-            #[test]
-            fn cursors_round_trip(position in "[ -~]{1,300}") {
-                let cursor = encode_cursor(&position);
-                prop_assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-                prop_assert_eq!(decode_cursor(&cursor), Some(position));
-            }
-
-            #[test]
-            fn any_position_round_trips_or_is_refused_for_length(position in "[^\\x00]{1,300}") {
-                let cursor = encode_cursor(&position);
-                let expected = (cursor.len() <= MAX_CURSOR_LEN).then_some(position);
-                prop_assert_eq!(decode_cursor(&cursor), expected);
-            }
-
-            #[test]
-            fn any_string_decodes_without_panicking(cursor in any::<String>()) {
-                let decoded = decode_cursor(&cursor);
-                prop_assert!(decoded.is_none_or(|p| !p.is_empty() && !p.contains('\0')));
-            }
-
-            #[test]
-            fn any_bytes_behind_the_prefix_decode_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-                let mut text = b"c1:".to_vec();
-                text.extend(bytes);
-                let _ = decode_cursor(&URL_SAFE_NO_PAD.encode(text));
-            }
 
             #[test]
             fn paging_never_panics(

@@ -10,7 +10,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +18,8 @@ use crate::db::shares::{EventFilter, ShareEventRow};
 use crate::domain::share::{Bound, ChannelTally, DayRange, GroupBy, ShareChannel, TimeRange};
 use crate::error::{AppError, FieldError};
 use crate::http::caching::{self, CachePolicy};
-use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
+use crate::http::cursor::{Keyset, Scope};
+use crate::http::extract::{Auth, Json, Query, guard, known_slug};
 use crate::http::limits::client_ip;
 use crate::http::no_store;
 use crate::http::pagination::{self, Paging};
@@ -125,7 +126,7 @@ impl From<ShareEventRow> for ShareEventResponse {
         ShareEventResponse {
             id: row.id,
             article_id: row.article_id,
-            channel: row.channel,
+            channel: row.channel.as_str().to_string(),
             created_at: row.created_at.and_utc(),
         }
     }
@@ -258,55 +259,165 @@ pub struct ShareStatsResponse {
     pub data: Vec<ShareStatsItem>,
 }
 
+/// The cursor scope of the event list (newest first).
+const EVENTS_SCOPE: Scope = Scope {
+    list: "share-events",
+    order: "-created_at",
+};
+
 fn optional_text(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
-fn parse_article_id(value: Option<String>, errors: &mut Vec<FieldError>) -> Option<i64> {
-    let value = optional_text(value)?;
+fn parse_article_id(value: Option<String>) -> Result<Option<i64>, FieldError> {
+    let Some(value) = optional_text(value) else {
+        return Ok(None);
+    };
     match value.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ => {
-            errors.push(FieldError::new("article_id", "must be a positive integer id"));
-            None
-        }
+        Ok(id) if id > 0 => Ok(Some(id)),
+        _ => Err(FieldError::new("article_id", "must be a positive integer id")),
     }
 }
 
-fn parse_channel(value: Option<String>, errors: &mut Vec<FieldError>) -> Option<ShareChannel> {
-    let value = optional_text(value)?;
-    ShareChannel::parse_field("channel", &value)
-        .map_err(|e| errors.push(e))
-        .ok()
+fn parse_channel(value: Option<String>) -> Result<Option<ShareChannel>, FieldError> {
+    optional_text(value)
+        .map(|v| ShareChannel::parse_field("channel", &v))
+        .transpose()
 }
 
-fn parse_bound(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> Option<Bound> {
-    let value = optional_text(value)?;
-    Bound::parse(field, &value).map_err(|e| errors.push(e)).ok()
+fn parse_bound(field: &str, value: Option<String>) -> Result<Option<Bound>, FieldError> {
+    optional_text(value).map(|v| Bound::parse(field, &v)).transpose()
 }
 
-/// The event filter from the shared parameters; problems go to `errors`.
+fn parse_group_by(value: Option<String>) -> Result<GroupBy, FieldError> {
+    match optional_text(value) {
+        None => Ok(GroupBy::Day),
+        Some(g) => GroupBy::parse(&g).ok_or_else(|| {
+            FieldError::new(
+                "group_by",
+                format!("`{g}` is not a grouping; use one of: channel, day, article"),
+            )
+        }),
+    }
+}
+
+fn parse_limit(value: Option<u32>) -> Result<i64, FieldError> {
+    match value {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(n as i64),
+        Some(_) => Err(FieldError::new("limit", "must be between 1 and 1000")),
+    }
+}
+
+/// The event filter from the shared parameters, or every field's problem.
 fn event_filter(
     article_id: Option<String>,
     channel: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    errors: &mut Vec<FieldError>,
-) -> EventFilter {
-    let article_id = parse_article_id(article_id, errors);
-    let channel = parse_channel(channel, errors);
-    let from = parse_bound("from", from, errors);
-    let to = parse_bound("to", to, errors);
-    let range = if errors.iter().any(|e| e.field == "from" || e.field == "to") {
-        TimeRange::default()
-    } else {
-        TimeRange::from_bounds(from, to, errors)
+) -> Result<EventFilter, Vec<FieldError>> {
+    let article_id = parse_article_id(article_id);
+    let channel = parse_channel(channel);
+    let from = parse_bound("from", from);
+    let to = parse_bound("to", to);
+    // The order of the bounds is checked once both parse.
+    let range = match (&from, &to) {
+        (Ok(from), Ok(to)) => TimeRange::from_bounds(*from, *to).map_err(Some),
+        _ => Err(None),
     };
-    EventFilter {
-        id: None,
-        article_id,
-        channel: channel.map(|c| c.as_str().to_string()),
-        range,
+    match (article_id, channel, range) {
+        (Ok(article_id), Ok(channel), Ok(range)) => Ok(EventFilter {
+            id: None,
+            article_id,
+            channel,
+            range,
+        }),
+        (article_id, channel, range) => Err([
+            article_id.err(),
+            channel.err(),
+            from.err(),
+            to.err(),
+            range.err().flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()),
+    }
+}
+
+impl ShareEventListParams {
+    /// The typed list request and its paging, or every field's problem.
+    fn parse(self) -> Result<(Paging, ListQuery), AppError> {
+        let filter = event_filter(self.article_id, self.channel, self.from, self.to);
+        let mut errors = Vec::new();
+        let paging = Paging::from_params(self.page, self.per_page, self.cursor.as_deref(), &mut errors);
+        let after = paging.keyset::<NaiveDateTime>(EVENTS_SCOPE, &mut errors);
+        match filter {
+            Ok(filter) if errors.is_empty() => {
+                let query = ListQuery {
+                    filter,
+                    after: after.map(|k| (k.key, k.id)),
+                    cursor_mode: paging.is_cursor(),
+                    offset: paging.offset(),
+                    per_page: paging.per_page() as i64,
+                };
+                Ok((paging, query))
+            }
+            filter => {
+                let mut all = filter.err().unwrap_or_default();
+                all.extend(errors);
+                Err(AppError::Validation(all))
+            }
+        }
+    }
+}
+
+impl DeleteShareEventsParams {
+    /// The typed filter: valid, and not empty (the whole table cannot go by
+    /// mistake).
+    fn parse(self) -> Result<EventFilter, AppError> {
+        let filter =
+            event_filter(self.article_id, self.channel, self.from, self.to).map_err(AppError::Validation)?;
+        if filter.article_id.is_none() && filter.channel.is_none() && filter.range.is_open() {
+            return Err(AppError::field(
+                "article_id",
+                "give at least one filter (article_id, channel, from or to); deleting every event is not allowed",
+            ));
+        }
+        Ok(filter)
+    }
+}
+
+impl ShareStatsParams {
+    /// The typed statistics request (ranges end `today` by default), or
+    /// every field's problem at once.
+    fn parse(self, today: NaiveDate) -> Result<StatsQuery, AppError> {
+        let group_by = parse_group_by(self.group_by);
+        let range = DayRange::for_stats(
+            optional_text(self.from).as_deref(),
+            optional_text(self.to).as_deref(),
+            today,
+        );
+        let article_id = parse_article_id(self.article_id);
+        let channel = parse_channel(self.channel);
+        let limit = parse_limit(self.limit);
+        match (group_by, range, article_id, channel, limit) {
+            (Ok(group_by), Ok(range), Ok(article_id), Ok(channel), Ok(limit)) => Ok(StatsQuery {
+                group_by,
+                range,
+                article_id,
+                channel,
+                limit,
+            }),
+            (group_by, range, article_id, channel, limit) => {
+                let mut errors: Vec<FieldError> = group_by.err().into_iter().collect();
+                errors.extend(range.err().into_iter().flatten());
+                errors.extend(article_id.err());
+                errors.extend(channel.err());
+                errors.extend(limit.err());
+                Err(AppError::Validation(errors))
+            }
+        }
     }
 }
 
@@ -421,41 +532,15 @@ pub async fn list_share_events(
     req: HttpRequest,
     params: Query<ShareEventListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let p = params.0;
-    let mut errors = Errors::default();
-    let filter = event_filter(p.article_id, p.channel, p.from, p.to, &mut errors.0);
-    let paging = Paging::from_params(p.page, p.per_page, p.cursor.as_deref(), &mut errors.0);
-    let (after, cursor_mode) = match &paging {
-        Paging::Cursor {
-            after: Some(position),
-            ..
-        } => match service::parse_position(position) {
-            Some(after) => (Some(after), true),
-            None => {
-                errors.0.push(FieldError::new(
-                    "cursor",
-                    "is not a cursor of this list; start again with an empty `cursor=`",
-                ));
-                (None, true)
-            }
-        },
-        Paging::Cursor { after: None, .. } => (None, true),
-        Paging::Page { .. } => (None, false),
-    };
-    errors.finish()?;
-    let page = service::list(
-        &state.db,
-        ListQuery {
-            filter,
-            after,
-            cursor_mode,
-            offset: paging.offset(),
-            per_page: paging.per_page() as i64,
-        },
-    )
-    .await?;
+    let (paging, query) = params.0.parse()?;
+    let page = service::list(&state.db, query).await?;
+    let last = page.rows.last().map(|r| Keyset {
+        key: r.created_at,
+        id: r.id,
+    });
+    let next_cursor = paging.next_cursor(EVENTS_SCOPE, page.has_more, last);
     let data: Vec<ShareEventResponse> = page.rows.into_iter().map(ShareEventResponse::from).collect();
-    let body = pagination::page_of(&req, &paging, data, page.total, page.next);
+    let body = pagination::page_of(&req, &paging, data, page.total, next_cursor);
     Ok(pagination::list_response(no_store(HttpResponse::Ok()), &body))
 }
 
@@ -512,16 +597,7 @@ pub async fn delete_share_events(
     state: web::Data<AppState>,
     params: Query<DeleteShareEventsParams>,
 ) -> Result<HttpResponse, AppError> {
-    let p = params.0;
-    let mut errors = Errors::default();
-    let filter = event_filter(p.article_id, p.channel, p.from, p.to, &mut errors.0);
-    errors.finish()?;
-    if filter.article_id.is_none() && filter.channel.is_none() && filter.range.is_open() {
-        return Err(AppError::field(
-            "article_id",
-            "give at least one filter (article_id, channel, from or to); deleting every event is not allowed",
-        ));
-    }
+    let filter = params.0.parse()?;
     let deleted = service::delete_matching(&state.db, filter).await?;
     Ok(no_store(HttpResponse::Ok()).json(DeletedResponse { deleted }))
 }
@@ -553,57 +629,13 @@ pub async fn get_share_stats(
     state: web::Data<AppState>,
     params: Query<ShareStatsParams>,
 ) -> Result<HttpResponse, AppError> {
-    let p = params.0;
-    let mut errors = Errors::default();
-    let group_by = match optional_text(p.group_by) {
-        None => Some(GroupBy::Day),
-        Some(g) => GroupBy::parse(&g).or_else(|| {
-            errors.0.push(FieldError::new(
-                "group_by",
-                format!("`{g}` is not a grouping; use one of: channel, day, article"),
-            ));
-            None
-        }),
-    };
-    let today = Utc::now().date_naive();
-    let range = DayRange::for_stats(
-        optional_text(p.from).as_deref(),
-        optional_text(p.to).as_deref(),
-        today,
-        &mut errors.0,
-    );
-    let article_id = parse_article_id(p.article_id, &mut errors.0);
-    let channel = parse_channel(p.channel, &mut errors.0);
-    let limit = match p.limit {
-        None => 100,
-        Some(n @ 1..=1000) => n as i64,
-        Some(_) => {
-            errors
-                .0
-                .push(FieldError::new("limit", "must be between 1 and 1000"));
-            100
-        }
-    };
-    errors.finish()?;
-    let (Some(group_by), Some(range)) = (group_by, range) else {
-        return Err(AppError::internal("validated statistics parameters missing"));
-    };
+    let query = params.0.parse(Utc::now().date_naive())?;
+    let (group_by, range) = (query.group_by, query.range);
     let viewer = Viewer {
         editor_id: auth.id,
         role: auth.role,
     };
-    let stats = service::stats(
-        &state.db,
-        viewer,
-        StatsQuery {
-            group_by,
-            range,
-            article_id,
-            channel,
-            limit,
-        },
-    )
-    .await?;
+    let stats = service::stats(&state.db, viewer, query).await?;
     let body = ShareStatsResponse {
         group_by,
         from: range.from,

@@ -97,7 +97,7 @@ pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Re
             excerpt: input.excerpt.unwrap_or(rendered.excerpt),
             body_markdown: input.body_markdown,
             body_html: rendered.html,
-            status: input.status.as_str().to_string(),
+            status: input.status,
             author_id: actor.id,
             featured_image_url: input.featured_image_url,
             word_count: rendered.word_count,
@@ -160,7 +160,7 @@ pub async fn update(
             featured_image_url: patch.featured_image_url,
             comments_enabled: patch.comments_enabled,
             published_at: patch.published_at,
-            status: patch.status.map(|s| s.as_str().to_string()),
+            status: patch.status,
             updated_at: Some(now),
             ..Default::default()
         };

@@ -14,11 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Duration;
-
 use crate::config::{CommentModeration, Config};
 use crate::db::comments::{AdminFilter, After, CommentRow, NewComment};
-use crate::db::{self, Db, DbConnection};
+use crate::db::{self, Db};
 use crate::domain::comment::{self, CommentStatus, Submission};
 use crate::error::AppError;
 
@@ -156,7 +154,7 @@ pub async fn create(
                 author_url: input.author_url,
                 body_html: comment::render_body(&input.body),
                 body: input.body,
-                status: status.as_str().to_string(),
+                status,
                 created_at: now,
                 updated_at: now,
             },
@@ -316,109 +314,4 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
         Ok(())
     })
     .await
-}
-
-/// One demo comment; `reply_to` is the index of an earlier seed.
-struct DemoComment {
-    on_second_article: bool,
-    reply_to: Option<usize>,
-    name: &'static str,
-    email: &'static str,
-    url: Option<&'static str>,
-    body: &'static str,
-    status: CommentStatus,
-    minutes_ago: i64,
-}
-
-const DEMO_COMMENTS: [DemoComment; 5] = [
-    DemoComment {
-        on_second_article: false,
-        reply_to: None,
-        name: "Ana Ruiz",
-        email: "ana.ruiz@example.com",
-        url: None,
-        body: "Finally someone says it. The bus lanes on my street halved my commute.\n\nBut the \
-               consultation was a farce, and that part deserves more than one paragraph.",
-        status: CommentStatus::Approved,
-        minutes_ago: 180,
-    },
-    DemoComment {
-        on_second_article: false,
-        reply_to: Some(0),
-        name: "Tom Becker",
-        email: "tom.becker@example.com",
-        url: Some("https://tom.example.org"),
-        body: "Agreed on the consultation. The minutes are public: https://council.example.org/minutes/2026-10",
-        status: CommentStatus::Approved,
-        minutes_ago: 120,
-    },
-    DemoComment {
-        on_second_article: false,
-        reply_to: None,
-        name: "Grace Ho",
-        email: "grace.ho@example.com",
-        url: None,
-        body: "I run a shop on the high street and footfall is down a fifth. Numbers, please, not anecdotes.",
-        status: CommentStatus::Approved,
-        minutes_ago: 90,
-    },
-    DemoComment {
-        on_second_article: true,
-        reply_to: None,
-        name: "Priya Natarajan",
-        email: "priya.n@example.com",
-        url: None,
-        body: "A fair piece. I would have liked to hear from the people who actually drive for a living.",
-        status: CommentStatus::Approved,
-        minutes_ago: 60,
-    },
-    DemoComment {
-        on_second_article: false,
-        reply_to: None,
-        name: "First Timer",
-        email: "first.timer@example.com",
-        url: None,
-        body: "Is this the right place to ask about delivery times?",
-        status: CommentStatus::Pending,
-        minutes_ago: 5,
-    },
-];
-
-/// Demo comments for a fresh development database: on the given articles,
-/// a few approved comments (one a threaded reply) and one pending comment.
-/// Meant to run inside the demo seeder's transaction; with one article,
-/// every comment goes on it.
-pub fn seed_demo(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), AppError> {
-    let Some(&first) = article_ids.first() else {
-        return Ok(());
-    };
-    let second = article_ids.get(1).copied().unwrap_or(first);
-    let now = db::now();
-    let mut inserted: Vec<CommentRow> = Vec::new();
-    for seed in &DEMO_COMMENTS {
-        let article_id = if seed.on_second_article { second } else { first };
-        let parent = seed.reply_to.and_then(|i| inserted.get(i));
-        let at = now - Duration::minutes(seed.minutes_ago);
-        let row = db::comments::insert(
-            conn,
-            &NewComment {
-                article_id,
-                parent_id: parent.map(|p| p.id),
-                depth: parent.map_or(0, |p| p.depth + 1),
-                author_name: seed.name.to_string(),
-                author_email: seed.email.to_string(),
-                author_url: seed.url.map(str::to_string),
-                body: seed.body.to_string(),
-                body_html: comment::render_body(seed.body),
-                status: seed.status.as_str().to_string(),
-                created_at: at,
-                updated_at: at,
-            },
-        )?;
-        if row.is_counted() {
-            db::articles::add_to_comment_count(conn, article_id, 1)?;
-        }
-        inserted.push(row);
-    }
-    Ok(())
 }

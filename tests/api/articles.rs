@@ -565,13 +565,67 @@ async fn list_parameters_are_validated(app: TestApp) {
         .await
         .json();
     assert!(shared["meta"]["next_cursor"].is_null());
-    let forged = broadsheet::http::pagination::encode_cursor("n|5|3");
+    let forged = broadsheet::http::cursor::encode(
+        broadsheet::http::cursor::Scope {
+            list: "articles",
+            order: "-share_count",
+        },
+        &broadsheet::http::cursor::Keyset { key: 5i64, id: 3 },
+    );
     app.get(&format!("/api/v1/articles?cursor={forged}"))
         .send()
         .await
         .invalid_field("cursor");
     let relevance = app.get("/api/v1/articles?q=tram&cursor=").send().await;
     relevance.invalid_field("cursor");
+}
+
+/// Changes one character in the middle of a cursor.
+fn tamper(cursor: &str) -> String {
+    let mut chars: Vec<char> = cursor.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// A cursor belongs to the list and the order that issued it: used on
+/// another order, on the editor list, or changed by one character, it is
+/// refused with a `422` naming `cursor`, not misread as some position.
+async fn cursors_are_bound_to_their_list_and_order(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    publish_series(&app, &token, 3, "Bound").await;
+    let first = app.get("/api/v1/articles?per_page=1&cursor=").send().await.json();
+    let cursor = first["meta"]["next_cursor"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/articles?per_page=1&cursor={cursor}"))
+        .send()
+        .await
+        .assert_status(200);
+    for other in ["sort=published_at", "sort=-share_count", "sort=-comment_count"] {
+        app.get(&format!("/api/v1/articles?{other}&cursor={cursor}"))
+            .send()
+            .await
+            .invalid_field("cursor");
+    }
+    app.get(&format!("/api/v1/admin/articles?cursor={cursor}"))
+        .bearer(&token)
+        .send()
+        .await
+        .invalid_field("cursor");
+    let admin = app
+        .get("/api/v1/admin/articles?per_page=1&cursor=")
+        .bearer(&token)
+        .send()
+        .await
+        .json();
+    let admin_cursor = admin["meta"]["next_cursor"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/articles?cursor={admin_cursor}"))
+        .send()
+        .await
+        .invalid_field("cursor");
+    app.get(&format!("/api/v1/articles?cursor={}", tamper(&cursor)))
+        .send()
+        .await
+        .invalid_field("cursor");
 }
 
 async fn cursor_paging_survives_new_articles(app: TestApp) {
@@ -907,6 +961,7 @@ async fn admin_list_shows_every_status_with_filters(app: TestApp) {
 backend_tests!(
     public_lists_filter_sort_and_page,
     list_parameters_are_validated,
+    cursors_are_bound_to_their_list_and_order,
     cursor_paging_survives_new_articles,
     most_shared_and_commented_sorts_use_counters,
     search_is_ranked_full_text,

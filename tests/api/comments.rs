@@ -460,7 +460,7 @@ async fn closed_unpublished_and_missing_articles_refuse_comments(app: TestApp) {
         &app,
         archived_id,
         ArticleChanges {
-            status: Some("archived".into()),
+            status: Some(broadsheet::domain::article::ArticleStatus::Archived),
             ..Default::default()
         },
     )
@@ -981,7 +981,7 @@ async fn demo_comments_seed_a_thread_and_a_pending_comment(app: TestApp) {
     app.parts
         .state
         .db
-        .write(move |conn| broadsheet::service::comments::seed_demo(conn, &[first_id, second_id]))
+        .write(move |conn| broadsheet::demo::seed_comments(conn, &[first_id, second_id]))
         .await
         .unwrap();
     let thread = public_list(&app, &first).await;
@@ -1005,7 +1005,7 @@ async fn demo_comments_seed_a_thread_and_a_pending_comment(app: TestApp) {
     app.parts
         .state
         .db
-        .write(|conn| broadsheet::service::comments::seed_demo(conn, &[]))
+        .write(|conn| broadsheet::demo::seed_comments(conn, &[]))
         .await
         .unwrap();
 }

@@ -65,7 +65,7 @@ async fn record_at(app: &TestApp, events: Vec<(i64, &str, NaiveDateTime)>) {
         .into_iter()
         .map(|(article_id, channel, created_at)| NewShareEvent {
             article_id,
-            channel: channel.to_string(),
+            channel: broadsheet::domain::share::ShareChannel::parse(channel).expect("a channel"),
             created_at,
         })
         .collect();
@@ -567,6 +567,46 @@ async fn deletes_take_events_off_every_counter(app: TestApp) {
     assert_eq!(assert_counters_match_events(&app).await, 1);
 }
 
+/// An event-list cursor is refused by the article and comment lists, and
+/// theirs by the event list: each cursor is bound to its own list.
+async fn cursors_of_other_lists_are_refused(app: TestApp) {
+    let editor = app.token_for("desk@example.com", "editor").await;
+    let (_, a, _) = published(&app, "Article A").await;
+    published(&app, "Article B").await;
+    let at = noon(today() - Days::new(1));
+    record_at(&app, vec![(a, "x", at), (a, "email", at)]).await;
+    let events = app
+        .get("/api/v1/admin/shares?cursor=&per_page=1")
+        .bearer(&editor)
+        .send()
+        .await
+        .json();
+    let cursor = events["meta"]["next_cursor"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/admin/shares?cursor={cursor}&per_page=1"))
+        .bearer(&editor)
+        .send()
+        .await
+        .assert_status(200);
+    for list in ["/api/v1/admin/comments", "/api/v1/admin/articles"] {
+        app.get(&format!("{list}?cursor={cursor}"))
+            .bearer(&editor)
+            .send()
+            .await
+            .invalid_field("cursor");
+    }
+    app.get(&format!("/api/v1/articles?cursor={cursor}"))
+        .send()
+        .await
+        .invalid_field("cursor");
+    let articles = app.get("/api/v1/articles?cursor=&per_page=1").send().await.json();
+    let article_cursor = articles["meta"]["next_cursor"].as_str().unwrap().to_string();
+    app.get(&format!("/api/v1/admin/shares?cursor={article_cursor}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .invalid_field("cursor");
+}
+
 async fn the_event_list_pages_by_cursor_and_by_page(app: TestApp) {
     let editor = app.token_for("desk@example.com", "editor").await;
     let (_, a, _) = published(&app, "Article A").await;
@@ -854,7 +894,7 @@ async fn forget_article_and_demo_seed_keep_counters_consistent(app: TestApp) {
     app.parts
         .state
         .db
-        .write(move |conn| broadsheet::service::shares::seed_demo(conn, &ids))
+        .write(move |conn| broadsheet::demo::seed_shares(conn, &ids))
         .await
         .unwrap();
     let seeded = assert_counters_match_events(&app).await;
@@ -905,6 +945,7 @@ backend_tests!(
     stats_parameters_are_validated,
     deletes_take_events_off_every_counter,
     the_event_list_pages_by_cursor_and_by_page,
+    cursors_of_other_lists_are_refused,
     editor_routes_need_a_token_and_the_right_role,
     share_events_hold_no_personal_data,
     forget_article_and_demo_seed_keep_counters_consistent,

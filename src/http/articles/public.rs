@@ -8,8 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{
-    ArticleField, ArticleList, ArticleResponse, FieldSet, check_cursor_order, parse_bound, parse_position,
-    parse_query_text, parse_sort,
+    ArticleField, ArticleList, ArticleResponse, FieldSet, parse_bound, parse_query_text, parse_sort,
 };
 use crate::db::{self, articles::ListFilter, articles::Order};
 use crate::domain::article::ArticleSort;
@@ -135,58 +134,19 @@ pub async fn list_articles(
     public_list_response(&req, &state, &body)
 }
 
-/// Checks the cursor for `order` (see `check_cursor_order`).
-pub fn cursor_position(paging: &Paging, order: Order) -> Result<Option<db::articles::After>, AppError> {
-    let Paging::Cursor { after, .. } = paging else {
-        return Ok(None);
-    };
-    if let Order::Public(sort) = order {
-        check_cursor_order(true, sort)?;
-    }
-    match after {
-        None => Ok(None),
-        Some(position) => parse_position(position, order).map(Some).ok_or_else(|| {
-            AppError::field(
-                "cursor",
-                "is not a cursor of this list and order; start again with `cursor=`",
-            )
-        }),
-    }
-}
-
 /// A list answer for the public: cacheable, with ETag and `Link`.
 pub fn public_list_response<T: serde::Serialize>(
     req: &HttpRequest,
     state: &AppState,
     body: &pagination::ListBody<T>,
 ) -> Result<HttpResponse, AppError> {
-    let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
-    let mut extra = Vec::new();
-    if let Some(link) = link_value(&body.links) {
-        extra.push((header::LINK, link));
-    }
-    Ok(caching::cached_bytes(
+    pagination::cached_list_response(
         req,
-        StatusCode::OK,
-        bytes,
+        body,
         CachePolicy::Public {
             max_age: state.config.cache_max_age_seconds,
         },
-        &extra,
-    ))
-}
-
-fn link_value(links: &pagination::ListLinks) -> Option<HeaderValue> {
-    let mut parts = Vec::new();
-    if let Some(next) = &links.next {
-        parts.push(format!("<{next}>; rel=\"next\""));
-    }
-    if let Some(prev) = &links.prev {
-        parts.push(format!("<{prev}>; rel=\"prev\""));
-    }
-    (!parts.is_empty())
-        .then(|| HeaderValue::from_str(&parts.join(", ")).ok())
-        .flatten()
+    )
 }
 
 /// Get a published article

@@ -184,7 +184,7 @@ impl TestApp {
     #[allow(dead_code)] // for the comment and share tests
     pub async fn create_article(&self, author_id: i64, title: &str, status: &str) -> (i64, String) {
         let title = title.to_string();
-        let status = status.to_string();
+        let status = broadsheet::domain::article::ArticleStatus::parse(status).expect("a status");
         let row = self
             .parts
             .state
@@ -200,7 +200,8 @@ impl TestApp {
                     excerpt_custom: false,
                     body_html: format!("<p>{body}</p>"),
                     body_markdown: body,
-                    published_at: (status == "published").then_some(now),
+                    published_at: (status == broadsheet::domain::article::ArticleStatus::Published)
+                        .then_some(now),
                     status,
                     author_id,
                     featured_image_url: None,

@@ -1,0 +1,355 @@
+//! Articles: rows, visibility, slugs, tags and counters. Listing with filters and keyset pagination is `list.rs`;
+//! full-text search, which differs per backend, is `search.rs`.
+//!
+//! Visibility: an article is public when `status = 'published'` and
+//! `published_at <= now`; "now" is a parameter, so a scheduled article
+//! appears by itself when its time comes, with no background job.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
+
+mod list;
+mod search;
+
+pub use list::{After, ListFilter, Order, count, list};
+pub use search::{NARROWED_SCAN, RELEVANCE_WINDOW, fts5_query, list_by_relevance};
+
+use super::schema::{article_tags, articles, editors, tags};
+use super::{DbConnection, MultiBackend, is_unique_violation};
+use crate::domain::article::ArticleStatus;
+use crate::domain::slug;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: ArticleStatus,
+    pub author_id: i64,
+    pub featured_image_url: Option<String>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub comments_enabled: bool,
+    pub comment_count: i64,
+    pub share_count: i64,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ArticleRow {
+    pub fn is_visible(&self, now: NaiveDateTime) -> bool {
+        self.status == ArticleStatus::Published && self.published_at.is_some_and(|p| p <= now)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = articles)]
+pub struct NewArticle {
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: ArticleStatus,
+    pub author_id: i64,
+    pub featured_image_url: Option<String>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub comments_enabled: bool,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A partial update; `None` leaves the column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = articles)]
+pub struct ArticleChanges {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub subtitle: Option<Option<String>>,
+    pub excerpt: Option<String>,
+    pub excerpt_custom: Option<bool>,
+    pub body_markdown: Option<String>,
+    pub body_html: Option<String>,
+    pub status: Option<ArticleStatus>,
+    pub featured_image_url: Option<Option<String>>,
+    pub word_count: Option<i32>,
+    pub reading_time_minutes: Option<i32>,
+    pub comments_enabled: Option<bool>,
+    pub published_at: Option<Option<NaiveDateTime>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// The author as embedded in an article.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = editors)]
+pub struct AuthorRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A tag as embedded in an article.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct TagRef {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+/// An article with what it embeds.
+#[derive(Debug, Clone)]
+pub struct ArticleView {
+    pub article: ArticleRow,
+    pub author: AuthorRef,
+    pub tags: Vec<TagRef>,
+}
+
+type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
+
+pub(super) fn visible_filter(
+    now: NaiveDateTime,
+) -> Box<dyn BoxableExpression<articles::table, MultiBackend, SqlType = Nullable<Bool>>> {
+    Box::new(
+        articles::status
+            .eq(ArticleStatus::Published.as_str())
+            .and(articles::published_at.le(now)),
+    )
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The article at `slug` if the public may see it at `now`.
+pub fn find_visible_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ArticleRow>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(visible_filter(now))
+        .select(ArticleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// When the next scheduled article (published, with a future
+/// `published_at`) goes public, if any.
+pub fn next_scheduled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+    articles::table
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::published_at.gt(now))
+        .select(diesel::dsl::min(articles::published_at))
+        .first(conn)
+}
+
+/// `(id, slug)` of the articles among `slugs` that the public may see at
+/// `now`: one query for many slugs (the share writer's batches).
+pub fn visible_ids_by_slug(
+    conn: &mut DbConnection,
+    slugs: &[&str],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String)>> {
+    articles::table
+        .filter(articles::slug.eq_any(slugs))
+        .filter(visible_filter(now))
+        .select((articles::id, articles::slug))
+        .load(conn)
+}
+
+/// Loads the author and tags of `rows` in two queries, whatever their number.
+pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: Vec<AuthorRef> = editors::table
+        .filter(editors::id.eq_any(&author_ids))
+        .select(AuthorRef::as_select())
+        .load(conn)?;
+    let tag_rows: Vec<(i64, TagRef)> = article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(&ids))
+        .order((article_tags::article_id, article_tags::position))
+        .select((article_tags::article_id, TagRef::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|article| {
+            let author = authors
+                .iter()
+                .find(|a| a.id == article.author_id)
+                .cloned()
+                .unwrap_or(AuthorRef {
+                    id: article.author_id,
+                    slug: String::new(),
+                    name: String::new(),
+                });
+            let tags = tag_rows
+                .iter()
+                .filter(|(article_id, _)| *article_id == article.id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            ArticleView {
+                article,
+                author,
+                tags,
+            }
+        })
+        .collect())
+}
+
+/// One article with its author and tags.
+pub fn view(conn: &mut DbConnection, row: ArticleRow) -> QueryResult<ArticleView> {
+    Ok(embed(conn, vec![row])?.remove(0))
+}
+
+/// Inserts `new`, making its slug unique: `base`, `base-2`, `base-3`… The
+/// unique index decides; a clash with a concurrent insert is retried inside
+/// a savepoint with the next number. With `exact`, the slug was asked for by
+/// the editor and a clash is returned as `Ok(None)` instead.
+pub fn insert_unique(
+    conn: &mut DbConnection,
+    mut new: NewArticle,
+    exact: bool,
+) -> QueryResult<Option<ArticleRow>> {
+    let base = new.slug.clone();
+    for _attempt in 0..20 {
+        if !exact {
+            new.slug = next_free_slug(conn, &base)?;
+        }
+        let result = conn.transaction(|c| {
+            diesel::insert_into(articles::table)
+                .values(&new)
+                .get_result::<ArticleRow>(c)
+        });
+        match result {
+            Ok(row) => return Ok(Some(row)),
+            Err(e) if is_unique_violation(&e) && exact => return Ok(None),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(diesel::result::Error::RollbackTransaction)
+}
+
+/// The first of `base`, `base-2`, `base-3`… that no article uses now.
+pub fn next_free_slug(conn: &mut DbConnection, base: &str) -> QueryResult<String> {
+    let taken: Vec<String> = articles::table
+        .filter(
+            articles::slug
+                .eq(base)
+                .or(articles::slug.like(format!("{base}-%"))),
+        )
+        .select(articles::slug)
+        .load(conn)?;
+    if !taken.iter().any(|s| s == base) {
+        return Ok(base.to_string());
+    }
+    let highest = taken
+        .iter()
+        .filter_map(|s| s.strip_prefix(base)?.strip_prefix('-')?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(1);
+    Ok(slug::candidate(base, highest.max(1) + 1))
+}
+
+pub fn slug_taken(conn: &mut DbConnection, slug: &str, except_id: i64) -> QueryResult<bool> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(articles::id.ne(except_id))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, changes: &ArticleChanges) -> QueryResult<ArticleRow> {
+    diesel::update(articles::table.find(id))
+        .set(changes)
+        .get_result(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    diesel::delete(articles::table.find(id)).execute(conn)
+}
+
+/// Adds `delta` (may be negative) to the maintained approved-comment count.
+pub fn add_to_comment_count(conn: &mut DbConnection, id: i64, delta: i64) -> QueryResult<()> {
+    diesel::update(articles::table.find(id))
+        .set(articles::comment_count.eq(articles::comment_count + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Adds `delta` (may be negative) to the maintained share count.
+pub fn add_to_share_count(conn: &mut DbConnection, id: i64, delta: i64) -> QueryResult<()> {
+    diesel::update(articles::table.find(id))
+        .set(articles::share_count.eq(articles::share_count + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What `article_tags.published_at` holds for an article: its
+/// `published_at` while published, else nothing.
+pub fn tag_index_time(row: &ArticleRow) -> Option<NaiveDateTime> {
+    (row.status == ArticleStatus::Published)
+        .then_some(row.published_at)
+        .flatten()
+}
+
+/// Brings the tag index copy of `published_at` in line with the article.
+pub fn sync_tag_index(conn: &mut DbConnection, row: &ArticleRow) -> QueryResult<()> {
+    diesel::update(article_tags::table.filter(article_tags::article_id.eq(row.id)))
+        .set(article_tags::published_at.eq(tag_index_time(row)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the tags of an article, in the given order.
+pub fn set_tags(conn: &mut DbConnection, row: &ArticleRow, tag_ids: &[i64]) -> QueryResult<()> {
+    let article_id = row.id;
+    let published_at = tag_index_time(row);
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(article_id))).execute(conn)?;
+    // One statement per tag: multi-row VALUES is not in the dialect both
+    // backends share through diesel, and an article has at most 20 tags.
+    for (position, tag_id) in tag_ids.iter().enumerate() {
+        diesel::insert_into(article_tags::table)
+            .values((
+                article_tags::article_id.eq(article_id),
+                article_tags::tag_id.eq(*tag_id),
+                article_tags::position.eq(position as i32),
+                article_tags::published_at.eq(published_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Enum columns. Article and comment statuses, share channels and roles are
+//! stored as `Text` (both backends share it) and mapped here, once, with
+//! diesel's `FromSql`/`ToSql` for the `MultiBackend`: a row holding a value
+//! this code does not know fails its query with a deserialization error (a
+//! `500`, the detail in the log) instead of being read as some default.
+//!
+//! The domain types stay free of diesel: the impls live here (vaultwarden's
+//! `impl_FromToSqlText!` idea). `Queryable` lets a row struct or tuple hold
+//! the enum; `AsExpression` lets inserts, updates and filters take it.
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, Queryable};
+use diesel::expression::AsExpression;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+use super::MultiBackend;
+use crate::domain::Role;
+use crate::domain::article::ArticleStatus;
+use crate::domain::comment::CommentStatus;
+use crate::domain::share::ShareChannel;
+
+/// `Text` mapping for an enum with `as_str(self) -> &'static str` and
+/// `parse(&str) -> Option<Self>`.
+macro_rules! text_enum {
+    ($ty:ty, $what:literal) => {
+        impl FromSql<Text, MultiBackend> for $ty {
+            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
+                <$ty>::parse(&text)
+                    .ok_or_else(|| format!("unknown {} {text:?} in the database", $what).into())
+            }
+        }
+
+        impl ToSql<Text, MultiBackend> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+                <str as ToSql<Text, MultiBackend>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl Queryable<Text, MultiBackend> for $ty {
+            type Row = Self;
+            fn build(row: Self) -> deserialize::Result<Self> {
+                Ok(row)
+            }
+        }
+
+        impl AsExpression<Text> for $ty {
+            type Expression = <&'static str as AsExpression<Text>>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                <&'static str as AsExpression<Text>>::as_expression(self.as_str())
+            }
+        }
+
+        impl AsExpression<Text> for &$ty {
+            type Expression = <&'static str as AsExpression<Text>>::Expression;
+            fn as_expression(self) -> Self::Expression {
+                <&'static str as AsExpression<Text>>::as_expression(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(ArticleStatus, "article status");
+text_enum!(CommentStatus, "comment status");
+text_enum!(ShareChannel, "share channel");
+text_enum!(Role, "role");
