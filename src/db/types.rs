@@ -65,3 +65,43 @@ text_enum!(ArticleStatus, "article status");
 text_enum!(CommentStatus, "comment status");
 text_enum!(ShareChannel, "share channel");
 text_enum!(Role, "role");
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::db::test_sqlite_db;
+
+    #[test]
+    fn known_values_round_trip_and_unknown_ones_fail_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = test_sqlite_db(dir.path());
+        db.write_blocking(|conn| {
+            conn.batch_execute("CREATE TABLE t (s TEXT NOT NULL)")?;
+            diesel::sql_query("INSERT INTO t (s) VALUES (?)")
+                .bind::<Text, _>(ArticleStatus::Archived)
+                .execute(conn)?;
+            let back: ArticleStatus = diesel::select(sql::<Text>("(SELECT s FROM t)")).get_result(conn)?;
+            assert_eq!(back, ArticleStatus::Archived);
+            let role: Role = diesel::select(sql::<Text>("'editor'")).get_result(conn)?;
+            assert_eq!(role, Role::Editor);
+            // A value this code never writes is an error, not a default.
+            let status = diesel::select(sql::<Text>("'retracted'")).get_result::<CommentStatus>(conn);
+            let Err(diesel::result::Error::DeserializationError(e)) = status else {
+                panic!("read as {status:?}");
+            };
+            assert!(format!("{e:?}").contains("unknown comment status"), "{e:?}");
+            let channel = diesel::select(sql::<Text>("'myspace'")).get_result::<ShareChannel>(conn);
+            assert!(matches!(
+                channel,
+                Err(diesel::result::Error::DeserializationError(_))
+            ));
+            Ok(())
+        })
+        .unwrap();
+    }
+}

@@ -567,6 +567,30 @@ async fn deletes_take_events_off_every_counter(app: TestApp) {
     assert_eq!(assert_counters_match_events(&app).await, 1);
 }
 
+/// Channels are read through one typed mapping: a stored channel this code
+/// does not know (left by a newer version, or a hand edit) fails the
+/// request with a 500 instead of being counted as `other`.
+async fn an_unknown_stored_channel_fails_loudly(app: TestApp) {
+    let (_, id, slug) = published(&app, "Odd channel").await;
+    share(&app, &slug, "x").await.assert_status(202);
+    app.get(&shares_of(&slug)).send().await.assert_status(200);
+    app.parts
+        .state
+        .db
+        .write(move |conn| {
+            diesel::update(share_counts::table.filter(share_counts::article_id.eq(id)))
+                .set(share_counts::channel.eq("myspace"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.get(&shares_of(&slug))
+        .send()
+        .await
+        .problem(500, "internal_error");
+}
+
 /// An event-list cursor is refused by the article and comment lists, and
 /// theirs by the event list: each cursor is bound to its own list.
 async fn cursors_of_other_lists_are_refused(app: TestApp) {
@@ -946,6 +970,7 @@ backend_tests!(
     deletes_take_events_off_every_counter,
     the_event_list_pages_by_cursor_and_by_page,
     cursors_of_other_lists_are_refused,
+    an_unknown_stored_channel_fails_loudly,
     editor_routes_need_a_token_and_the_right_role,
     share_events_hold_no_personal_data,
     forget_article_and_demo_seed_keep_counters_consistent,
