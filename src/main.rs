@@ -148,7 +148,9 @@ async fn create_editor(
     writeln!(
         out,
         "created editor {} <{}> with role {}",
-        row.id, row.email, row.role
+        row.id,
+        row.email,
+        row.role.as_str()
     )?;
     if generated {
         writeln!(out, "password: {password}")?;

@@ -84,7 +84,7 @@ pub async fn login(state: &AppState, email: String, password_given: String) -> R
     if !editor.active {
         return Err(AppError::Unauthorized("This editor account is disabled.".into()));
     }
-    let role = parse_role(&editor.role)?;
+    let role = editor.role;
     let id = editor.id;
     let family = uuid::Uuid::new_v4().to_string();
     let refresh_token = store_refresh(state, id, family, now, Some(email_hash)).await?;
@@ -146,10 +146,6 @@ fn issue(state: &AppState, editor_id: i64, role: Role, refresh_token: String) ->
     })
 }
 
-fn parse_role(role: &str) -> Result<Role, AppError> {
-    Role::parse(role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))
-}
-
 enum RefreshOutcome {
     Rotated {
         editor_id: i64,
@@ -206,7 +202,7 @@ pub async fn refresh(state: &AppState, presented: String) -> Result<Issued, AppE
             )?;
             Ok(RefreshOutcome::Rotated {
                 editor_id: editor.id,
-                role: parse_role(&editor.role)?,
+                role: editor.role,
                 token: next_token,
             })
         })

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{articles, editors, login_failures};
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = editors)]
@@ -19,7 +20,7 @@ pub struct EditorRow {
     pub name: String,
     pub slug: String,
     pub bio: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
@@ -33,7 +34,7 @@ pub struct NewEditor {
     pub name: String,
     pub slug: String,
     pub bio: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub password_hash: String,
     pub created_at: NaiveDateTime,
@@ -47,7 +48,7 @@ pub struct EditorChanges {
     pub email: Option<String>,
     pub name: Option<String>,
     pub bio: Option<Option<String>>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
@@ -107,7 +108,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 
 pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
     editors::table
-        .filter(editors::role.eq("admin"))
+        .filter(editors::role.eq(Role::Admin))
         .filter(editors::active.eq(true))
         .count()
         .get_result(conn)

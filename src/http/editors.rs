@@ -45,7 +45,7 @@ impl From<EditorRow> for EditorResponse {
             name: row.name,
             slug: row.slug,
             bio: row.bio,
-            role: Role::parse(&row.role).unwrap_or(Role::Author),
+            role: row.role,
             active: row.active,
             created_at: row.created_at.and_utc(),
         }

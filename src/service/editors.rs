@@ -82,7 +82,7 @@ pub fn insert_editor(
             name,
             slug,
             bio,
-            role: role.as_str().to_string(),
+            role,
             active: true,
             password_hash,
             created_at: now,
@@ -133,7 +133,7 @@ pub async fn update(
         let now = db::now();
         let stays_admin =
             patch.role.is_none_or(|r| r == Role::Admin) && patch.active.unwrap_or(current.active);
-        if current.role == "admin"
+        if current.role == Role::Admin
             && current.active
             && !stays_admin
             && db::editors::count_active_admins(conn)? <= 1
@@ -156,7 +156,7 @@ pub async fn update(
             email: patch.email,
             name: patch.name,
             bio: patch.bio,
-            role: patch.role.map(|r| r.as_str().to_string()),
+            role: patch.role,
             active: patch.active,
             password_hash,
             updated_at: Some(now),
@@ -170,7 +170,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     db.write(move |conn| {
         let current = db::editors::find(conn, id)?
             .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
-        if current.role == "admin" && current.active && db::editors::count_active_admins(conn)? <= 1 {
+        if current.role == Role::Admin && current.active && db::editors::count_active_admins(conn)? <= 1 {
             return Err(AppError::Conflict(
                 "This is the last active admin and cannot be deleted.".into(),
             ));
