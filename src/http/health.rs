@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::AppError;
+use crate::http::conditional::NoStore;
 use crate::state::AppState;
 
 /// Health of the process or of its dependencies.
@@ -29,12 +30,10 @@ pub struct HealthResponse {
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(HealthResponse {
-            status: "ok",
-            database: None,
-        })
+    HttpResponse::Ok().no_store().json(HealthResponse {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Readiness
@@ -52,12 +51,10 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(HealthResponse {
-            status: "ok",
-            database: Some(state.db.backend().name()),
-        }))
+    Ok(HttpResponse::Ok().no_store().json(HealthResponse {
+        status: "ok",
+        database: Some(state.db.backend().name()),
+    }))
 }
 
 /// The OpenAPI document

@@ -8,13 +8,15 @@
 
 pub mod articles;
 pub mod auth;
-pub mod cache;
-pub mod caching;
+pub mod body_deadline;
+pub mod cache_middleware;
+pub mod client;
 pub mod comments;
+pub mod conditional;
 pub mod editors;
 pub mod extract;
+pub mod head;
 pub mod health;
-pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -22,8 +24,7 @@ pub mod shares;
 pub mod tags;
 
 use actix_web::dev::ResourceDef;
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, middleware, web};
+use actix_web::{HttpRequest, HttpResponse, middleware, web};
 use serde::{Deserialize, Deserializer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -89,10 +90,25 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub fn api_spec() -> ApiDocument {
     let (_, spec) = actix_web::App::new()
         .into_utoipa_app()
-        .openapi(openapi::ApiDoc::openapi())
+        .openapi(openapi_root())
         .configure(configure)
         .split_for_parts();
     ApiDocument(openapi::finish(&spec))
+}
+
+/// The document's root ([`openapi::ApiDoc`]) with the schemas that
+/// handlers name only inside query parameters (so utoipa does not collect
+/// them). Added here, where routes are assembled, so that `openapi` itself
+/// needs nothing from the handlers.
+pub fn openapi_root() -> utoipa::openapi::OpenApi {
+    use utoipa::ToSchema;
+    let mut root = openapi::ApiDoc::openapi();
+    let components = root.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        articles::ArticleField::name().into_owned(),
+        <articles::ArticleField as utoipa::PartialSchema>::schema(),
+    );
+    root
 }
 
 /// The finished OpenAPI document, as JSON.
@@ -170,12 +186,6 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result
 pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     tracing::debug!(error = %err, "bad path parameter");
     AppError::not_found(format!("Nothing lives at {}.", req.path())).into()
-}
-
-/// Marks a response as never to be stored by any cache.
-pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
 }
 
 /// For PATCH fields where `null` means "clear" and absence means "keep":
