@@ -500,6 +500,17 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_body_timeout_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.body_read_timeout, Duration::from_secs(10));
+        assert!(c.metrics_addr.is_none() && c.metrics_token.is_none());
+        let err = config(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_TOKEN");
+        let err = config(&[("BODY_READ_TIMEOUT_SECONDS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "BODY_READ_TIMEOUT_SECONDS");
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let c = config(&[
             ("JWT_SECRET", "super-secret-value-super-secret-value"),
