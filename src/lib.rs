@@ -35,7 +35,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
-use crate::http::{RouteTable, SpecJson};
+use crate::http::RouteTable;
+use crate::http::health::SpecJson;
 use crate::state::AppState;
 
 /// What `build_app` needs besides the state: computed once per process.

@@ -100,7 +100,7 @@ pub struct UpdateEditorRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Up to 2,000 characters; `null` clears the bio.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub bio: Option<Option<String>>,
     /// A new role; the last active admin cannot be demoted (409).

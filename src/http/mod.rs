@@ -25,7 +25,6 @@ pub mod tags;
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
-use serde::{Deserialize, Deserializer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 
@@ -125,10 +124,6 @@ impl ApiDocument {
     }
 }
 
-/// The spec, serialised once at start, served by `GET /api/v1/openapi.json`.
-#[derive(Clone)]
-pub struct SpecJson(pub web::Bytes);
-
 /// Which methods each documented path accepts, so an unmatched request can
 /// be told `405` with `Allow` instead of `404`.
 pub struct RouteTable(Vec<(ResourceDef, Vec<&'static str>)>);
@@ -186,14 +181,4 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result
 pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     tracing::debug!(error = %err, "bad path parameter");
     AppError::not_found(format!("Nothing lives at {}.", req.path())).into()
-}
-
-/// For PATCH fields where `null` means "clear" and absence means "keep":
-/// absent → `None`, `null` → `Some(None)`, value → `Some(Some(v))`.
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -132,7 +132,7 @@ pub struct UpdateTagRequest {
     #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     /// Up to 500 characters; `null` clears it.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
 }

@@ -80,14 +80,14 @@ pub struct UpdateArticleRequest {
     #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     /// The standfirst, up to 300 characters; `null` clears it.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 300)]
     pub subtitle: Option<Option<String>>,
     /// The body in Markdown, up to 200,000 characters.
     #[schema(max_length = 200000)]
     pub body_markdown: Option<String>,
     /// Up to 1,000 characters; `null` goes back to the derived excerpt.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
     /// A new slug (the old address stops working); 409 when taken.
@@ -99,14 +99,14 @@ pub struct UpdateArticleRequest {
     #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
     /// An absolute http(s) URL; `null` removes the image.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
     pub featured_image_url: Option<Option<String>>,
     /// Whether readers may post comments.
     pub comments_enabled: Option<bool>,
     /// When it goes (or went) public; a future time schedules it. `null`
     /// unsets it (set again on the next publish).
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,
 }
