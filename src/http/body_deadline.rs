@@ -15,7 +15,7 @@ use std::time::Duration;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
-use actix_web::http::ConnectionType;
+use actix_web::http::{ConnectionType, header};
 use actix_web::middleware::Next;
 use actix_web::rt::time::{Sleep, sleep};
 use actix_web::web::Bytes;
@@ -73,7 +73,13 @@ pub async fn body_deadline(
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.config.body_read_timeout);
-    let Some(limit) = limit else {
+    // Most requests (GETs) have no body: no timer for them.
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let Some(limit) = limit.filter(|_| has_body) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     let expired = Rc::new(Cell::new(false));
