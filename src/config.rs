@@ -74,6 +74,12 @@ pub struct Config {
     pub share_batch_max: usize,
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    /// Longest time to receive a whole request body (after its headers).
+    pub body_read_timeout: Duration,
+    /// A listener of its own for `/metrics` (`METRICS_ADDR`).
+    pub metrics_addr: Option<String>,
+    /// Bearer token that opens `/metrics` on the public listener.
+    pub metrics_token: Option<String>,
     pub db_pool_size: Option<u32>,
     pub db_timeout: Duration,
     pub shutdown_grace: Duration,
@@ -240,6 +246,11 @@ impl Config {
             ));
         }
 
+        let metrics_token = get("METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid("METRICS_TOKEN", "must be at least 16 bytes"));
+        }
+
         let db_pool_size = match get("DB_POOL_SIZE") {
             None => None,
             Some(_) => Some(parse_num::<u32>(&get, "DB_POOL_SIZE", 0)?).filter(|n| *n > 0),
@@ -277,6 +288,9 @@ impl Config {
             share_batch_max: positive(&get, "SHARE_BATCH_MAX", 1024)? as usize,
             trusted_proxies,
             max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1_048_576)? as usize,
+            body_read_timeout: Duration::from_secs(positive(&get, "BODY_READ_TIMEOUT_SECONDS", 10)?),
+            metrics_addr: get("METRICS_ADDR"),
+            metrics_token,
             db_pool_size,
             db_timeout: Duration::from_secs(positive(&get, "DB_TIMEOUT_SECONDS", 5)?),
             shutdown_grace: Duration::from_secs(parse_num(&get, "SHUTDOWN_GRACE_SECONDS", 30)?),
@@ -483,6 +497,17 @@ mod tests {
                 .variable,
             "LOGIN_BACKOFF_MAX_SECONDS"
         );
+    }
+
+    #[test]
+    fn metrics_and_body_timeout_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.body_read_timeout, Duration::from_secs(10));
+        assert!(c.metrics_addr.is_none() && c.metrics_token.is_none());
+        let err = config(&[("METRICS_TOKEN", "short")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_TOKEN");
+        let err = config(&[("BODY_READ_TIMEOUT_SECONDS", "0")]).unwrap_err();
+        assert_eq!(err.variable, "BODY_READ_TIMEOUT_SECONDS");
     }
 
     #[test]

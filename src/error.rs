@@ -58,7 +58,7 @@ pub struct Problem {
     /// Stable machine-readable code, one of: `validation_failed`, `bad_request`,
     /// `malformed_json`, `unauthorized`, `forbidden`, `comments_disabled`,
     /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
-    /// `payload_too_large`, `unsupported_media_type`, `rate_limited`,
+    /// `payload_too_large`, `unsupported_media_type`, `request_timeout`, `rate_limited`,
     /// `internal_error`, `unavailable`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
@@ -89,6 +89,9 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// The request body did not arrive in time.
+    #[error("request timeout: {0}")]
+    RequestTimeout(String),
     #[error("rate limited, retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64, detail: String },
     /// The database (or another dependency) is unreachable or timed out.
@@ -140,6 +143,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::RequestTimeout(_) => "request_timeout",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal_error",
@@ -158,6 +162,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => "Precondition failed",
             AppError::PayloadTooLarge { .. } => "Payload too large",
             AppError::UnsupportedMediaType(_) => "Unsupported media type",
+            AppError::RequestTimeout(_) => "Request timeout",
             AppError::RateLimited { .. } => "Too many requests",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Internal(_) => "Internal server error",
@@ -178,7 +183,8 @@ impl AppError {
             | AppError::NotFound(d)
             | AppError::Conflict(d)
             | AppError::PreconditionFailed(d)
-            | AppError::UnsupportedMediaType(d) => d.clone(),
+            | AppError::UnsupportedMediaType(d)
+            | AppError::RequestTimeout(d) => d.clone(),
             AppError::MethodNotAllowed { allow } => {
                 format!("This path accepts: {}.", allow.join(", "))
             }
@@ -224,6 +230,7 @@ impl ResponseError for AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -237,8 +244,9 @@ impl ResponseError for AppError {
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
+        // `Cache-Control: no-store` is added to every error response by the
+        // outermost middleware (`security_headers`), through the one helper.
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        response.insert_header((header::CACHE_CONTROL, "no-store"));
         match self {
             AppError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"broadsheet\""));

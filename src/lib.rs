@@ -3,6 +3,7 @@
 //! Layers, outermost first:
 //! - [`http`]: routes, extractors, response shapes (actix-web + utoipa);
 //! - [`service`] and [`auth`]: use cases and sign-in rules;
+//! - [`infra`]: response cache, rate limits, client addresses, metrics;
 //! - [`domain`]: pure rules and value types;
 //! - [`db`]: storage, the only place that speaks SQL (diesel, SQLite or
 //!   PostgreSQL chosen at run time).
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod infra;
 pub mod server;
 pub mod service;
 pub mod state;
@@ -25,15 +27,16 @@ pub mod telemetry;
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{self, Next};
 use actix_web::{App, Error, web};
-use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
-use crate::http::{RouteTable, SpecJson};
+use crate::http::RouteTable;
+use crate::http::health::SpecJson;
 use crate::state::AppState;
 
 /// What `build_app` needs besides the state: computed once per process.
@@ -72,7 +75,7 @@ pub fn build_app(
     let config = parts.state.config.clone();
     let (app, _) = App::new()
         .into_utoipa_app()
-        .openapi(http::openapi::ApiDoc::openapi())
+        .openapi(http::openapi_root())
         .configure(http::configure)
         .split_for_parts();
     app.app_data(parts.state)
@@ -82,8 +85,10 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").config(docs_config()))
         .default_service(web::to(http::fallback))
-        .wrap(middleware::from_fn(http::cache::public_response_cache))
+        .wrap(middleware::from_fn(http::cache_middleware::public_response_cache))
         .wrap(middleware::Compress::default())
+        .wrap(middleware::from_fn(http::head::head_as_get))
+        .wrap(middleware::from_fn(http::body_deadline::body_deadline))
         .wrap(cors(&config))
         .wrap(middleware::from_fn(security_headers))
         .wrap(middleware::from_fn(telemetry::request_context))
@@ -163,7 +168,8 @@ async fn security_headers(
             } else {
                 response.map_into_left_body()
             };
-            apply_security_headers(response.headers_mut(), is_docs);
+            let status = response.status();
+            apply_security_headers(response.headers_mut(), status, is_docs);
             Ok(response)
         }
         // An error from an inner middleware (CORS refusing a preflight)
@@ -171,13 +177,21 @@ async fn security_headers(
         // these headers, and `request_context` passes that response on.
         Err(error) => {
             let mut response = problem_response(&error);
-            apply_security_headers(response.headers_mut(), is_docs);
+            let status = response.status();
+            apply_security_headers(response.headers_mut(), status, is_docs);
             Err(actix_web::error::InternalError::from_response(error.to_string(), response).into())
         }
     }
 }
 
-fn apply_security_headers(headers: &mut header::HeaderMap, is_docs: bool) {
+fn apply_security_headers(headers: &mut header::HeaderMap, status: StatusCode, is_docs: bool) {
+    if status.is_client_error() || status.is_server_error() {
+        // Errors are about this request at this moment: never kept.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(http::conditional::NO_STORE),
+        );
+    }
     if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         let cors: Vec<_> = headers
             .keys()
@@ -223,7 +237,7 @@ fn needs_problem_body<B>(response: &ServiceResponse<B>) -> bool {
             .is_none_or(|v| v.as_bytes() != error::PROBLEM_JSON.as_bytes())
 }
 
-fn problem_for(status: actix_web::http::StatusCode, detail: String) -> actix_web::HttpResponse {
+fn problem_for(status: StatusCode, detail: String) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     let detail = if detail.is_empty() {
         status.canonical_reason().unwrap_or("Refused").to_string()

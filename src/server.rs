@@ -44,6 +44,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let bind_addr = config.bind_addr.clone();
+    let metrics_addr = config.metrics_addr.clone();
     let workers = config.workers;
     let grace = config.shutdown_grace;
     tracing::info!(database = %redact_url(&config.database_url), environment = ?config.environment, "starting");
@@ -53,6 +54,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // only wait for one, and keeps its allocator memory while it waits; two
     // more leave room for the SQLite writer and password hashing.
     let blocking_threads = parts.state.db.max_connections() as usize + 2;
+    let metrics = parts.state.metrics.clone();
     let mut server = HttpServer::new(move || build_app(parts.clone()))
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(grace.as_secs())
@@ -65,8 +67,16 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         server = server.workers(n);
     }
     tracing::info!(addr = %bind_addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+    let metrics_server = match metrics_addr {
+        Some(addr) => Some(metrics_listener(&addr, metrics)?),
+        None => None,
+    };
     let server = server.run();
     let handle = server.handle();
+    let metrics_handle = metrics_server.as_ref().map(|s| s.handle());
+    if let Some(metrics_server) = metrics_server {
+        actix_web::rt::spawn(metrics_server);
+    }
     actix_web::rt::spawn(async move {
         let signal = stop_signal().await;
         tracing::info!(
@@ -74,11 +84,28 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             grace_seconds = grace.as_secs(),
             "stopping: finishing requests in flight"
         );
+        if let Some(metrics) = metrics_handle {
+            metrics.stop(true).await;
+        }
         handle.stop(true).await;
     });
     server.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `METRICS_ADDR` listener: `/metrics` only, one worker.
+fn metrics_listener(
+    addr: &str,
+    metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
+) -> Result<actix_web::dev::Server, String> {
+    let server = HttpServer::new(move || crate::http::metrics::metrics_app(metrics.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(addr)
+        .map_err(|e| format!("cannot listen on METRICS_ADDR {addr}: {e}"))?;
+    tracing::info!(addr = %addr, "metrics listening");
+    Ok(server.run())
 }
 
 /// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
-use crate::http::cache::ResponseCache;
-use crate::http::limits::{Limiter, RateLimits};
-use crate::http::metrics::Metrics;
+use crate::infra::metrics::{Exposure, Metrics};
+use crate::infra::rate_limit::{Limiter, RateLimits};
+use crate::infra::response_cache::ResponseCache;
 use crate::service::shares::Shares;
 
 pub struct AppState {
@@ -17,7 +17,9 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub limits: RateLimits,
     pub cache: Arc<ResponseCache>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    /// Who may read `/metrics` on the public listener.
+    pub metrics_exposure: Exposure,
     /// The share write path (writer thread and de-duplication memory).
     pub shares: Shares,
     /// Full-text searches running at once, at most one per core. A broad
@@ -44,7 +46,12 @@ impl AppState {
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
         ));
-        let metrics = Metrics::new(db.clone(), cache.clone());
+        let metrics = Arc::new(Metrics::new(db.clone(), cache.stats()));
+        let metrics_exposure = Exposure {
+            separate_listener: config.metrics_addr.is_some(),
+            token: config.metrics_token.clone(),
+            production: config.is_production(),
+        };
         let shares = Shares::new(db.clone(), config.share_dedup_window, config.share_batch_max);
         AppState {
             config: Arc::new(config),
@@ -54,6 +61,7 @@ impl AppState {
             limits,
             cache,
             metrics,
+            metrics_exposure,
             search_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -94,12 +94,10 @@ pub async fn request_context(
     let elapsed = started.elapsed();
     let micros = elapsed.as_micros() as u64;
     if let Some(state) = state {
-        state.metrics.observe(
-            method.as_str(),
-            route.as_deref().unwrap_or("unmatched"),
-            status,
-            elapsed,
-        );
+        // Labels from a closed set only: see infra::metrics.
+        state
+            .metrics
+            .observe(method.as_str(), route.as_deref(), status, elapsed);
     }
     span.in_scope(|| {
         if status >= 500 {

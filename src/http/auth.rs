@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 use crate::auth::session::{self, Issued};
 use crate::db;
 use crate::error::AppError;
+use crate::http::client::client_ip;
+use crate::http::conditional::no_store;
 use crate::http::editors::EditorResponse;
 use crate::http::extract::{Auth, Json, guard};
-use crate::http::limits::client_ip;
-use crate::http::no_store;
 use crate::state::AppState;
 
 /// Credentials of an editor.

@@ -21,10 +21,10 @@ use crate::db::comments::{AdminFilter, After, CommentRow};
 use crate::domain::comment::{self, CommentStatus};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
-use crate::http::caching::{self, CachePolicy};
 use crate::http::cursor::{Keyset, Scope};
+use crate::http::client;
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
-use crate::http::limits;
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::list_schema;
 use crate::service::comments::{self as service, CommentPatch, NewCommentInput, Rules, Window};
@@ -279,7 +279,7 @@ impl FromRequest for CommentQuota {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = match req.app_data::<web::Data<AppState>>() {
             Some(state) => {
-                let ip = limits::client_ip(req, &state.config.trusted_proxies);
+                let ip = client::client_ip(req, &state.config.trusted_proxies);
                 state.limits.comments.check(ip).map(|()| CommentQuota)
             }
             None => Err(AppError::internal("application state missing")),
@@ -352,9 +352,7 @@ fn list_body<T>(
 }
 
 fn no_store_json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(value)
+    HttpResponse::build(status).no_store().json(value)
 }
 
 fn validate_create(body: CreateCommentRequest) -> Result<NewCommentInput, AppError> {
@@ -482,7 +480,7 @@ pub async fn get_comment(
     let (slug, id) = path.into_inner();
     let slug = known_slug(slug)?;
     let row = service::get_public(&state.db, slug, id).await?;
-    caching::json_ok(&req, &CommentResponse::from(row), public_policy(&state))
+    conditional::json_ok(&req, &CommentResponse::from(row), public_policy(&state))
 }
 
 /// Leave a reply
@@ -581,7 +579,7 @@ pub async fn list_admin_comments(
         AdminCommentResponse::from,
     );
     let mut builder = HttpResponse::Ok();
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder.no_store();
     Ok(pagination::list_response(builder, &body))
 }
 
@@ -611,7 +609,7 @@ pub async fn get_admin_comment(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let row = service::get(&state.db, id.into_inner()).await?;
-    caching::json_ok(&req, &AdminCommentResponse::from(row), CachePolicy::NoStore)
+    conditional::json_ok(&req, &AdminCommentResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Moderate or correct a comment
@@ -652,13 +650,13 @@ pub async fn update_comment(
     body: Json<UpdateCommentRequest>,
 ) -> Result<HttpResponse, AppError> {
     let patch = validate_update(body.0)?;
-    let if_match = caching::if_match(&req);
+    let if_match = conditional::if_match(&req);
     let row = service::update(&state.db, id.into_inner(), patch, move |current| {
-        let etag = caching::etag_of_json(&AdminCommentResponse::from(current.clone()))?;
-        caching::check_if_match(if_match.as_deref(), &etag)
+        let etag = conditional::etag_of_json(&AdminCommentResponse::from(current.clone()))?;
+        conditional::check_if_match(if_match.as_deref(), &etag)
     })
     .await?;
-    caching::json_ok(&req, &AdminCommentResponse::from(row), CachePolicy::NoStore)
+    conditional::json_ok(&req, &AdminCommentResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Moderate comments in bulk
@@ -722,9 +720,7 @@ pub async fn delete_comment(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }
 
 fn public_policy(state: &AppState) -> CachePolicy {

@@ -10,7 +10,7 @@ use crate::auth::password;
 use crate::db::{self, editors::EditorRow};
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
-use crate::http::caching::{self, CachePolicy};
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
@@ -100,7 +100,7 @@ pub struct UpdateEditorRequest {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Up to 2,000 characters; `null` clears the bio.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub bio: Option<Option<String>>,
     /// A new role; the last active admin cannot be demoted (409).
@@ -205,7 +205,7 @@ pub async fn list_editors(
     let data: Vec<EditorResponse> = rows.into_iter().map(EditorResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, Some(total), None);
     let mut builder = HttpResponse::Ok();
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder.no_store();
     Ok(pagination::list_response(builder, &body))
 }
 
@@ -239,7 +239,7 @@ pub async fn get_editor(
         .read(move |conn| Ok(db::editors::find(conn, id)?))
         .await?
         .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
-    caching::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
+    conditional::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Create an editor
@@ -272,7 +272,7 @@ pub async fn create_editor(
     let row = service::create(&state.db, input).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/admin/editors/{}", row.id)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .no_store()
         .json(EditorResponse::from(row)))
 }
 
@@ -314,13 +314,13 @@ pub async fn update_editor(
     body: Json<UpdateEditorRequest>,
 ) -> Result<HttpResponse, AppError> {
     let patch = validate_update(body.0)?;
-    let if_match = caching::if_match(&req);
+    let if_match = conditional::if_match(&req);
     let row = service::update(&state.db, id.into_inner(), patch, move |current| {
-        let etag = caching::etag_of_json(&EditorResponse::from(current.clone()))?;
-        caching::check_if_match(if_match.as_deref(), &etag)
+        let etag = conditional::etag_of_json(&EditorResponse::from(current.clone()))?;
+        conditional::check_if_match(if_match.as_deref(), &etag)
     })
     .await?;
-    caching::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
+    conditional::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Delete an editor
@@ -347,7 +347,5 @@ pub async fn delete_editor(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }

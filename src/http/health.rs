@@ -6,7 +6,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::AppError;
+use crate::http::conditional::NoStore;
 use crate::state::AppState;
+
+/// The spec, serialised once at start, served by `GET /api/v1/openapi.json`.
+#[derive(Clone)]
+pub struct SpecJson(pub web::Bytes);
 
 /// Health of the process or of its dependencies.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,12 +34,10 @@ pub struct HealthResponse {
 )]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(HealthResponse {
-            status: "ok",
-            database: None,
-        })
+    HttpResponse::Ok().no_store().json(HealthResponse {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Readiness
@@ -52,12 +55,10 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(HealthResponse {
-            status: "ok",
-            database: Some(state.db.backend().name()),
-        }))
+    Ok(HttpResponse::Ok().no_store().json(HealthResponse {
+        status: "ok",
+        database: Some(state.db.backend().name()),
+    }))
 }
 
 /// The OpenAPI document
@@ -73,7 +74,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
                example = json!({"openapi": "3.1.0", "info": {"title": "Broadsheet API", "version": "1.0.0"}, "paths": {}})))
 )]
 #[get("/openapi.json")]
-pub async fn openapi_json(spec: web::Data<crate::http::SpecJson>) -> HttpResponse {
+pub async fn openapi_json(spec: web::Data<SpecJson>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/json")

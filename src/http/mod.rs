@@ -8,14 +8,16 @@
 
 pub mod articles;
 pub mod auth;
-pub mod cache;
-pub mod caching;
+pub mod body_deadline;
+pub mod cache_middleware;
+pub mod client;
 pub mod comments;
 pub mod cursor;
+pub mod conditional;
 pub mod editors;
 pub mod extract;
+pub mod head;
 pub mod health;
-pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -23,9 +25,7 @@ pub mod shares;
 pub mod tags;
 
 use actix_web::dev::ResourceDef;
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, middleware, web};
-use serde::{Deserialize, Deserializer};
+use actix_web::{HttpRequest, HttpResponse, middleware, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 
@@ -90,10 +90,25 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub fn api_spec() -> ApiDocument {
     let (_, spec) = actix_web::App::new()
         .into_utoipa_app()
-        .openapi(openapi::ApiDoc::openapi())
+        .openapi(openapi_root())
         .configure(configure)
         .split_for_parts();
     ApiDocument(openapi::finish(&spec))
+}
+
+/// The document's root ([`openapi::ApiDoc`]) with the schemas that
+/// handlers name only inside query parameters (so utoipa does not collect
+/// them). Added here, where routes are assembled, so that `openapi` itself
+/// needs nothing from the handlers.
+pub fn openapi_root() -> utoipa::openapi::OpenApi {
+    use utoipa::ToSchema;
+    let mut root = openapi::ApiDoc::openapi();
+    let components = root.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        articles::ArticleField::name().into_owned(),
+        <articles::ArticleField as utoipa::PartialSchema>::schema(),
+    );
+    root
 }
 
 /// The finished OpenAPI document, as JSON.
@@ -109,10 +124,6 @@ impl ApiDocument {
         serde_json::to_string_pretty(&self.0)
     }
 }
-
-/// The spec, serialised once at start, served by `GET /api/v1/openapi.json`.
-#[derive(Clone)]
-pub struct SpecJson(pub web::Bytes);
 
 /// Which methods each documented path accepts, so an unmatched request can
 /// be told `405` with `Allow` instead of `404`.
@@ -171,20 +182,4 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result
 pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
     tracing::debug!(error = %err, "bad path parameter");
     AppError::not_found(format!("Nothing lives at {}.", req.path())).into()
-}
-
-/// Marks a response as never to be stored by any cache.
-pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
-    builder
-}
-
-/// For PATCH fields where `null` means "clear" and absence means "keep":
-/// absent → `None`, `null` → `Some(None)`, value → `Some(Some(v))`.
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

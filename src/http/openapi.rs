@@ -42,7 +42,7 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
     servers((url = "/", description = "This server")),
     modifiers(&SecurityAddon),
     components(
-        schemas(Problem, FieldError, crate::http::articles::ArticleField),
+        schemas(Problem, FieldError),
         responses(BadRequest, Unauthorized, Forbidden, CommentsDisabled, NotFound, Conflict,
                   PreconditionFailed, PayloadTooLarge, UnsupportedMediaType, Invalid, RateLimited,
                   InternalError, Unavailable, NotModified)

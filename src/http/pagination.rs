@@ -19,7 +19,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, FieldError};
-use crate::http::caching::{self, CachePolicy};
+use crate::http::conditional::{self, CachePolicy};
 pub use crate::http::cursor::MAX_CURSOR_LEN;
 use crate::http::cursor::{self, Key, Keyset, Scope};
 
@@ -308,7 +308,7 @@ pub fn cached_list_response<T: Serialize>(
         .map(|v| (header::LINK, v))
         .into_iter()
         .collect();
-    Ok(caching::cached_bytes(req, StatusCode::OK, bytes, policy, &extra))
+    Ok(conditional::cached_bytes(req, StatusCode::OK, bytes, policy, &extra))
 }
 
 /// Declares a named list schema for the spec: `{data: [T], meta, links}`,

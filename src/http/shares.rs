@@ -17,11 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::shares::{EventFilter, ShareEventRow};
 use crate::domain::share::{Bound, ChannelTally, DayRange, GroupBy, ShareChannel, TimeRange};
 use crate::error::{AppError, FieldError};
-use crate::http::caching::{self, CachePolicy};
+use crate::http::client::client_ip;
+use crate::http::conditional::{self, CachePolicy, no_store};
 use crate::http::cursor::{Keyset, Scope};
 use crate::http::extract::{Auth, Json, Query, guard, known_slug};
-use crate::http::limits::client_ip;
-use crate::http::no_store;
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
 use crate::service::shares::{self as service, ListQuery, Press, Recorded, StatsQuery, Viewer};
@@ -496,7 +495,7 @@ pub async fn get_share_counts(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let counts = service::counts(&state.db, known_slug(slug.into_inner())?).await?;
-    caching::json_ok(
+    conditional::json_ok(
         &req,
         &ShareCountsResponse::from(counts),
         CachePolicy::Public {

@@ -10,7 +10,7 @@ use crate::db;
 use crate::domain::{slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
-use crate::http::caching::{self, CachePolicy};
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
@@ -132,7 +132,7 @@ pub struct UpdateTagRequest {
     #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
     pub slug: Option<String>,
     /// Up to 500 characters; `null` clears it.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
 }
@@ -220,7 +220,7 @@ pub async fn get_tag(
         })
         .await?
         .ok_or_else(|| AppError::not_found(format!("No tag has the slug `{slug}`.")))?;
-    caching::json_ok(
+    conditional::json_ok(
         &req,
         &TagResponse::from(view),
         CachePolicy::Public {
@@ -257,7 +257,7 @@ pub async fn list_admin_tags(
     let data: Vec<AdminTagResponse> = views.into_iter().map(AdminTagResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, Some(total), None);
     let mut builder = HttpResponse::Ok();
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder.no_store();
     Ok(pagination::list_response(builder, &body))
 }
 
@@ -313,7 +313,7 @@ pub async fn create_tag(
     let id = view.tag.id;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/admin/tags/{id}")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .no_store()
         .json(AdminTagResponse::from(view)))
 }
 
@@ -351,7 +351,7 @@ pub async fn get_admin_tag(
         })
         .await?
         .ok_or_else(|| AppError::not_found(format!("No tag has id {id}.")))?;
-    caching::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
+    conditional::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
 }
 
 /// Update a tag
@@ -406,16 +406,16 @@ pub async fn update_tag(
         check_slug(s, &mut errors.0);
     }
     errors.finish()?;
-    let if_match = caching::if_match(&req);
+    let if_match = conditional::if_match(&req);
     let view = service::update(&state.db, id.into_inner(), patch, move |current| {
-        let etag = caching::etag_of_json(&AdminTagResponse::from(TagView {
+        let etag = conditional::etag_of_json(&AdminTagResponse::from(TagView {
             tag: current.tag.clone(),
             article_count: current.article_count,
         }))?;
-        caching::check_if_match(if_match.as_deref(), &etag)
+        conditional::check_if_match(if_match.as_deref(), &etag)
     })
     .await?;
-    caching::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
+    conditional::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
 }
 
 /// Delete a tag
@@ -440,7 +440,5 @@ pub async fn delete_tag(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }

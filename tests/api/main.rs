@@ -10,6 +10,7 @@ mod demo;
 mod editors;
 mod health;
 mod hostile;
+mod infra;
 mod migrations;
 mod openapi;
 mod problems;

@@ -12,7 +12,7 @@ use crate::db::articles::{ListFilter, Order};
 use crate::domain::article::ArticleStatus;
 use crate::domain::{Role, slug, text};
 use crate::error::{AppError, FieldError};
-use crate::http::caching::{self, CachePolicy};
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
 use crate::http::pagination::{self, Paging};
 use crate::service::articles::{self as service, ArticlePatch, NewArticleInput};
@@ -80,14 +80,14 @@ pub struct UpdateArticleRequest {
     #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     /// The standfirst, up to 300 characters; `null` clears it.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 300)]
     pub subtitle: Option<Option<String>>,
     /// The body in Markdown, up to 200,000 characters.
     #[schema(max_length = 200000)]
     pub body_markdown: Option<String>,
     /// Up to 1,000 characters; `null` goes back to the derived excerpt.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub excerpt: Option<Option<String>>,
     /// A new slug (the old address stops working); 409 when taken.
@@ -99,14 +99,14 @@ pub struct UpdateArticleRequest {
     #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
     /// An absolute http(s) URL; `null` removes the image.
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
     pub featured_image_url: Option<Option<String>>,
     /// Whether readers may post comments.
     pub comments_enabled: Option<bool>,
     /// When it goes (or went) public; a future time schedules it. `null`
     /// unsets it (set again on the next publish).
-    #[serde(default, deserialize_with = "crate::http::double_option")]
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,
 }
@@ -275,7 +275,7 @@ pub struct AdminArticleListParams {
 }
 
 fn no_store_json(req: &HttpRequest, value: &ArticleResponse) -> Result<HttpResponse, AppError> {
-    caching::json_ok(req, value, CachePolicy::NoStore)
+    conditional::json_ok(req, value, CachePolicy::NoStore)
 }
 
 /// List articles (editor)
@@ -348,7 +348,7 @@ pub async fn list_admin_articles(
     };
     let body = super::load_list(&state, &req, filter, Order::RecentlyUpdated, &paging, fields).await?;
     let mut builder = HttpResponse::Ok();
-    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder.no_store();
     Ok(pagination::list_response(builder, &body))
 }
 
@@ -392,8 +392,8 @@ pub async fn create_article(
             header::LOCATION,
             format!("/api/v1/admin/articles/{}", response.id),
         ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::ETAG, caching::etag_of_json(&response)?))
+        .no_store()
+        .insert_header((header::ETAG, conditional::etag_of_json(&response)?))
         .json(response))
 }
 
@@ -468,15 +468,15 @@ pub async fn update_article(
     body: Json<UpdateArticleRequest>,
 ) -> Result<HttpResponse, AppError> {
     let patch = validate_update(body.0)?;
-    let if_match = caching::if_match(&req);
+    let if_match = conditional::if_match(&req);
     let view = service::update(
         &state.db,
         auth.editor.clone(),
         id.into_inner(),
         patch,
         move |current| {
-            let etag = caching::etag_of_json(&ArticleResponse::from(current.clone()))?;
-            caching::check_if_match(if_match.as_deref(), &etag)
+            let etag = conditional::etag_of_json(&ArticleResponse::from(current.clone()))?;
+            conditional::check_if_match(if_match.as_deref(), &etag)
         },
     )
     .await?;
@@ -505,7 +505,5 @@ pub async fn delete_article(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, auth.editor.clone(), id.into_inner()).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }

@@ -13,7 +13,7 @@ use super::{
 use crate::db::{self, articles::ListFilter, articles::Order};
 use crate::domain::article::ArticleSort;
 use crate::error::{AppError, FieldError};
-use crate::http::caching::{self, CachePolicy};
+use crate::http::conditional::{self, CachePolicy};
 use crate::http::extract::{Errors, Query, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::state::AppState;
@@ -193,7 +193,7 @@ pub async fn get_article(
         header::LAST_MODIFIED,
         HeaderValue::from_str(&last_modified.to_string()).map_err(AppError::internal)?,
     )];
-    Ok(caching::cached_bytes(
+    Ok(conditional::cached_bytes(
         &req,
         StatusCode::OK,
         body,

@@ -1,4 +1,6 @@
-//! HTTP caching and optimistic concurrency.
+//! Conditional requests and cache headers: what clients and CDNs may keep,
+//! and optimistic concurrency. (The server's own response cache is
+//! `infra::response_cache`.)
 //!
 //! - Every JSON `GET` carries a strong `ETag`: a 64-bit xxh3 of the exact
 //!   body bytes, so equal bodies have equal tags on every instance.
@@ -12,7 +14,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
 use crate::error::AppError;
@@ -29,9 +31,31 @@ impl CachePolicy {
     fn header_value(self) -> String {
         match self {
             CachePolicy::Public { max_age } => format!("public, max-age={max_age}"),
-            CachePolicy::NoStore => "no-store".to_string(),
+            CachePolicy::NoStore => NO_STORE.to_string(),
         }
     }
+}
+
+/// `Cache-Control` of responses that no cache may keep: editor data, tokens,
+/// errors, operations routes.
+pub const NO_STORE: &str = "no-store";
+
+/// The one way to mark a response as never to be stored by any cache:
+/// `HttpResponse::Ok().no_store().json(…)`.
+pub trait NoStore {
+    fn no_store(&mut self) -> &mut Self;
+}
+
+impl NoStore for HttpResponseBuilder {
+    fn no_store(&mut self) -> &mut Self {
+        self.insert_header((header::CACHE_CONTROL, NO_STORE))
+    }
+}
+
+/// [`NoStore`] for a builder passed by value: `no_store(HttpResponse::Ok())`.
+pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
+    builder.no_store();
+    builder
 }
 
 /// The strong entity tag of a body, quoted as it appears in headers.

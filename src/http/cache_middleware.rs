@@ -1,0 +1,113 @@
+//! The middleware that answers public GETs from `infra::response_cache`,
+//! or runs the handler and keeps its answer when it may be shared. The
+//! rules of what is kept and for how long are in that module; here:
+//! - only `GET`s of public API paths, without `Authorization`, are looked up;
+//! - only `200` answers marked `Cache-Control: public` with an `ETag` are
+//!   kept;
+//! - a hit honours `If-None-Match` like the handler would (`304`).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{Error, HttpResponse, web};
+
+use crate::http::conditional::none_match_hits;
+use crate::infra::response_cache::{CachedResponse, ResponseCache};
+use crate::state::AppState;
+
+fn cacheable_path(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/admin")
+        && !path.starts_with("/api/v1/auth")
+        && path != "/api/v1/openapi.json"
+}
+
+fn replay(entry: &CachedResponse, if_none_match: Option<&header::HeaderValue>) -> HttpResponse {
+    let not_modified = if_none_match
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| none_match_hits(v, &entry.etag));
+    let mut builder = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    builder.insert_header((header::ETAG, entry.etag.as_str()));
+    for (name, value) in &entry.headers {
+        builder.insert_header((name.as_str(), value.as_str()));
+    }
+    if not_modified {
+        builder.finish()
+    } else {
+        builder.body(Bytes::from_owner(entry.body.clone()))
+    }
+}
+
+pub async fn public_response_cache(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let Some(state) = state.filter(|s| s.cache.enabled()) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    if req.method() != Method::GET
+        || !cacheable_path(req.path())
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let cache = &state.cache;
+    let key = ResponseCache::key(req.path(), req.query_string());
+    // Read before the handler runs: see the rules in infra::response_cache.
+    let generation = state.db.write_generation();
+    if let Some(entry) = cache.lookup(&key, generation) {
+        let response = replay(&entry, req.headers().get(header::IF_NONE_MATCH));
+        return Ok(req.into_response(response));
+    }
+    let response = next.call(req).await?;
+    let public = response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("public"));
+    if response.status() != StatusCode::OK || !public {
+        return Ok(response.map_into_boxed_body());
+    }
+    let Some(etag) = response
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return Ok(response.map_into_boxed_body());
+    };
+    let lifetime = cache.lifetime(&state.db, generation).await;
+    let (request, response) = response.into_parts();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| *name != header::ETAG && *name != header::CONTENT_LENGTH)
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let (response, body) = response.into_parts();
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| crate::error::AppError::internal("response body could not be read for caching"))?;
+    cache.store(
+        key,
+        generation,
+        lifetime,
+        CachedResponse {
+            etag,
+            headers,
+            body: body.to_vec().into(),
+        },
+    );
+    Ok(ServiceResponse::new(
+        request,
+        response.set_body(BoxBody::new(body)),
+    ))
+}

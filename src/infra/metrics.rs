@@ -1,0 +1,253 @@
+//! Prometheus metrics: requests by method, route and status, latency
+//! histograms, password verifications, database statements, pool use and
+//! the response cache.
+//!
+//! Every label taken from a request comes from a closed set, so no client
+//! can grow the registry (an invented method once became a label each, and
+//! 500 requests with 60 KB methods added 30 MB): the method is one of a
+//! fixed list or `other`, the route is the matched pattern (finite: the
+//! registered routes) or `unmatched`, the status a number.
+//!
+//! Who may read them is decided by [`Exposure`]: a separate listener
+//! (`METRICS_ADDR`), a bearer token (`METRICS_TOKEN`), or neither, in which
+//! case only development serves them on the public listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
+
+use crate::db::Db;
+use crate::infra::response_cache::CacheStats;
+
+/// The label for a route no pattern matched (404s, probes of random paths).
+pub const UNMATCHED: &str = "unmatched";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+/// The method label: one of the methods the API knows, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    password_verifications: Counter,
+}
+
+impl Metrics {
+    /// `db` and `cache` are read at scrape time (statement counts, pool,
+    /// cache hits); nothing else is kept.
+    pub fn new(db: Db, cache: Arc<CacheStats>) -> Self {
+        let mut registry = Registry::with_prefix("broadsheet");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 100 µs to ~3 s.
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        registry.register("http_request_duration_seconds", "Time to answer", latency.clone());
+        let password_verifications = Counter::default();
+        registry.register(
+            "password_verifications",
+            "argon2 password verifications run by sign-ins (real or, for unknown emails, a dummy)",
+            password_verifications.clone(),
+        );
+        registry.register_collector(Box::new(StorageCollector { db, cache }));
+        Metrics {
+            registry,
+            requests,
+            latency,
+            password_verifications,
+        }
+    }
+
+    /// Records one answered request. `route` is the matched pattern, `None`
+    /// when no route matched; `method` is mapped to its closed set here.
+    pub fn observe(&self, method: &str, route: Option<&str>, status: u16, elapsed: Duration) {
+        let route = route.unwrap_or(UNMATCHED).to_string();
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method_label(method),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one argon2 verification by a sign-in.
+    pub fn password_verified(&self) {
+        self.password_verifications.inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// Values read at scrape time from the database handle and the cache.
+struct StorageCollector {
+    db: Db,
+    cache: Arc<CacheStats>,
+}
+
+// The registry wants Debug; the handles have nothing useful to print.
+impl std::fmt::Debug for StorageCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StorageCollector")
+    }
+}
+
+impl Collector for StorageCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counters = [
+            ("db_statements", "SQL statements run", self.db.query_count()),
+            ("db_writes", "Write transactions", self.db.write_generation()),
+            (
+                "response_cache_hits",
+                "Public GETs answered from memory",
+                self.cache.hits(),
+            ),
+            (
+                "response_cache_misses",
+                "Public GETs that ran their handler",
+                self.cache.misses(),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+        let (connections, idle) = self.db.pool_state();
+        let gauges = [
+            (
+                "db_pool_connections",
+                "Open pooled connections",
+                connections as i64,
+            ),
+            ("db_pool_idle", "Idle pooled connections", idle as i64),
+            (
+                "response_cache_bytes",
+                "Memory held by the response cache",
+                self.cache.size_bytes() as i64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where `/metrics` is served, from the settings.
+#[derive(Clone)]
+pub struct Exposure {
+    /// `METRICS_ADDR`: a listener of its own (then never on the public one
+    /// without the token).
+    pub separate_listener: bool,
+    /// `METRICS_TOKEN`: the public listener serves it to this bearer.
+    pub token: Option<String>,
+    pub production: bool,
+}
+
+/// What the public listener does with a request for `/metrics`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PublicAccess {
+    Serve,
+    /// A token is configured and this request did not present it.
+    NeedsToken,
+    /// Not offered on this listener: answer as if it did not exist.
+    Hidden,
+}
+
+impl Exposure {
+    /// Decides for one request; `bearer` is the token it presented, if any.
+    pub fn public_access(&self, bearer: Option<&str>) -> PublicAccess {
+        match &self.token {
+            Some(token) if bearer.is_some_and(|b| same_secret(b, token)) => PublicAccess::Serve,
+            Some(_) => PublicAccess::NeedsToken,
+            None if self.separate_listener || self.production => PublicAccess::Hidden,
+            None => PublicAccess::Serve,
+        }
+    }
+}
+
+/// Compares two secrets in time independent of where they differ: both are
+/// hashed first (so lengths leak nothing either), then every byte of the
+/// digests is compared.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_map_to_a_closed_set() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("OPTIONS"), "OPTIONS");
+        assert_eq!(method_label("get"), "other");
+        assert_eq!(method_label(&"X".repeat(60_000)), "other");
+        assert_eq!(method_label("PROPFIND"), "other");
+    }
+
+    #[test]
+    fn exposure_modes() {
+        let dev = Exposure {
+            separate_listener: false,
+            token: None,
+            production: false,
+        };
+        assert_eq!(dev.public_access(None), PublicAccess::Serve);
+        let prod = Exposure {
+            production: true,
+            ..dev.clone()
+        };
+        assert_eq!(prod.public_access(None), PublicAccess::Hidden);
+        let separate = Exposure {
+            separate_listener: true,
+            ..dev.clone()
+        };
+        assert_eq!(separate.public_access(Some("x")), PublicAccess::Hidden);
+        let token = Exposure {
+            token: Some("s3cret-token".into()),
+            ..prod
+        };
+        assert_eq!(token.public_access(Some("s3cret-token")), PublicAccess::Serve);
+        assert_eq!(
+            token.public_access(Some("s3cret-tokem")),
+            PublicAccess::NeedsToken
+        );
+        assert_eq!(token.public_access(None), PublicAccess::NeedsToken);
+    }
+}
