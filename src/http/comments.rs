@@ -207,6 +207,13 @@ pub struct CreateCommentRequest {
 /// The answer to a new comment: the comment as the public sees it, and a
 /// trust token for the reader's client to keep.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 43, "article_id": 7, "parent_id": null, "depth": 0,
+    "author_name": "Ana Ruiz", "author_url": "https://ana.example.org",
+    "body": "Well argued.", "body_html": "<p>Well argued.</p>",
+    "status": "pending", "removed": false, "created_at": "2026-11-24T09:30:00Z",
+    "trust_token": "ct1.43.Xq3b0Zt9H1lTqkq2J8cQ6Yw4u1NnP0Rr5Vv7Ss9Tt2E"
+}))]
 pub struct PostedCommentResponse {
     #[serde(flatten)]
     pub comment: CommentResponse,
