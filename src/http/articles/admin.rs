@@ -413,7 +413,8 @@ pub async fn create_article(
 
 /// Get an article (editor)
 ///
-/// Any status. Authors may read only their own articles (403 otherwise).
+/// Any status. Authors may read only their own articles: another
+/// author's article is 404, exactly as a missing id.
 /// The `ETag` is what `If-Match` on PATCH expects.
 #[utoipa::path(
     operation_id = "getAdminArticle",
