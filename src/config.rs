@@ -26,7 +26,8 @@ pub enum Environment {
 pub enum CommentModeration {
     /// Every comment waits for an editor.
     All,
-    /// An email address that already has an approved comment is trusted.
+    /// A reader who sends the trust token of an approved comment of theirs
+    /// is published at once; everyone else waits.
     FirstTime,
     /// Comments are approved at once (links and honeypot rules still apply).
     None,

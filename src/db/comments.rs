@@ -89,18 +89,6 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>>
         .optional()
 }
 
-/// Whether `email` (stored lower-cased) has an approved comment anywhere:
-/// the `first_time` moderation mode trusts such authors.
-pub fn email_has_approved(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        comments::table
-            .filter(comments::author_email.eq(email))
-            .filter(comments::status.eq(CommentStatus::Approved.as_str()))
-            .filter(comments::removed.eq(false)),
-    ))
-    .get_result(conn)
-}
-
 /// Where a cursor-mode page starts: after the comment with these keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {

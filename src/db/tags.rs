@@ -97,6 +97,57 @@ pub fn list(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Ve
     Ok((rows, total))
 }
 
+/// `EXISTS` an article visible at `now` with the tag of the outer row (a
+/// macro: diesel's type for it is long and says nothing).
+macro_rules! has_visible_article {
+    ($now:expr) => {
+        diesel::dsl::exists(
+            article_tags::table
+                .inner_join(articles::table)
+                .filter(article_tags::tag_id.eq(tags::id))
+                .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+                .filter(articles::published_at.le($now)),
+        )
+    };
+}
+
+/// A page of the tags with at least one article visible at `now`
+/// (published, `published_at` past), by name, and their total: the public
+/// list. A tag only drafts or scheduled articles carry stays unseen.
+pub fn list_visible(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<TagRow>, i64)> {
+    let rows = tags::table
+        .filter(has_visible_article!(now))
+        .order((tags::name.asc(), tags::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(TagRow::as_select())
+        .load(conn)?;
+    let total = tags::table
+        .filter(has_visible_article!(now))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// The tag at `slug` if at least one article visible at `now` carries it.
+pub fn find_visible_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<TagRow>> {
+    tags::table
+        .filter(tags::slug.eq(slug))
+        .filter(has_visible_article!(now))
+        .select(TagRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Number of articles per tag among `tag_ids`: only those visible at `now`
 /// when given (public counts), else every article. One query.
 pub fn article_counts(

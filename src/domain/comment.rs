@@ -9,8 +9,12 @@
 //! - A filled honeypot always means `spam`; more links than allowed always
 //!   means `pending`, whatever the moderation mode.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use linkify::{LinkFinder, LinkKind};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use utoipa::ToSchema;
 
 use crate::config::CommentModeration;
@@ -75,7 +79,8 @@ pub struct Submission {
     pub honeypot_filled: bool,
     /// Links found in the body (see [`count_links`]).
     pub links: usize,
-    /// The author's email already has an approved comment.
+    /// The author sent a valid trust token of an approved comment of
+    /// theirs (see [`trust_token`]).
     pub known_author: bool,
 }
 
@@ -93,6 +98,48 @@ pub fn initial_status(mode: CommentModeration, max_links: u32, s: Submission) ->
         CommentModeration::FirstTime => CommentStatus::Pending,
         CommentModeration::None => CommentStatus::Approved,
     }
+}
+
+/// How long an approved comment vouches for its author under `first_time`
+/// moderation: a trust token naming a comment older than this no longer
+/// publishes at once.
+pub const TRUST_WINDOW_DAYS: i64 = 365;
+
+const TRUST_PREFIX: &str = "ct1";
+
+fn trust_mac(key: &[u8], comment_id: i64, email: &str) -> Hmac<Sha256> {
+    // Any key length is valid for HMAC; `new_from_slice` cannot fail here.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    // Domain separation: nothing else the server signs starts this way.
+    mac.update(b"broadsheet comment trust v1\0");
+    mac.update(comment_id.to_string().as_bytes());
+    mac.update(b"\0");
+    mac.update(email.as_bytes());
+    mac
+}
+
+/// The trust token issued with comment `comment_id` by `email` (lower-cased):
+/// `ct1.{id}.{HMAC-SHA-256, base64url}`. Once an editor approves that
+/// comment, the reader's client sends the token back with the next comment
+/// to be published at once under `first_time` moderation.
+pub fn trust_token(key: &[u8], comment_id: i64, email: &str) -> String {
+    let tag = trust_mac(key, comment_id, email).finalize().into_bytes();
+    format!("{TRUST_PREFIX}.{comment_id}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// The comment id a trust token vouches with, if `token` was issued by
+/// this server for `email`; `None` for anything forged, altered or issued
+/// to another address. Constant-time comparison.
+pub fn read_trust_token(key: &[u8], token: &str, email: &str) -> Option<i64> {
+    let mut parts = token.splitn(3, '.');
+    let (prefix, id, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if prefix != TRUST_PREFIX || tag.len() > 64 {
+        return None;
+    }
+    let id: i64 = id.parse().ok().filter(|id| *id > 0)?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    trust_mac(key, id, email).verify_slice(&tag).ok()?;
+    Some(id)
 }
 
 /// Whether a comment at `parent_depth` may get a reply, when the deepest
@@ -360,6 +407,21 @@ mod tests {
                 prop_assert!(!stripped.contains('<') && !stripped.contains('>'), "{}", html);
                 prop_assert_eq!(unsafe_markup(&html), None, "{}", html);
             }
+        }
+    }
+
+    #[test]
+    fn trust_tokens_verify_only_for_their_email() {
+        let key = b"a key of some length for the tests";
+        let token = trust_token(key, 42, "ana@example.com");
+        assert!(token.starts_with("ct1.42."));
+        assert_eq!(read_trust_token(key, &token, "ana@example.com"), Some(42));
+        assert_eq!(read_trust_token(key, &token, "bo@example.com"), None);
+        assert_eq!(read_trust_token(b"another key", &token, "ana@example.com"), None);
+        let forged = token.replace("ct1.42.", "ct1.43.");
+        assert_eq!(read_trust_token(key, &forged, "ana@example.com"), None);
+        for junk in ["", "ct1", "ct1.x.y", "ct1.-1.AAAA", "ct2.42.AAAA", "ct1.42.!!"] {
+            assert_eq!(read_trust_token(key, junk, "ana@example.com"), None, "{junk}");
         }
     }
 }

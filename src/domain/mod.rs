@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod comment;
+pub mod date;
 pub mod markdown;
 pub mod role;
 pub mod share;

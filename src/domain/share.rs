@@ -11,7 +11,7 @@
 //!   instant, and become a half-open range `[from, until)` of stored
 //!   timestamps, which are whole seconds.
 
-use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{Days, NaiveDate, NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -183,10 +183,7 @@ impl DayRange {
 }
 
 fn parse_date(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10)
-        .ok_or_else(|| FieldError::new(field, "must be a date as YYYY-MM-DD"))
+    super::date::parse_day(field, value)
 }
 
 /// A bound of an event filter: a whole day or an instant.
@@ -199,17 +196,11 @@ pub enum Bound {
 impl Bound {
     /// `YYYY-MM-DD` or an RFC 3339 time (converted to UTC).
     pub fn parse(field: &str, value: &str) -> Result<Bound, FieldError> {
-        if let Ok(day) = parse_date(field, value) {
-            return Ok(Bound::Day(day));
-        }
-        DateTime::parse_from_rfc3339(value)
-            .map(|t| Bound::Instant(t.naive_utc()))
-            .map_err(|_| {
-                FieldError::new(
-                    field,
-                    "must be a date (YYYY-MM-DD) or an RFC 3339 time (2026-11-24T09:30:00Z)",
-                )
-            })
+        // One parser and range check for every date input (domain::date).
+        Ok(match super::date::Bound::parse(field, value)? {
+            super::date::Bound::Day(day) => Bound::Day(day),
+            super::date::Bound::Instant(time) => Bound::Instant(time),
+        })
     }
 }
 

@@ -59,6 +59,32 @@ pub fn is_invisible(c: char) -> bool {
         )
 }
 
+/// Bidirectional embedding, override and isolate controls (U+202A–U+202E,
+/// U+2066–U+2069). In a name, comment, tag or URL they reorder what
+/// follows (`\u{202e}gpj.exe` shows as `exe.jpg`), so text fields refuse
+/// them. The left-to-right and right-to-left marks (U+200E, U+200F) stay
+/// allowed in text: they reorder nothing by themselves and right-to-left
+/// writers need them. URLs refuse the marks too.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+const BIDI: &str =
+    "must not contain bidirectional override or isolate characters (U+202A–U+202E, U+2066–U+2069)";
+
+/// Refuses a name that mixes scripts (Latin with a Cyrillic `С`), per
+/// Unicode's mixed-script rule (UTS #39): combinations a language uses,
+/// such as Japanese Han and Kana, count as one script.
+pub fn single_script(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    use unicode_security::MixedScript;
+    if !value.is_single_script() {
+        errors.push(FieldError::new(
+            field,
+            "must be written in one script (for example not Latin mixed with Cyrillic look-alikes)",
+        ));
+    }
+}
+
 fn check(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
     let len = value.chars().count();
     if len > max {
@@ -72,6 +98,9 @@ fn check(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
     {
         errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+    if value.chars().any(is_bidi_control) {
+        errors.push(FieldError::new(field, BIDI));
     }
 }
 
@@ -107,9 +136,12 @@ pub fn http_url(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Strin
     let valid = (lower.starts_with("https://") || lower.starts_with("http://"))
         && value.len() <= 2000
         && value.len() > "https://".len()
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+        && !value.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || is_bidi_control(c)
+                || matches!(c, '\u{200e}' | '\u{200f}' | '"' | '<' | '>')
+        });
     if !valid {
         errors.push(FieldError::new(
             field,
@@ -166,13 +198,39 @@ mod tests {
         ] {
             let mut errors = Vec::new();
             required("title", text, 100, &mut errors);
-            assert_eq!(errors.len(), 1, "{text:?}");
+            assert!(errors.iter().any(|e| e.message == INVISIBLE), "{text:?}");
             let mut errors = Vec::new();
             optional("subtitle", Some(text), 100, &mut errors);
-            assert_eq!(errors.len(), 1, "{text:?}");
+            assert!(errors.iter().any(|e| e.message == INVISIBLE), "{text:?}");
         }
         let mut errors = Vec::new();
         required("title", "\u{200f}שלום", 100, &mut errors);
         assert!(errors.is_empty(), "right-to-left text with a mark is fine");
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_in_text_and_urls() {
+        for text in ["Ann\u{202e}gpj.exe", "a\u{2066}b\u{2069}", "x\u{202a}y"] {
+            let mut errors = Vec::new();
+            required("author_name", text, 100, &mut errors);
+            assert_eq!(errors.len(), 1, "{text:?}");
+            assert!(errors[0].message.contains("bidirectional"));
+        }
+        let mut errors = Vec::new();
+        http_url("author_url", "https://example.com/\u{202e}fdp.exe", &mut errors);
+        http_url("author_url", "https://example.com/\u{200f}x", &mut errors);
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn tag_names_stay_in_one_script() {
+        for ok in ["Cities", "Города", "東京タワー", "Covid-19", "São Paulo"] {
+            let mut errors = Vec::new();
+            single_script("name", ok, &mut errors);
+            assert!(errors.is_empty(), "{ok}");
+        }
+        let mut errors = Vec::new();
+        single_script("name", "\u{421}ities", &mut errors);
+        assert_eq!(errors.len(), 1);
     }
 }

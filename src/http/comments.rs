@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::config::CommentModeration;
 use crate::db::comments::{AdminFilter, After, CommentRow};
 use crate::domain::comment::{self, CommentStatus};
 use crate::domain::text;
@@ -175,8 +176,8 @@ pub struct CreateCommentRequest {
     /// Shown with the comment; 1–100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub author_name: String,
-    /// Never shown publicly; lets editors reach the reader, and under
-    /// `first_time` moderation an email with an approved comment is trusted.
+    /// Never shown publicly; lets editors reach the reader. A typed email
+    /// alone never makes a reader trusted (see `trust_token`).
     #[schema(format = Email, max_length = 254)]
     pub author_email: String,
     /// The reader's website: an absolute http(s) URL.
@@ -192,6 +193,35 @@ pub struct CreateCommentRequest {
     /// Leave empty; bots fill it. Anti-spam honeypot: hide this field from
     /// people (for example with CSS), never from the form.
     pub nickname: Option<String>,
+    /// The `trust_token` of an earlier comment by this reader (same
+    /// email). Under `first_time` moderation, once an editor has approved
+    /// that comment (within the last 365 days), this one is published at
+    /// once. Keep it in the reader's browser; it is not a secret of the
+    /// site, but whoever holds it is trusted with that email.
+    #[schema(
+        max_length = 200,
+        example = "ct1.42.3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    )]
+    pub trust_token: Option<String>,
+}
+
+/// The answer to a new comment: the comment as the public sees it, and a
+/// trust token for the reader's client to keep.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 43, "article_id": 7, "parent_id": null, "depth": 0,
+    "author_name": "Ana Ruiz", "author_url": "https://ana.example.org",
+    "body": "Well argued.", "body_html": "<p>Well argued.</p>",
+    "status": "pending", "removed": false, "created_at": "2026-11-24T09:30:00Z",
+    "trust_token": "ct1.43.Xq3b0Zt9H1lTqkq2J8cQ6Yw4u1NnP0Rr5Vv7Ss9Tt2E"
+}))]
+pub struct PostedCommentResponse {
+    #[serde(flatten)]
+    pub comment: CommentResponse,
+    /// Send it back as `trust_token` with the reader's next comment; it
+    /// counts once an editor approves this comment. Issued with every
+    /// comment, so the answer looks the same whatever the moderation did.
+    pub trust_token: String,
 }
 
 /// An editor's change to a comment: moderate it (`status`), correct its
@@ -384,6 +414,8 @@ fn validate_create(body: CreateCommentRequest) -> Result<NewCommentInput, AppErr
         body: body_text,
         parent_id: body.parent_id,
         honeypot_filled: body.nickname.is_some_and(|n| !n.trim().is_empty()),
+        // Anything too long to be a token is simply not one.
+        trust_token: body.trust_token.filter(|t| t.len() <= 200),
     })
 }
 
@@ -486,8 +518,12 @@ pub async fn get_comment(
 /// Leave a reply
 ///
 /// Posts a reader's comment on a published article. It is held for
-/// moderation (`202`, status `pending`) unless the moderation mode
-/// publishes it at once (`201` with `Location`). Comments with more than
+/// moderation (`202`, status `pending`) unless the moderation mode is
+/// `none`, which publishes it at once (`201` with `Location`). Under
+/// `first_time` the answer is always `202`, whether or not the reader was
+/// trusted (so it cannot tell who has commented before); its `status` says
+/// whether the comment was published. Trust comes only from a
+/// `trust_token` (see the request field). Comments with more than
 /// `COMMENT_MAX_LINKS` links are always held. Limited per client IP
 /// (`RATE_LIMIT_COMMENTS_PER_MINUTE`). The email is never shown publicly.
 #[utoipa::path(
@@ -496,9 +532,10 @@ pub async fn get_comment(
     params(("slug" = String, Path, description = "Article slug")),
     request_body = CreateCommentRequest,
     responses(
-        (status = 201, description = "Published at once.", body = CommentResponse,
+        (status = 201, description = "Published at once (moderation `none`).", body = PostedCommentResponse,
          headers(("Location" = String, description = "URL of the new comment."))),
-        (status = 202, description = "Received and held for moderation.", body = CommentResponse),
+        (status = 202, description = "Received: held for moderation, or under `first_time` published for a trusted reader (see `status`).",
+         body = PostedCommentResponse),
         (status = 400, response = crate::http::openapi::BadRequest),
         (status = 403, response = crate::http::openapi::CommentsDisabled),
         (status = 404, response = crate::http::openapi::NotFound),
@@ -517,16 +554,23 @@ pub async fn create_comment(
 ) -> Result<HttpResponse, AppError> {
     let slug = known_slug(slug.into_inner())?;
     let input = validate_create(body.0)?;
-    let row = service::create(&state.db, Rules::from_config(&state.config), slug.clone(), input).await?;
-    if row.status() == CommentStatus::Approved {
-        let location = format!("/api/v1/articles/{slug}/comments/{}", row.id);
-        let mut response = no_store_json(StatusCode::CREATED, &CommentResponse::from(row));
+    let rules = Rules::from_config(&state.config);
+    let published_at_once = rules.moderation == CommentModeration::None;
+    let posted = service::create(&state.db, rules, slug.clone(), input).await?;
+    let approved = posted.row.status() == CommentStatus::Approved;
+    let body = PostedCommentResponse {
+        comment: CommentResponse::from(posted.row),
+        trust_token: posted.trust_token,
+    };
+    if approved && published_at_once {
+        let location = format!("/api/v1/articles/{slug}/comments/{}", body.comment.id);
+        let mut response = no_store_json(StatusCode::CREATED, &body);
         if let Ok(value) = HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, value);
         }
         Ok(response)
     } else {
-        Ok(no_store_json(StatusCode::ACCEPTED, &CommentResponse::from(row)))
+        Ok(no_store_json(StatusCode::ACCEPTED, &body))
     }
 }
 

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::domain::{slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
@@ -152,19 +151,15 @@ async fn page_of_tags(
     let paging = Paging::from_params(params.page, params.per_page, None, &mut errors.0);
     errors.finish()?;
     let (offset, limit) = (paging.offset(), paging.per_page() as i64);
-    let (views, total) = state
-        .db
-        .read(move |conn| {
-            let (rows, total) = db::tags::list(conn, offset, limit)?;
-            Ok((service::with_counts(conn, rows, public)?, total))
-        })
-        .await?;
+    let (views, total) = service::list_page(&state.db, offset, limit, public).await?;
     Ok((paging, views, total))
 }
 
 /// List tags
 ///
-/// Every tag by name, with the number of published articles it has.
+/// Every tag that at least one published article carries, by name, with
+/// the number of such articles. Tags only drafts or scheduled articles
+/// carry are not listed.
 #[utoipa::path(
     operation_id = "listTags",
     tag = "tags",
@@ -193,6 +188,7 @@ pub async fn list_tags(
 ///
 /// The tag page's header: name, description and how many published
 /// articles carry it. List them with `GET /api/v1/articles?tag={slug}`.
+/// A tag no published article carries yet is 404 here.
 #[utoipa::path(
     operation_id = "getTag",
     tag = "tags",
@@ -211,13 +207,7 @@ pub async fn get_tag(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = known_slug(slug.into_inner())?;
-    let lookup = slug.clone();
-    let view = state
-        .db
-        .read(move |conn| match db::tags::find_by_slug(conn, &lookup)? {
-            Some(tag) => Ok(Some(service::with_counts(conn, vec![tag], true)?.remove(0))),
-            None => Ok(None),
-        })
+    let view = service::get_public(&state.db, slug.clone())
         .await?
         .ok_or_else(|| AppError::not_found(format!("No tag has the slug `{slug}`.")))?;
     conditional::json_ok(
@@ -263,8 +253,9 @@ pub async fn list_admin_tags(
 
 /// Create a tag
 ///
-/// Editors and admins. Article writes also create tags on the fly from
-/// names.
+/// Editors and admins. Their article writes also create tags from names;
+/// authors may only name existing tags. A name mixing scripts (a Cyrillic
+/// `С` among Latin letters) is refused.
 #[utoipa::path(
     operation_id = "createTag",
     tag = "admin-tags",
@@ -291,6 +282,7 @@ pub async fn create_tag(
     let body = body.0;
     let mut errors = Errors::default();
     let name = text::required("name", &body.name, 50, &mut errors.0);
+    text::single_script("name", &name, &mut errors.0);
     if !name.is_empty() && slug::slugify(&name).is_empty() && body.slug.is_none() {
         errors
             .0
@@ -342,15 +334,7 @@ pub async fn get_admin_tag(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let view = state
-        .db
-        .read(move |conn| match db::tags::find(conn, id)? {
-            Some(tag) => Ok(Some(service::with_counts(conn, vec![tag], false)?.remove(0))),
-            None => Ok(None),
-        })
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("No tag has id {id}.")))?;
+    let view = service::get_admin(&state.db, id.into_inner()).await?;
     conditional::json_ok(&req, &AdminTagResponse::from(view), CachePolicy::NoStore)
 }
 
@@ -396,7 +380,8 @@ pub async fn update_tag(
         name: body
             .name
             .as_deref()
-            .map(|n| text::required("name", n, 50, &mut errors.0)),
+            .map(|n| text::required("name", n, 50, &mut errors.0))
+            .inspect(|n| text::single_script("name", n, &mut errors.0)),
         slug: body.slug.clone(),
         description: body
             .description

@@ -16,7 +16,7 @@ use crate::db::{self, Db, DbConnection};
 use crate::domain::article::ArticleStatus;
 use crate::domain::{Role, markdown, slug};
 use crate::error::AppError;
-use crate::service::tags;
+use crate::service::{render, tags};
 
 /// A validated new article.
 pub struct NewArticleInput {
@@ -55,31 +55,49 @@ struct Rendered {
     reading_time_minutes: i32,
 }
 
-fn render(markdown_source: &str) -> Rendered {
-    let plain = markdown::plain_text(markdown_source);
-    let words = markdown::word_count(&plain);
-    Rendered {
-        html: markdown::to_html(markdown_source),
-        excerpt: markdown::excerpt(&plain),
-        word_count: words.min(i32::MAX as usize) as i32,
-        reading_time_minutes: markdown::reading_time_minutes(words).min(i32::MAX as usize) as i32,
+impl From<render::Body> for Rendered {
+    fn from(body: render::Body) -> Self {
+        let words = body.word_count;
+        Rendered {
+            html: body.html,
+            excerpt: body.excerpt,
+            word_count: words.min(i32::MAX as usize) as i32,
+            reading_time_minutes: markdown::reading_time_minutes(words).min(i32::MAX as usize) as i32,
+        }
     }
 }
 
-/// Authors may only touch their own articles.
+/// Authors may only touch their own articles. Another author's article
+/// answers exactly as a missing id does, so an author cannot learn which
+/// ids exist (no existence oracle).
 pub fn authorize(actor: &CurrentEditor, row: &ArticleRow) -> Result<(), AppError> {
     if actor.role == Role::Author && row.author_id != actor.id {
-        return Err(AppError::forbidden(
-            "Authors may only work on their own articles.",
-        ));
+        return Err(no_article(row.id));
     }
     Ok(())
 }
 
+fn no_article(id: i64) -> AppError {
+    AppError::not_found(format!("No article has id {id}."))
+}
+
+/// The published article at `slug`, visible now (the public article page).
+pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, AppError> {
+    let now = db::now();
+    db.read(
+        move |conn| match db::articles::find_visible_by_slug(conn, &slug, now)? {
+            Some(row) => Ok(Some(db::articles::view(conn, row)?)),
+            None => Ok(None),
+        },
+    )
+    .await
+}
+
 pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Result<ArticleView, AppError> {
-    let (rendered, input) = actix_web::web::block(move || (render(&input.body_markdown), input)).await?;
+    let rendered = render::render(input.body_markdown.clone(), "body_markdown").await?;
+    let rendered = Rendered::from(rendered);
     db.write(move |conn| {
-        let tag_ids = tags::find_or_create(conn, &input.tags)?;
+        let tag_ids = tags::find_or_create(conn, actor.role, &input.tags)?;
         let now = db::now();
         let published_at = input
             .published_at
@@ -120,11 +138,10 @@ fn slug_taken(slug: &str) -> AppError {
     ))
 }
 
-/// Loads article `id` for `actor` (404 when missing, 403 for another
-/// author's article).
+/// Loads article `id` for `actor` (404 when missing, and the same 404 for
+/// another author's article).
 pub fn load_for(conn: &mut DbConnection, actor: &CurrentEditor, id: i64) -> Result<ArticleView, AppError> {
-    let row = db::articles::find(conn, id)?
-        .ok_or_else(|| AppError::not_found(format!("No article has id {id}.")))?;
+    let row = db::articles::find(conn, id)?.ok_or_else(|| no_article(id))?;
     authorize(actor, &row)?;
     Ok(db::articles::view(conn, row)?)
 }
@@ -138,8 +155,12 @@ pub async fn update(
     patch: ArticlePatch,
     check: impl FnOnce(&ArticleView) -> Result<(), AppError> + Send + 'static,
 ) -> Result<ArticleView, AppError> {
-    let (rendered, patch) =
-        actix_web::web::block(move || (patch.body_markdown.as_deref().map(render), patch)).await?;
+    let rendered = match &patch.body_markdown {
+        Some(body) => Some(Rendered::from(
+            render::render(body.clone(), "body_markdown").await?,
+        )),
+        None => None,
+    };
     db.write(move |conn| {
         let current = load_for(conn, &actor, id)?;
         check(&current)?;
@@ -200,7 +221,7 @@ pub async fn update(
         let row = db::articles::update(conn, id, &changes)?;
         match &patch.tags {
             Some(names) => {
-                let tag_ids = tags::find_or_create(conn, names)?;
+                let tag_ids = tags::find_or_create(conn, actor.role, names)?;
                 db::articles::set_tags(conn, &row, &tag_ids)?;
             }
             None => db::articles::sync_tag_index(conn, &row)?,
@@ -212,8 +233,7 @@ pub async fn update(
 
 pub async fn delete(db: &Db, actor: CurrentEditor, id: i64) -> Result<(), AppError> {
     db.write(move |conn| {
-        let row = db::articles::find(conn, id)?
-            .ok_or_else(|| AppError::not_found(format!("No article has id {id}.")))?;
+        let row = db::articles::find(conn, id)?.ok_or_else(|| no_article(id))?;
         authorize(&actor, &row)?;
         // The foreign keys take its comments and share events along; the
         // site-wide share rollups are not keyed by article and are adjusted here.

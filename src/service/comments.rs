@@ -14,18 +14,22 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Duration;
+
 use crate::config::{CommentModeration, Config};
 use crate::db::comments::{AdminFilter, After, CommentRow, NewComment};
-use crate::db::{self, Db};
+use crate::db::{self, Db, DbConnection};
 use crate::domain::comment::{self, CommentStatus, Submission};
 use crate::error::AppError;
 
 /// The moderation settings in force.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Rules {
     pub moderation: CommentModeration,
     pub max_depth: u32,
     pub max_links: u32,
+    /// Signs and checks trust tokens (the server's signing secret).
+    pub trust_key: Vec<u8>,
 }
 
 impl Rules {
@@ -34,8 +38,16 @@ impl Rules {
             moderation: config.comment_moderation,
             max_depth: config.comment_max_depth,
             max_links: config.comment_max_links,
+            trust_key: config.jwt_secret.clone(),
         }
     }
+}
+
+/// A comment just posted, and the trust token its author's client keeps
+/// (see [`comment::trust_token`]).
+pub struct Posted {
+    pub row: CommentRow,
+    pub trust_token: String,
 }
 
 /// A validated comment from a reader.
@@ -49,6 +61,8 @@ pub struct NewCommentInput {
     pub parent_id: Option<i64>,
     /// The honeypot field came back filled: a bot.
     pub honeypot_filled: bool,
+    /// A trust token from an earlier comment of this reader, if sent.
+    pub trust_token: Option<String>,
 }
 
 /// Which rows of a list to load.
@@ -89,13 +103,10 @@ fn no_comment(id: i64) -> AppError {
 
 /// Posts a comment on the published article at `slug`. Its status follows
 /// the rules: honeypot → `spam`; too many links → `pending`; else the
-/// moderation mode decides.
-pub async fn create(
-    db: &Db,
-    rules: Rules,
-    slug: String,
-    input: NewCommentInput,
-) -> Result<CommentRow, AppError> {
+/// moderation mode decides. Under `first_time` a reader is trusted only
+/// with a valid trust token (never by a typed email alone): see
+/// [`is_trusted`].
+pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput) -> Result<Posted, AppError> {
     db.write(move |conn| {
         let now = db::now();
         let article =
@@ -133,7 +144,7 @@ pub async fn create(
         };
         let known_author = rules.moderation == CommentModeration::FirstTime
             && !input.honeypot_filled
-            && db::comments::email_has_approved(conn, &input.author_email)?;
+            && is_trusted(conn, &rules, &input, now)?;
         let status = comment::initial_status(
             rules.moderation,
             rules.max_links,
@@ -162,9 +173,38 @@ pub async fn create(
         if row.is_counted() {
             db::articles::add_to_comment_count(conn, article.id, 1)?;
         }
-        Ok(row)
+        // Issued with every comment, spam and held ones included, so the
+        // answer has the same shape whatever happened to the comment.
+        let trust_token = comment::trust_token(&rules.trust_key, row.id, &row.author_email);
+        Ok(Posted { row, trust_token })
     })
     .await
+}
+
+/// Whether the reader of `input` is trusted under `first_time`: their
+/// trust token is genuine for this email, and names an approved comment
+/// (not removed) by the same email, posted within
+/// [`comment::TRUST_WINDOW_DAYS`]. Knowing someone's email is not enough:
+/// the token was only ever shown to whoever posted that comment.
+fn is_trusted(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    input: &NewCommentInput,
+    now: chrono::NaiveDateTime,
+) -> Result<bool, AppError> {
+    let Some(token) = input.trust_token.as_deref() else {
+        return Ok(false);
+    };
+    let Some(id) = comment::read_trust_token(&rules.trust_key, token, &input.author_email) else {
+        return Ok(false);
+    };
+    let since = now - Duration::days(comment::TRUST_WINDOW_DAYS);
+    Ok(db::comments::find(conn, id)?.is_some_and(|c| {
+        c.author_email == input.author_email
+            && c.status() == CommentStatus::Approved
+            && !c.removed
+            && c.created_at >= since
+    }))
 }
 
 /// A page of the public thread of the article at `slug`, oldest first, and

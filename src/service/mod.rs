@@ -4,5 +4,6 @@
 pub mod articles;
 pub mod comments;
 pub mod editors;
+pub mod render;
 pub mod shares;
 pub mod tags;

@@ -1,8 +1,16 @@
-//! Tags: explicit management, and the find-or-create used by article writes.
+//! Tags: explicit management, the public lists, and the find-or-create
+//! used by article writes.
+//!
+//! Rules:
+//! - Only editors and admins create tags (here or through `POST
+//!   /admin/tags`); an author may only name existing ones.
+//! - The public routes show a tag only while at least one visible article
+//!   (published, `published_at` past) carries it: a draft's or a scheduled
+//!   article's new tag would otherwise announce it early.
 
 use crate::db::tags::{NewTag, TagChanges, TagRow};
 use crate::db::{self, Db, DbConnection};
-use crate::domain::slug;
+use crate::domain::{Role, slug};
 use crate::error::AppError;
 
 /// A tag with its article count.
@@ -26,16 +34,27 @@ pub struct TagPatch {
     pub description: Option<Option<String>>,
 }
 
-/// The tags named by `names_or_slugs`, in order, created when new. An entry
-/// matches an existing tag by slug, so `Climate Policy` and
-/// `climate-policy` are the same tag. Duplicates are dropped.
-pub fn find_or_create(conn: &mut DbConnection, names_or_slugs: &[String]) -> Result<Vec<i64>, AppError> {
+/// The tags named by `names_or_slugs`, in order, created when new if
+/// `role` may create tags (an author naming an unknown tag gets a 422 on
+/// `tags`). An entry matches an existing tag by slug, so `Climate Policy`
+/// and `climate-policy` are the same tag. Duplicates are dropped.
+pub fn find_or_create(
+    conn: &mut DbConnection,
+    role: Role,
+    names_or_slugs: &[String],
+) -> Result<Vec<i64>, AppError> {
     let mut ids: Vec<i64> = Vec::with_capacity(names_or_slugs.len());
     for entry in names_or_slugs {
         let tag_slug = slug::slugify(entry);
         // A tag given a custom slug is still found by its name.
         let id = match db::tags::find_clash(conn, &tag_slug, entry, None)? {
             Some(tag) => tag.id,
+            None if role == Role::Author => {
+                return Err(AppError::field(
+                    "tags",
+                    format!("`{entry}` is not an existing tag; only editors create tags"),
+                ));
+            }
             None => {
                 let now = db::now();
                 db::tags::insert_or_find(
@@ -73,6 +92,45 @@ pub fn with_counts(
             TagView { tag, article_count }
         })
         .collect())
+}
+
+/// A page of tags by name with counts, and the total: for the public only
+/// tags with a visible article (and visible counts), for editors all.
+pub async fn list_page(
+    db: &Db,
+    offset: i64,
+    limit: i64,
+    public: bool,
+) -> Result<(Vec<TagView>, i64), AppError> {
+    db.read(move |conn| {
+        let (rows, total) = match public {
+            true => db::tags::list_visible(conn, db::now(), offset, limit)?,
+            false => db::tags::list(conn, offset, limit)?,
+        };
+        Ok((with_counts(conn, rows, public)?, total))
+    })
+    .await
+}
+
+/// The tag at `slug` with its visible count, if a visible article has it.
+pub async fn get_public(db: &Db, slug: String) -> Result<Option<TagView>, AppError> {
+    db.read(
+        move |conn| match db::tags::find_visible_by_slug(conn, &slug, db::now())? {
+            Some(tag) => Ok(with_counts(conn, vec![tag], true)?.pop()),
+            None => Ok(None),
+        },
+    )
+    .await
+}
+
+/// Tag `id` with its count over every status (404 when missing).
+pub async fn get_admin(db: &Db, id: i64) -> Result<TagView, AppError> {
+    db.read(move |conn| match db::tags::find(conn, id)? {
+        Some(tag) => Ok(with_counts(conn, vec![tag], false)?.pop()),
+        None => Ok(None),
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found(format!("No tag has id {id}.")))
 }
 
 pub async fn create(db: &Db, input: NewTagInput) -> Result<TagView, AppError> {

@@ -269,17 +269,17 @@ async fn authors_touch_only_their_own_articles(app: TestApp) {
         .json(json!({"title": "Hijack"}))
         .send()
         .await
-        .problem(403, "forbidden");
+        .problem(404, "not_found");
     app.get(&format!("/api/v1/admin/articles/{theirs_id}"))
         .bearer(&author)
         .send()
         .await
-        .problem(403, "forbidden");
+        .problem(404, "not_found");
     app.delete(&format!("/api/v1/admin/articles/{mine_id}"))
         .bearer(&other)
         .send()
         .await
-        .problem(403, "forbidden");
+        .problem(404, "not_found");
     let list = app
         .get("/api/v1/admin/articles")
         .bearer(&author)

@@ -154,22 +154,85 @@ async fn moderation_none_publishes_at_once_with_location(app: TestApp) {
     assert_eq!(ids(&public_list(&app, &slug).await), vec![id]);
 }
 
-async fn first_time_trusts_an_email_with_an_approved_comment(app: TestApp) {
+/// Keys of a JSON object, sorted: the shape of an answer.
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+/// Under `first_time`, trust comes from the trust token of an approved
+/// comment, never from a typed email; and the answer is `202` of one shape
+/// either way, so it tells nobody whether an address has commented before.
+async fn first_time_trusts_a_token_not_a_typed_email(app: TestApp) {
     let (article_id, slug) = article(&app, "Trust me").await;
     let first = post(&app, &slug, comment("Ana", EMAIL, "First words.")).await;
     first.assert_status(202);
+    let trust = first.json()["trust_token"].as_str().unwrap().to_string();
+    assert!(!trust.contains(EMAIL));
+    let with_token = |email: &str, text: &str| {
+        let mut c = comment("Ana", email, text);
+        c["trust_token"] = json!(trust);
+        c
+    };
+    // Before approval the token vouches for nothing.
+    let early = post(&app, &slug, with_token(EMAIL, "Too early.")).await;
+    early.assert_status(202);
+    assert_eq!(early.json()["status"], "pending");
     let token = editor(&app).await;
     set_status(&app, &token, id_of(&first), "approved")
         .await
         .assert_status(200);
 
-    // The same address, whatever its case, is trusted now.
-    let again = post(&app, &slug, comment("Ana", &EMAIL.to_uppercase(), "More words.")).await;
-    again.assert_status(201);
-    assert!(again.header("location").is_some());
+    // Knowing the email is not enough: same answer as a stranger's.
+    let impostor = post(&app, &slug, comment("Mallory", EMAIL, "It's me, Ana.")).await;
+    impostor.assert_status(202);
+    assert_eq!(impostor.json()["status"], "pending");
     let stranger = post(&app, &slug, comment("Bo", "bo@example.com", "Hello.")).await;
     stranger.assert_status(202);
+    assert_eq!(keys(&impostor.json()), keys(&stranger.json()));
+    assert!(impostor.header("location").is_none());
+    // The token is bound to its email.
+    let borrowed = post(&app, &slug, with_token("bo@example.com", "Borrowed.")).await;
+    assert_eq!(borrowed.json()["status"], "pending");
+    let forged = trust.replace(&format!("ct1.{}.", id_of(&first)), "ct1.999999.");
+    let mut c = comment("Ana", EMAIL, "Forged.");
+    c["trust_token"] = json!(forged);
+    assert_eq!(post(&app, &slug, c).await.json()["status"], "pending");
+
+    // With the token (whatever the email's case): published, still 202.
+    let again = post(&app, &slug, with_token(&EMAIL.to_uppercase(), "More words.")).await;
+    again.assert_status(202);
+    assert_eq!(again.json()["status"], "approved");
+    assert_eq!(keys(&again.json()), keys(&stranger.json()));
     assert_eq!(comment_count(&app, article_id).await, 2);
+
+    // Withdrawing the approved comment withdraws the trust.
+    set_status(&app, &token, id_of(&first), "spam")
+        .await
+        .assert_status(200);
+    let after = post(&app, &slug, with_token(EMAIL, "Still me.")).await;
+    assert_eq!(after.json()["status"], "pending");
+}
+
+/// Bidirectional override and isolate characters reorder what a reader
+/// sees (`\u{202e}` turns `gpj.exe` into `exe.jpg`): refused in comment
+/// bodies, author names and URLs.
+async fn bidi_controls_in_comments_are_refused(app: TestApp) {
+    let (_, slug) = article(&app, "Mirror writing").await;
+    post(&app, &slug, comment("Ana", EMAIL, "See \u{202e}gpj.exe"))
+        .await
+        .invalid_field("body");
+    post(&app, &slug, comment("\u{2067}Ana\u{2069}", EMAIL, "Hello."))
+        .await
+        .invalid_field("author_name");
+    let mut c = comment("Ana", EMAIL, "Hello.");
+    c["author_url"] = json!("https://example.com/\u{202e}fdp.exe");
+    post(&app, &slug, c).await.invalid_field("author_url");
+    // Right-to-left text with its marks is fine.
+    post(&app, &slug, comment("\u{200f}שלום", EMAIL, "\u{200f}שלום עולם"))
+        .await
+        .assert_status(202);
 }
 
 async fn every_comment_waits_under_moderation_all(app: TestApp) {
@@ -1092,8 +1155,10 @@ backend_tests_with!(
 
 backend_tests_with!(
     [("COMMENT_MODERATION", "first_time")],
-    first_time_trusts_an_email_with_an_approved_comment,
+    first_time_trusts_a_token_not_a_typed_email,
 );
+
+backend_tests!(bidi_controls_in_comments_are_refused);
 
 backend_tests_with!(
     [("COMMENT_MODERATION", "none"), ("COMMENT_MAX_DEPTH", "2")],

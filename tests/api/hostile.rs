@@ -1038,6 +1038,131 @@ fn body_slug_cases(f: &Fixture) -> Vec<Case> {
     cases
 }
 
+/// Dates outside the years 1970–9999 (PostgreSQL answered 500 `timestamp
+/// out of range` before) and bodies nested past the Markdown limit: each a
+/// 422 naming its field, nothing written.
+fn date_and_nesting_cases(f: &Fixture) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let queries = [
+        ("/api/v1/articles?from=-200000-01-01", "from", false),
+        ("/api/v1/articles?to=0001-01-01", "to", false),
+        ("/api/v1/articles?from=1969-12-31T23:59:59Z", "from", false),
+        ("/api/v1/articles?from=-4713-01-01T00:00:00Z", "from", false),
+        ("/api/v1/admin/shares?from=0001-01-01", "from", true),
+        ("/api/v1/admin/shares?to=1900-01-01T00:00:00Z", "to", true),
+        (
+            "/api/v1/admin/shares/stats?from=0001-01-01&to=0001-01-02",
+            "from",
+            true,
+        ),
+        ("/api/v1/admin/shares/stats?to=1969-12-31", "to", true),
+    ];
+    for (path, field, auth) in queries {
+        cases.push(Case::new(format!("date {path}"), Method::GET, path, Expect::Invalid(field)).authed(auth));
+    }
+    let article = format!("/api/v1/admin/articles/{}", f.article_id);
+    for when in [
+        "-4713-01-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+    ] {
+        cases.push(
+            Case::new(
+                format!("create published_at {when}"),
+                Method::POST,
+                "/api/v1/admin/articles",
+                Expect::Invalid("published_at"),
+            )
+            .authed(true)
+            .json_bytes(json!({"title": "Old", "status": "published", "published_at": when}).to_string()),
+        );
+        cases.push(
+            Case::new(
+                format!("patch published_at {when}"),
+                Method::PATCH,
+                article.clone(),
+                Expect::Invalid("published_at"),
+            )
+            .authed(true)
+            .json_bytes(json!({"published_at": when}).to_string()),
+        );
+    }
+    let nested = [
+        ("quotes", format!("{} deep", ">".repeat(32_000))),
+        ("spaced quotes", format!("{} deep", "> ".repeat(20_000))),
+        ("lists", format!("{} deep", "- ".repeat(20_000))),
+        ("divs", "<div>".repeat(32_000)),
+        (
+            "quotes over lines",
+            (1..=100).map(|n| ">".repeat(n) + " x\n").collect(),
+        ),
+    ];
+    for (shape, body) in nested {
+        cases.push(
+            Case::new(
+                format!("create nested {shape}"),
+                Method::POST,
+                "/api/v1/admin/articles",
+                Expect::Invalid("body_markdown"),
+            )
+            .authed(true)
+            .json_bytes(json!({"title": "Deep", "body_markdown": body}).to_string()),
+        );
+        cases.push(
+            Case::new(
+                format!("patch nested {shape}"),
+                Method::PATCH,
+                article.clone(),
+                Expect::Invalid("body_markdown"),
+            )
+            .authed(true)
+            .json_bytes(json!({"body_markdown": body}).to_string()),
+        );
+    }
+    cases
+}
+
+async fn dates_out_of_range_and_deep_nesting_are_invalid(app: TestApp) {
+    let f = fixture(&app).await;
+    run(&app, &f.token, f.article_id, f.tag_id, date_and_nesting_cases(&f)).await;
+}
+
+/// 32,000 nested `>` or `<div>` took seconds to render (quadratic); now
+/// refused before rendering, on POST and PATCH alike, well within a second.
+async fn pathological_markdown_is_refused_fast(app: TestApp) {
+    let f = fixture(&app).await;
+    for body in [">".repeat(32_000) + " x", "<div>".repeat(32_000)] {
+        let started = std::time::Instant::now();
+        app.post("/api/v1/admin/articles")
+            .bearer(&f.token)
+            .json(json!({"title": "Deep", "body_markdown": body}))
+            .send()
+            .await
+            .invalid_field("body_markdown");
+        app.patch(&format!("/api/v1/admin/articles/{}", f.article_id))
+            .bearer(&f.token)
+            .json(json!({"body_markdown": body}))
+            .send()
+            .await
+            .invalid_field("body_markdown");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "two refusals took {took:?}"
+        );
+    }
+    // Ordinary nesting still renders.
+    let fine = "> > quoted quote\n\n- a\n  - b\n    - c\n\n<div><div><p>ok</p></div></div>";
+    let res = app
+        .patch(&format!("/api/v1/admin/articles/{}", f.article_id))
+        .bearer(&f.token)
+        .json(json!({"body_markdown": fine}))
+        .send()
+        .await;
+    res.assert_status(200);
+    assert!(res.json()["body_html"].as_str().unwrap().contains("<blockquote>"));
+}
+
 async fn malformed_bodies_are_refused_without_a_trace(app: TestApp) {
     let f = fixture(&app).await;
     let limit = app.parts.state.config.max_body_bytes;
@@ -1161,6 +1286,8 @@ fn assert_inert(html: &str, payload: &str) {
 }
 
 backend_tests!(
+    dates_out_of_range_and_deep_nesting_are_invalid,
+    pathological_markdown_is_refused_fast,
     malformed_bodies_are_refused_without_a_trace,
     hostile_query_parameters_are_refused_or_harmless,
     hostile_paths_name_nothing,

@@ -689,3 +689,50 @@ async fn cors_is_closed_by_default(app: TestApp) {
 }
 
 backend_tests!(cors_is_closed_by_default);
+
+/// An author asking for another author's article by id (GET, PATCH,
+/// DELETE) gets exactly the answer a missing id gets: no existence oracle.
+async fn another_authors_article_answers_like_a_missing_one(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let author = app.token_for("au@example.com", "author").await;
+    let theirs = app
+        .post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "The desk's draft"}))
+        .send()
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let missing = theirs + 1000;
+    for method in [Method::GET, Method::PATCH, Method::DELETE] {
+        let ask = |id: i64| {
+            let mut req = app
+                .request(method.clone(), &format!("/api/v1/admin/articles/{id}"))
+                .bearer(&author);
+            if method == Method::PATCH {
+                req = req.json(json!({"title": "Mine now"}));
+            }
+            req.send()
+        };
+        let (a, b) = (ask(theirs).await, ask(missing).await);
+        let (mut a_body, mut b_body) = (a.problem(404, "not_found"), b.problem(404, "not_found"));
+        // The detail names the id asked for; with it taken out, identical.
+        for (body, id) in [(&mut a_body, theirs), (&mut b_body, missing)] {
+            let detail = body["detail"].as_str().unwrap().replace(&id.to_string(), "ID");
+            body["detail"] = json!(detail);
+            body.as_object_mut().unwrap().remove("instance");
+        }
+        assert_eq!(a_body, b_body, "{method}");
+        assert_eq!(a.header("content-type"), b.header("content-type"));
+    }
+    // Still there, untouched.
+    let got = app
+        .get(&format!("/api/v1/admin/articles/{theirs}"))
+        .bearer(&editor)
+        .send()
+        .await;
+    assert_eq!(got.json()["title"], "The desk's draft");
+}
+
+backend_tests!(another_authors_article_answers_like_a_missing_one);

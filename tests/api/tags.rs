@@ -72,6 +72,17 @@ async fn tags_are_managed_by_editors(app: TestApp) {
         .await
         .problem(412, "precondition_failed");
 
+    // Public once a published article carries it.
+    app.get("/api/v1/tags/climate")
+        .send()
+        .await
+        .problem(404, "not_found");
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Heat", "status": "published", "tags": ["climate"]}))
+        .send()
+        .await
+        .assert_status(201);
     let public = app.get("/api/v1/tags/climate").send().await;
     public.assert_status(200);
     assert_eq!(public.json()["name"], "Climate");
@@ -280,3 +291,158 @@ async fn tag_pages_follow_every_status_and_time_change(app: TestApp) {
 }
 
 backend_tests!(tag_pages_follow_every_status_and_time_change);
+
+fn slugs(body: &serde_json::Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A draft's or a scheduled article's new tag is not public until an
+/// article carrying it is visible (issue: "Acme Globex merger embargo").
+async fn tags_of_drafts_and_scheduled_articles_stay_private(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let draft = app
+        .post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Embargoed", "tags": ["Acme Globex merger embargo"]}))
+        .send()
+        .await
+        .json();
+    let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(
+            json!({"title": "Later", "status": "published", "published_at": future, "tags": ["Launch day"]}),
+        )
+        .send()
+        .await
+        .assert_status(201);
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Unused"}))
+        .send()
+        .await
+        .assert_status(201);
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Out now", "status": "published", "tags": ["Visible"]}))
+        .send()
+        .await
+        .assert_status(201);
+
+    let public = app.get("/api/v1/tags").send().await.json();
+    assert_eq!(slugs(&public), vec!["visible"], "{public}");
+    assert_eq!(public["meta"]["total"], 1);
+    for hidden in ["acme-globex-merger-embargo", "launch-day", "unused"] {
+        app.get(&format!("/api/v1/tags/{hidden}"))
+            .send()
+            .await
+            .problem(404, "not_found");
+    }
+    let admin = app.get("/api/v1/admin/tags").bearer(&editor).send().await.json();
+    assert_eq!(admin["meta"]["total"], 4, "editors see every tag: {admin}");
+
+    // Publishing the draft makes its tag public.
+    let id = draft["id"].as_i64().unwrap();
+    app.patch(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .json(json!({"status": "published"}))
+        .send()
+        .await
+        .assert_status(200);
+    let tag = app.get("/api/v1/tags/acme-globex-merger-embargo").send().await;
+    tag.assert_status(200);
+    assert_eq!(tag.json()["article_count"], 1);
+}
+
+/// Only editors create tags: an author naming an unknown tag in an article
+/// write gets a 422 on `tags`, on create and on update, and nothing is
+/// created; existing tags are theirs to use.
+async fn authors_may_only_use_existing_tags(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let author = app.token_for("au@example.com", "author").await;
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Cities"}))
+        .send()
+        .await
+        .assert_status(201);
+    app.post("/api/v1/admin/articles")
+        .bearer(&author)
+        .json(json!({"title": "New beat", "tags": ["Cities", "Brand new"]}))
+        .send()
+        .await
+        .invalid_field("tags");
+    let mine = app
+        .post("/api/v1/admin/articles")
+        .bearer(&author)
+        .json(json!({"title": "Old beat", "tags": ["cities"]}))
+        .send()
+        .await;
+    mine.assert_status(201);
+    let id = mine.json()["id"].as_i64().unwrap();
+    app.patch(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&author)
+        .json(json!({"tags": ["Cities", "Also new"]}))
+        .send()
+        .await
+        .invalid_field("tags");
+    let admin = app.get("/api/v1/admin/tags").bearer(&editor).send().await.json();
+    assert_eq!(slugs(&admin), vec!["cities"], "an author created a tag: {admin}");
+    // An editor's article write still creates tags.
+    app.patch(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .json(json!({"tags": ["Cities", "Also new"]}))
+        .send()
+        .await
+        .assert_status(200);
+}
+
+/// A Cyrillic `С` in "Cities" would make a second tag that looks the same:
+/// names mixing scripts, and names with bidirectional controls, are 422.
+async fn tag_names_mixing_scripts_or_with_bidi_controls_are_refused(app: TestApp) {
+    let editor = app.token_for("ed@example.com", "editor").await;
+    let lookalike = "\u{421}ities";
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": lookalike}))
+        .send()
+        .await
+        .invalid_field("name");
+    app.post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Cit\u{202e}ies"}))
+        .send()
+        .await
+        .invalid_field("name");
+    app.post("/api/v1/admin/articles")
+        .bearer(&editor)
+        .json(json!({"title": "Lookalike", "tags": ["Parks", lookalike]}))
+        .send()
+        .await
+        .invalid_field("tags[1]");
+    let tag = app
+        .post("/api/v1/admin/tags")
+        .bearer(&editor)
+        .json(json!({"name": "Города"}))
+        .send()
+        .await;
+    tag.assert_status(201);
+    let id = tag.json()["id"].as_i64().unwrap();
+    app.patch(&format!("/api/v1/admin/tags/{id}"))
+        .bearer(&editor)
+        .json(json!({"name": "Гoрода"}))
+        .send()
+        .await
+        .invalid_field("name");
+}
+
+backend_tests!(
+    tags_of_drafts_and_scheduled_articles_stay_private,
+    authors_may_only_use_existing_tags,
+    tag_names_mixing_scripts_or_with_bidi_controls_are_refused,
+);

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text};
 use crate::db::articles::{ListFilter, Order};
 use crate::domain::article::ArticleStatus;
-use crate::domain::{Role, slug, text};
+use crate::domain::{Role, date, slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
@@ -57,7 +57,8 @@ pub struct CreateArticleRequest {
     /// Defaults to `draft`.
     pub status: Option<ArticleStatus>,
     /// Tag names or slugs, up to 20, each 1–50 characters; unknown ones are
-    /// created.
+    /// created when an editor or admin writes (an author may only name
+    /// existing tags: 422 otherwise).
     #[schema(schema_with = tag_names)]
     pub tags: Option<Vec<String>>,
     /// An absolute http(s) URL, up to 2,000 characters.
@@ -118,8 +119,9 @@ fn tag_names() -> utoipa::openapi::schema::Array {
     ArrayBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
         .description(Some(
-            "Tag names or slugs, up to 20, each 1–50 characters with a letter or digit; \
-             unknown ones are created. In a PATCH the list replaces the tags.",
+            "Tag names or slugs, up to 20, each 1–50 characters with a letter or digit, \
+             in one script; unknown ones are created when an editor or admin writes \
+             (an author may only name existing tags). In a PATCH the list replaces the tags.",
         ))
         .items(
             ObjectBuilder::new()
@@ -173,8 +175,9 @@ fn validate_tags(values: &[String], errors: &mut Vec<FieldError>) -> Vec<String>
             let field = format!("tags[{i}]");
             let name = text::required(&field, v, TAG_NAME_MAX, errors);
             if !name.is_empty() && slug::slugify(&name).is_empty() {
-                errors.push(FieldError::new(field, "must contain a letter or digit"));
+                errors.push(FieldError::new(&field, "must contain a letter or digit"));
             }
+            text::single_script(&field, &name, errors);
             name
         })
         .collect()
@@ -187,6 +190,14 @@ fn validate_image(value: &str, errors: &mut Vec<FieldError>) -> String {
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     use chrono::SubsecRound;
     t.naive_utc().trunc_subsecs(0)
+}
+
+/// `published_at`, range-checked (years 1970–9999) like every date input.
+fn validate_published_at(t: DateTime<Utc>, errors: &mut Vec<FieldError>) -> NaiveDateTime {
+    if let Err(e) = date::check_utc("published_at", t) {
+        errors.push(e);
+    }
+    naive(t)
 }
 
 fn validate_create(body: CreateArticleRequest) -> Result<NewArticleInput, AppError> {
@@ -204,7 +215,7 @@ fn validate_create(body: CreateArticleRequest) -> Result<NewArticleInput, AppErr
             .as_deref()
             .map(|u| validate_image(u, &mut e.0)),
         comments_enabled: body.comments_enabled.unwrap_or(true),
-        published_at: body.published_at.map(naive),
+        published_at: body.published_at.map(|t| validate_published_at(t, &mut e.0)),
     };
     e.finish()?;
     Ok(input)
@@ -228,7 +239,9 @@ fn validate_update(body: UpdateArticleRequest) -> Result<ArticlePatch, AppError>
             .featured_image_url
             .map(|u| u.as_deref().map(|u| validate_image(u, &mut e.0))),
         comments_enabled: body.comments_enabled,
-        published_at: body.published_at.map(|p| p.map(naive)),
+        published_at: body
+            .published_at
+            .map(|p| p.map(|t| validate_published_at(t, &mut e.0))),
     };
     e.finish()?;
     Ok(patch)
@@ -355,7 +368,8 @@ pub async fn list_admin_articles(
 /// Create an article
 ///
 /// Only `title` is required. `tags` are names or slugs; unknown ones are
-/// created. An author's article is theirs; `status: published` publishes it
+/// created when an editor or admin writes (authors may only name existing
+/// tags). An author's article is theirs; `status: published` publishes it
 /// at once (or at `published_at`).
 #[utoipa::path(
     operation_id = "createArticle",
@@ -399,7 +413,8 @@ pub async fn create_article(
 
 /// Get an article (editor)
 ///
-/// Any status. Authors may read only their own articles (403 otherwise).
+/// Any status. Authors may read only their own articles: another
+/// author's article is 404, exactly as a missing id.
 /// The `ETag` is what `If-Match` on PATCH expects.
 #[utoipa::path(
     operation_id = "getAdminArticle",

@@ -4,7 +4,7 @@
 pub mod admin;
 pub mod public;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -348,22 +348,14 @@ pub fn parse_bound(
     end_of_day: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<NaiveDateTime> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Some(t.with_timezone(&Utc).naive_utc());
+    // One parser and range check for every date input (years 1970–9999).
+    match crate::domain::date::Bound::parse(field, value) {
+        Ok(bound) => Some(bound.to_time(end_of_day)),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
     }
-    if let Ok(d) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        let t = if end_of_day {
-            d.and_hms_opt(23, 59, 59)
-        } else {
-            d.and_hms_opt(0, 0, 0)
-        };
-        return t;
-    }
-    errors.push(FieldError::new(
-        field,
-        "must be an RFC 3339 time such as 2026-11-24T09:30:00Z, or a date such as 2026-11-24",
-    ));
-    None
 }
 
 /// The cursor scope of an article list order: the public list per sort,

@@ -174,16 +174,7 @@ pub async fn get_article(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let slug = known_slug(slug.into_inner())?;
-    let now = db::now();
-    let lookup = slug.clone();
-    let view = state
-        .db
-        .read(
-            move |conn| match db::articles::find_visible_by_slug(conn, &lookup, now)? {
-                Some(row) => Ok(Some(db::articles::view(conn, row)?)),
-                None => Ok(None),
-            },
-        )
+    let view = crate::service::articles::get_visible(&state.db, slug.clone())
         .await?
         .ok_or_else(|| AppError::not_found(format!("No published article has the slug `{slug}`.")))?;
     let last_modified =

@@ -1,0 +1,140 @@
+//! Markdown rendering on threads of its own, bounded in cost and in time.
+//!
+//! Rendering is CPU work that an author controls. It used to run on the
+//! blocking pool that database reads wait for, so a few costly bodies made
+//! anonymous reads answer 503. Now:
+//! - [`markdown::check_cost`] refuses disproportionate nesting first (422);
+//! - the render runs on [`THREADS`] dedicated threads fed by a queue of
+//!   [`QUEUE`] jobs: a full queue answers 503 at once, and database reads
+//!   never share these threads;
+//! - a render not finished within [`TIME_LIMIT`] answers 422 naming the
+//!   field (its thread finishes the job and moves on: the cost check keeps
+//!   that bounded); one still queued at the limit is dropped and answers 503.
+//!
+//! The pool is process-wide and built on first use: it is a CPU budget,
+//! not configuration, and has no state a test could need to reset.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::domain::markdown;
+use crate::error::AppError;
+
+/// Render threads (a fraction of the machine: writes are rare).
+pub const THREADS: usize = 2;
+/// Renders that may wait for a thread.
+pub const QUEUE: usize = 16;
+/// Longest a render may take, waiting included.
+pub const TIME_LIMIT: Duration = Duration::from_secs(3);
+
+/// A body rendered: sanitised HTML and what is derived from its text.
+pub struct Body {
+    pub html: String,
+    pub excerpt: String,
+    pub word_count: usize,
+}
+
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const ABANDONED: u8 = 2;
+
+struct Job {
+    source: String,
+    state: Arc<AtomicU8>,
+    reply: oneshot::Sender<Body>,
+}
+
+fn queue() -> &'static SyncSender<Job> {
+    static QUEUE_TX: OnceLock<SyncSender<Job>> = OnceLock::new();
+    QUEUE_TX.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Job>(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..THREADS {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("markdown-render-{n}"))
+                .spawn(move || work(&rx))
+                .expect("spawning a render thread");
+        }
+        tx
+    })
+}
+
+fn work(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        // A poisoned lock only means another render thread panicked while
+        // holding it; the receiver itself is intact.
+        let job = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        // A job its caller gave up on while queued is skipped.
+        if job
+            .state
+            .compare_exchange(QUEUED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
+        // A panic in the renderer costs this job, not the thread.
+        let source = &job.source;
+        if let Ok(body) = std::panic::catch_unwind(|| render_now(source)) {
+            let _ = job.reply.send(body);
+        }
+    }
+}
+
+/// Renders on the calling thread (no cost check): what the pool runs.
+pub fn render_now(source: &str) -> Body {
+    let plain = markdown::plain_text(source);
+    Body {
+        html: markdown::to_html(source),
+        excerpt: markdown::excerpt(&plain),
+        word_count: markdown::word_count(&plain),
+    }
+}
+
+/// Checks the cost of `source`, then renders it on the render threads
+/// within [`TIME_LIMIT`]. Problems name `field`.
+pub async fn render(source: String, field: &'static str) -> Result<Body, AppError> {
+    markdown::check_cost(&source).map_err(|message| AppError::field(field, message))?;
+    let state = Arc::new(AtomicU8::new(QUEUED));
+    let (reply, answer) = oneshot::channel();
+    let job = Job {
+        source,
+        state: Arc::clone(&state),
+        reply,
+    };
+    queue().try_send(job).map_err(|e| match e {
+        TrySendError::Full(_) => busy(),
+        TrySendError::Disconnected(_) => AppError::internal("the render threads stopped"),
+    })?;
+    match tokio::time::timeout(TIME_LIMIT, answer).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) => Err(AppError::internal("a render thread dropped its job")),
+        Err(_) => {
+            let never_started = state
+                .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            if never_started {
+                Err(busy())
+            } else {
+                Err(AppError::field(
+                    field,
+                    format!(
+                        "took longer than {} s to render; simplify its structure",
+                        TIME_LIMIT.as_secs()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+fn busy() -> AppError {
+    AppError::Unavailable("every Markdown renderer is busy; try again shortly".into())
+}
