@@ -12,6 +12,7 @@ mod health;
 mod hostile;
 mod migrations;
 mod openapi;
+mod passwords;
 mod problems;
 mod security;
 mod shares;
