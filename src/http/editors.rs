@@ -11,6 +11,7 @@ use crate::domain::{Role, slug, text};
 use crate::error::AppError;
 use crate::http::caching::{self, CachePolicy};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::no_store;
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
@@ -386,12 +387,10 @@ pub async fn create_password_reset(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let reset = credentials::issue_reset(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(PasswordResetResponse {
-            reset_token: reset.token,
-            expires_at: reset.expires_at.and_utc(),
-        }))
+    Ok(no_store(HttpResponse::Created()).json(PasswordResetResponse {
+        reset_token: reset.token,
+        expires_at: reset.expires_at.and_utc(),
+    }))
 }
 
 /// Unlock an editor's sign-in
@@ -417,7 +416,5 @@ pub async fn unlock_editor(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     credentials::unlock(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+    Ok(no_store(HttpResponse::NoContent()).finish())
 }
