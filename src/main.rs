@@ -1,5 +1,5 @@
 //! The `broadsheet` command: `serve` (default), `migrate`, `editor create`,
-//! `openapi`.
+//! `editor unlock`, `editor reset-password`, `openapi`.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -51,6 +51,16 @@ enum EditorCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Clear the sign-in backoff of an email address.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Print a single-use password reset token for an editor (valid 24 h).
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -78,15 +88,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::serve(config).await,
             Command::Migrate => migrate(&config),
-            Command::Editor {
-                command:
-                    EditorCommand::Create {
-                        email,
-                        name,
-                        role,
-                        password_stdin,
-                    },
-            } => create_editor(&config, email, name, role, password_stdin).await,
+            Command::Editor { command } => editor_command(&config, command).await,
             Command::Openapi => unreachable!("handled above"),
         }
     });
@@ -106,6 +108,40 @@ fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         println!("  {version}");
     }
     Ok(())
+}
+
+async fn editor_command(config: &Config, command: EditorCommand) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        EditorCommand::Create {
+            email,
+            name,
+            role,
+            password_stdin,
+        } => create_editor(config, email, name, role, password_stdin).await,
+        EditorCommand::Unlock { email } => {
+            let db = connect_migrated(config)?;
+            auth::credentials::unlock_email(&db, &email)
+                .await
+                .map_err(|e| e.problem().detail)?;
+            println!("sign-in backoff cleared for {}", email.trim().to_lowercase());
+            Ok(())
+        }
+        EditorCommand::ResetPassword { email } => {
+            let db = connect_migrated(config)?;
+            let reset = auth::credentials::issue_reset_for_email(&db, &email)
+                .await
+                .map_err(|e| e.problem().detail)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "reset token: {}", reset.token)?;
+            writeln!(out, "expires at: {}", reset.expires_at.and_utc().to_rfc3339())?;
+            Ok(())
+        }
+    }
+}
+
+fn connect_migrated(config: &Config) -> Result<db::Db, Box<dyn std::error::Error>> {
+    db::migrate::run_pending(&config.database_url).map_err(|e| e.to_string())?;
+    Ok(server::connect(config)?)
 }
 
 async fn create_editor(
@@ -129,8 +165,7 @@ async fn create_editor(
         (auth::refresh::generate()[..20].to_string(), true)
     };
     auth::password::check_rules(&password).map_err(|e| format!("password {e}"))?;
-    db::migrate::run_pending(&config.database_url).map_err(|e| e.to_string())?;
-    let db = server::connect(config)?;
+    let db = connect_migrated(config)?;
     let row = service::editors::create(
         &db,
         service::editors::NewEditorInput {

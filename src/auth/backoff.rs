@@ -12,7 +12,12 @@
 //! it, and a refused attempt is answered before any account lookup, so the
 //! answers (401, then 429 with `Retry-After`) are the same for every address
 //! and say nothing about which ones have accounts. The state is in the
-//! database, so every instance sees the same count.
+//! database, so every instance sees the same count. Each attempt is counted
+//! *before* its password is verified (a success then forgets the streak),
+//! so parallel attempts cannot verify more than `after_failures` passwords
+//! per streak. A client presenting a live refresh token of the same editor
+//! is not held by the backoff (see `session::login`); an admin can clear an
+//! address (`credentials::unlock`).
 
 use std::time::Duration;
 

@@ -1,7 +1,11 @@
-//! Editor authentication: password hashing, access JWTs and rotating refresh
-//! tokens. Pure functions over bytes and strings; storage lives in `db`.
+//! Editor authentication, at the service level: password hashing, access
+//! JWTs and rotating refresh tokens (pure functions over bytes and strings),
+//! and the use cases built on them (`session`: sign-in, refresh, logout and
+//! the editor a token names; `credentials`: password change, reset tokens,
+//! unlock), which own their transactions. Storage lives in `db`.
 
 pub mod backoff;
+pub mod credentials;
 pub mod jwt;
 pub mod password;
 pub mod refresh;

@@ -6,6 +6,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand::RngCore;
 use std::sync::OnceLock;
 
+use crate::error::AppError;
+
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 256;
 
@@ -54,6 +56,19 @@ pub fn verify_dummy(password: &str) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let stored = DUMMY.get_or_init(|| hash("dummy password for timing").unwrap_or_default());
     let _ = verify(password, stored);
+}
+
+/// Runs argon2 work (tens of milliseconds of CPU) on the blocking pool, off
+/// the async workers: the one place the auth code reaches for it.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    Ok(actix_web::web::block(work).await?)
+}
+
+/// [`hash`] off the async workers.
+pub async fn hash_off_thread(password: String) -> Result<String, AppError> {
+    off_thread(move || hash(&password))
+        .await?
+        .map_err(AppError::internal)
 }
 
 #[cfg(test)]

@@ -106,12 +106,21 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     editors::table.count().get_result(conn)
 }
 
-pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
-    editors::table
+/// The ids of the active admins, oldest first, locked until the end of the
+/// transaction on PostgreSQL (`FOR UPDATE`), so that two transactions that
+/// each demote a different admin cannot both see two admins: the second
+/// waits, then re-reads the rows the first changed and sees one. SQLite
+/// needs no lock: every write runs on the one writer, in turn.
+pub fn lock_active_admins(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
+    let admins = editors::table
         .filter(editors::role.eq(Role::Admin))
         .filter(editors::active.eq(true))
-        .count()
-        .get_result(conn)
+        .order(editors::id.asc())
+        .select(editors::id);
+    match conn {
+        DbConnection::Pg(pg) => admins.for_update().load(pg),
+        DbConnection::Sqlite(sqlite) => admins.load(sqlite),
+    }
 }
 
 pub fn count_articles(conn: &mut DbConnection, id: i64) -> QueryResult<i64> {
@@ -145,28 +154,50 @@ pub fn login_locked_until(
     Ok(locked.flatten().filter(|t| *t > now))
 }
 
-/// Counts one failed sign-in for `email_hash` and returns the failures in
-/// the current streak. A streak whose last failure is `reset_after` old or
-/// older starts again from one. `lock_seconds(failures)` says how long to
-/// refuse further attempts (`None`: not at all); the lock is stored.
+/// What [`claim_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Verify the password: this is attempt `n` of the current streak, and
+    /// it is already counted.
+    Allowed(i32),
+    /// Refused without verifying anything, until then.
+    Locked(NaiveDateTime),
+}
+
+/// Counts a sign-in attempt for `email_hash` *before* its password is
+/// verified, or refuses it when the address is locked. Every attempt counts
+/// as a failure until a success forgets the streak
+/// ([`clear_login_failures`]), so parallel attempts cannot all pass a check
+/// made before any of them failed: at most `lock_seconds`' threshold are
+/// ever verified per streak. The attempt that reaches the threshold stores
+/// the lock in the same transaction as its count.
 ///
-/// Safe under concurrent failures from several instances: the increment is
-/// one `UPDATE`, and a lost race to create the row falls back to it.
-pub fn record_login_failure(
+/// A streak whose last attempt is `reset_after` old or older (and not
+/// locked) starts again from one.
+///
+/// Atomic across instances: the count is one `UPDATE … RETURNING` that also
+/// checks the lock. On PostgreSQL it holds the row lock until the
+/// transaction commits, and a waiting `UPDATE` re-checks the lock on the
+/// committed row; on SQLite every write runs on the single writer.
+pub fn claim_login_attempt(
     conn: &mut DbConnection,
     email_hash: &str,
     now: NaiveDateTime,
     reset_after: chrono::Duration,
     lock_seconds: impl Fn(i32) -> Option<i64>,
-) -> QueryResult<i32> {
+) -> QueryResult<LoginAttempt> {
+    let not_locked = login_failures::locked_until
+        .is_null()
+        .or(login_failures::locked_until.le(now));
     diesel::delete(
         login_failures::table
             .filter(login_failures::email_hash.eq(email_hash))
-            .filter(login_failures::last_failed_at.le(now - reset_after)),
+            .filter(login_failures::last_failed_at.le(now - reset_after))
+            .filter(not_locked),
     )
     .execute(conn)?;
     let increment = |conn: &mut DbConnection| {
-        diesel::update(login_failures::table.find(email_hash))
+        diesel::update(login_failures::table.find(email_hash).filter(not_locked))
             .set((
                 login_failures::failures.eq(login_failures::failures + 1),
                 login_failures::last_failed_at.eq(now),
@@ -175,36 +206,47 @@ pub fn record_login_failure(
             .get_result::<i32>(conn)
             .optional()
     };
-    let failures = match increment(conn)? {
+    let attempt = match increment(conn)? {
         Some(n) => n,
-        // First failure of a streak. In a savepoint: if another instance
-        // inserted the row meanwhile, the unique violation must not abort
-        // the surrounding transaction on PostgreSQL.
-        None => match conn.transaction(|c| {
-            diesel::insert_into(login_failures::table)
-                .values((
-                    login_failures::email_hash.eq(email_hash),
-                    login_failures::failures.eq(1),
-                    login_failures::last_failed_at.eq(now),
-                ))
-                .execute(c)
-        }) {
-            Ok(_) => 1,
-            Err(e) if super::is_unique_violation(&e) => {
-                increment(conn)?.ok_or(diesel::result::Error::NotFound)?
+        None => {
+            if let Some(until) = login_locked_until(conn, email_hash, now)? {
+                return Ok(LoginAttempt::Locked(until));
             }
-            Err(e) => return Err(e),
-        },
+            // First attempt of a streak. In a savepoint: if another
+            // instance inserted the row meanwhile, the unique violation must
+            // not abort the surrounding transaction on PostgreSQL.
+            let inserted = conn.transaction(|c| {
+                diesel::insert_into(login_failures::table)
+                    .values((
+                        login_failures::email_hash.eq(email_hash),
+                        login_failures::failures.eq(1),
+                        login_failures::last_failed_at.eq(now),
+                    ))
+                    .execute(c)
+            });
+            match inserted {
+                Ok(_) => 1,
+                Err(e) if super::is_unique_violation(&e) => match increment(conn)? {
+                    Some(n) => n,
+                    None => {
+                        let until = login_locked_until(conn, email_hash, now)?;
+                        return Ok(LoginAttempt::Locked(until.unwrap_or(now)));
+                    }
+                },
+                Err(e) => return Err(e),
+            }
+        }
     };
-    if let Some(seconds) = lock_seconds(failures) {
+    if let Some(seconds) = lock_seconds(attempt) {
         diesel::update(login_failures::table.find(email_hash))
             .set(login_failures::locked_until.eq(now + chrono::Duration::seconds(seconds)))
             .execute(conn)?;
     }
-    Ok(failures)
+    Ok(LoginAttempt::Allowed(attempt))
 }
 
-/// Forgets the failures of `email_hash` (after a successful sign-in).
+/// Forgets the failures of `email_hash` (after a successful sign-in, a
+/// password reset or an admin's unlock).
 pub fn clear_login_failures(conn: &mut DbConnection, email_hash: &str) -> QueryResult<()> {
     diesel::delete(login_failures::table.find(email_hash)).execute(conn)?;
     Ok(())

@@ -20,6 +20,7 @@ mod checkpointer;
 pub mod comments;
 pub mod editors;
 pub mod migrate;
+pub mod password_resets;
 pub mod schema;
 pub mod shares;
 pub mod tags;

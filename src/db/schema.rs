@@ -41,6 +41,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        editor_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> BigInt,
         slug -> Text,
@@ -137,6 +148,7 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> editors (editor_id));
+diesel::joinable!(password_resets -> editors (editor_id));
 diesel::joinable!(articles -> editors (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -155,6 +167,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     editors,
     refresh_tokens,
+    password_resets,
     articles,
     tags,
     article_tags,

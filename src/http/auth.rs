@@ -1,17 +1,27 @@
-//! `/api/v1/auth`: sign in, rotate tokens, sign out, who am I.
+//! `/api/v1/auth`: sign in, rotate tokens, sign out, who am I, change or
+//! reset a password. Handlers call the use cases in `auth` and `service`.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::session::{self, Issued};
-use crate::db;
+use crate::auth::backoff::Backoff;
+use crate::auth::credentials;
+use crate::auth::session::{self, Credentials, Issued, Issuer};
 use crate::error::AppError;
 use crate::http::client::client_ip;
 use crate::http::conditional::no_store;
 use crate::http::editors::EditorResponse;
 use crate::http::extract::{Auth, Json, guard};
+use crate::service;
 use crate::state::AppState;
+
+fn issuer(state: &AppState) -> Issuer<'_> {
+    Issuer {
+        jwt: &state.jwt,
+        refresh_ttl: state.config.refresh_token_ttl,
+    }
+}
 
 /// Credentials of an editor.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,6 +33,37 @@ pub struct LoginRequest {
     /// The editor's password.
     #[schema(format = Password)]
     pub password: String,
+    /// Optional: the refresh token this client holds from an earlier
+    /// sign-in of the same editor. While it is live, the sign-in is not held
+    /// by the per-address backoff (a wrong password then revokes that
+    /// token's sign-in instead).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// A change of the signed-in editor's own password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a new long passphrase"}))]
+pub struct ChangePasswordRequest {
+    /// The password the editor signs in with now.
+    #[schema(format = Password)]
+    pub current_password: String,
+    /// 12–256 characters, not one character repeated.
+    #[schema(min_length = 12, max_length = 256, format = Password)]
+    pub new_password: String,
+}
+
+/// A new password set with a reset token from an admin.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reset_token": "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", "new_password": "a new long passphrase"}))]
+pub struct ResetPasswordRequest {
+    /// The single-use token from `POST /admin/editors/{id}/password-reset`.
+    pub reset_token: String,
+    /// 12–256 characters, not one character repeated.
+    #[schema(min_length = 12, max_length = 256, format = Password)]
+    pub new_password: String,
 }
 
 /// A refresh token, to rotate or revoke.
@@ -76,7 +117,9 @@ impl From<Issued> for TokenResponse {
 /// JWT) and a refresh token. Limited per client IP (`RATE_LIMIT_LOGIN_PER_MINUTE`);
 /// after `LOGIN_BACKOFF_AFTER_FAILURES` failures in a row for one email
 /// address (with or without an account) further attempts for it get `429`
-/// with `Retry-After` for a growing time.
+/// with `Retry-After` for a growing time. A client that sends the live
+/// refresh token of an earlier sign-in of the same editor is not held by
+/// that backoff.
 #[utoipa::path(
     operation_id = "login",
     tag = "auth",
@@ -101,8 +144,24 @@ pub async fn login(
         .limits
         .login
         .check(client_ip(&req, &state.config.trusted_proxies))?;
-    let LoginRequest { email, password } = body.0;
-    let issued = session::login(&state, email, password).await?;
+    let LoginRequest {
+        email,
+        password,
+        refresh_token,
+    } = body.0;
+    let credentials = Credentials {
+        email,
+        password,
+        refresh_token,
+    };
+    let issued = session::login(
+        &state.db,
+        issuer(&state),
+        Backoff::from_config(&state.config),
+        || state.metrics.password_verified(),
+        credentials,
+    )
+    .await?;
     Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
 }
 
@@ -128,7 +187,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let issued = session::refresh(&state, body.0.refresh_token).await?;
+    let issued = session::refresh(&state.db, issuer(&state), body.0.refresh_token).await?;
     Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
 }
 
@@ -153,7 +212,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    session::logout(&state, body.0.refresh_token).await?;
+    session::logout(&state.db, body.0.refresh_token).await?;
     Ok(no_store(HttpResponse::NoContent()).finish())
 }
 
@@ -173,11 +232,92 @@ pub async fn logout(
 )]
 #[get("/auth/me")]
 pub async fn me(state: web::Data<AppState>, auth: Auth<guard::Author>) -> Result<HttpResponse, AppError> {
-    let id = auth.id;
-    let editor = state
-        .db
-        .read(move |conn| Ok(db::editors::find(conn, id)?))
+    let editor = service::editors::get(&state.db, auth.id)
         .await?
         .ok_or_else(|| AppError::Unauthorized("The editor no longer exists.".into()))?;
     Ok(no_store(HttpResponse::Ok()).json(EditorResponse::from(editor)))
+}
+
+/// Change your password
+///
+/// The signed-in editor sets a new password, giving the current one (which
+/// counts toward the sign-in backoff of their address like a sign-in).
+/// Every refresh token of the editor is revoked, so every other session
+/// ends at its next refresh; this client gets a new token pair. Access
+/// tokens already issued stay valid until they expire (minutes).
+#[utoipa::path(
+    operation_id = "changePassword",
+    tag = "auth",
+    security(("bearerAuth" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Changed; a new token pair for this client.", body = TokenResponse,
+         headers(("Cache-Control" = String))),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 429, response = crate::http::openapi::RateLimited),
+    )
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth<guard::Author>,
+    body: Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = body.0;
+    let issued = credentials::change_password(
+        &state.db,
+        issuer(&state),
+        Backoff::from_config(&state.config),
+        || state.metrics.password_verified(),
+        auth.id,
+        current_password,
+        new_password,
+    )
+    .await?;
+    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+}
+
+/// Reset a password
+///
+/// Sets a new password with a single-use reset token that an admin issued.
+/// The token is spent; every session of the editor ends and the sign-in
+/// backoff of their address is lifted. Limited per client IP like sign-in
+/// (`RATE_LIMIT_LOGIN_PER_MINUTE`).
+#[utoipa::path(
+    operation_id = "resetPassword",
+    tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "The new password is set; sign in with it."),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 413, response = crate::http::openapi::PayloadTooLarge),
+        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::http::openapi::Invalid),
+        (status = 429, response = crate::http::openapi::RateLimited),
+    )
+)]
+#[post("/auth/password-reset")]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Json<ResetPasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    state
+        .limits
+        .login
+        .check(client_ip(&req, &state.config.trusted_proxies))?;
+    let ResetPasswordRequest {
+        reset_token,
+        new_password,
+    } = body.0;
+    credentials::reset_password(&state.db, reset_token, new_password).await?;
+    Ok(no_store(HttpResponse::NoContent()).finish())
 }

@@ -6,15 +6,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::password;
-use crate::db::{self, editors::EditorRow};
+use crate::auth::{credentials, password};
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::conditional::no_store;
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
-use crate::service::editors::{self as service, EditorPatch, NewEditorInput};
+use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
 use crate::state::AppState;
 
 /// An editor account. The email is shown on editor routes only.
@@ -112,6 +112,21 @@ pub struct UpdateEditorRequest {
     pub password: Option<String>,
 }
 
+/// A single-use password reset token, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "reset_token": "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5",
+    "expires_at": "2026-12-07T09:30:00Z"
+}))]
+pub struct PasswordResetResponse {
+    /// Give it to the editor through a channel you trust; they send it to
+    /// `POST /auth/password-reset` with a new password. Only a hash is
+    /// stored, so it cannot be shown again.
+    pub reset_token: String,
+    /// When the token stops working (24 hours after issue).
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Paging of the editor list (oldest first).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -198,10 +213,7 @@ pub async fn list_editors(
     let paging = Paging::from_params(params.0.page, params.0.per_page, None, &mut errors.0);
     errors.finish()?;
     let (offset, limit) = (paging.offset(), paging.per_page() as i64);
-    let (rows, total) = state
-        .db
-        .read(move |conn| Ok(db::editors::list(conn, offset, limit)?))
-        .await?;
+    let (rows, total) = service::list(&state.db, offset, limit).await?;
     let data: Vec<EditorResponse> = rows.into_iter().map(EditorResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, Some(total), None);
     let mut builder = HttpResponse::Ok();
@@ -234,9 +246,7 @@ pub async fn get_editor(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let row = state
-        .db
-        .read(move |conn| Ok(db::editors::find(conn, id)?))
+    let row = service::get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
     conditional::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
@@ -348,4 +358,61 @@ pub async fn delete_editor(
 ) -> Result<HttpResponse, AppError> {
     service::delete(&state.db, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().no_store().finish())
+}
+
+/// Issue a password reset token
+///
+/// Admins only. Returns a single-use token, valid for 24 hours, with which
+/// the editor sets a new password at `POST /auth/password-reset`. Issuing a
+/// new token voids the editor's earlier ones. No email is sent.
+#[utoipa::path(
+    operation_id = "createPasswordReset",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
+    responses(
+        (status = 201, description = "The reset token (shown once).", body = PasswordResetResponse,
+         headers(("Cache-Control" = String))),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[post("/editors/{id}/password-reset")]
+pub async fn create_password_reset(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let reset = credentials::issue_reset(&state.db, id.into_inner()).await?;
+    Ok(no_store(HttpResponse::Created()).json(PasswordResetResponse {
+        reset_token: reset.token,
+        expires_at: reset.expires_at.and_utc(),
+    }))
+}
+
+/// Unlock an editor's sign-in
+///
+/// Admins only. Clears the sign-in backoff of the editor's email address,
+/// so the next sign-in is verified at once.
+#[utoipa::path(
+    operation_id = "unlockEditor",
+    tag = "admin-editors",
+    security(("bearerAuth" = [])),
+    params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
+    responses(
+        (status = 204, description = "Unlocked (also when nothing was locked)."),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 403, response = crate::http::openapi::Forbidden),
+        (status = 404, response = crate::http::openapi::NotFound),
+    )
+)]
+#[post("/editors/{id}/unlock")]
+pub async fn unlock_editor(
+    _auth: Auth<guard::Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    credentials::unlock(&state.db, id.into_inner()).await?;
+    Ok(no_store(HttpResponse::NoContent()).finish())
 }

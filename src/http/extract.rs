@@ -21,7 +21,6 @@ use futures_util::future::{LocalBoxFuture, Ready, ready};
 use serde::de::DeserializeOwned;
 
 pub use crate::auth::CurrentEditor;
-use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -282,25 +281,7 @@ pub async fn authenticate_header(
         .ok_or_else(|| {
             AppError::Unauthorized("The Authorization header must be `Bearer <access token>`.".into())
         })?;
-    let claims = state.jwt.decode(&token).map_err(AppError::Unauthorized)?;
-    let id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| AppError::Unauthorized("the access token is not valid".into()))?;
-    let editor = state
-        .db
-        .read(move |conn| Ok(db::editors::find(conn, id)?))
-        .await?
-        .filter(|e| e.active)
-        .ok_or_else(|| {
-            AppError::Unauthorized(
-                "The editor account for this token no longer exists or is disabled.".into(),
-            )
-        })?;
-    Ok(CurrentEditor {
-        id: editor.id,
-        role: editor.role,
-    })
+    crate::auth::session::authenticate(&state.db, &state.jwt, &token).await
 }
 
 /// The lowest role a route accepts; declared in the handler's signature as

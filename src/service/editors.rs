@@ -2,10 +2,13 @@
 //! at least one active admin in place.
 
 use crate::auth::password;
-use crate::db::editors::{EditorChanges, EditorRow, NewEditor};
+use crate::db::editors::{EditorChanges, NewEditor};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::{Role, slug};
 use crate::error::AppError;
+
+/// An editor account as stored (the password hash stays below `http`).
+pub use crate::db::editors::EditorRow;
 
 /// A validated new editor.
 pub struct NewEditorInput {
@@ -28,11 +31,19 @@ pub struct EditorPatch {
     pub password: Option<String>,
 }
 
+/// Editor `id`, if there is one.
+pub async fn get(db: &Db, id: i64) -> Result<Option<EditorRow>, AppError> {
+    db.read(move |conn| Ok(db::editors::find(conn, id)?)).await
+}
+
+/// A page of editors, oldest first, and the total count.
+pub async fn list(db: &Db, offset: i64, limit: i64) -> Result<(Vec<EditorRow>, i64), AppError> {
+    db.read(move |conn| Ok(db::editors::list(conn, offset, limit)?))
+        .await
+}
+
 pub async fn create(db: &Db, input: NewEditorInput) -> Result<EditorRow, AppError> {
-    let password_hash = actix_web::web::block(move || password::hash(&input.password).map(|h| (h, input)))
-        .await?
-        .map_err(AppError::internal)?;
-    let (password_hash, input) = password_hash;
+    let password_hash = password::hash_off_thread(input.password.clone()).await?;
     db.write(move |conn| {
         insert_editor(
             conn,
@@ -116,28 +127,23 @@ pub async fn update(
     check: impl FnOnce(&EditorRow) -> Result<(), AppError> + Send + 'static,
 ) -> Result<EditorRow, AppError> {
     let password_hash = match &patch.password {
-        Some(p) => {
-            let p = p.clone();
-            Some(
-                actix_web::web::block(move || password::hash(&p))
-                    .await?
-                    .map_err(AppError::internal)?,
-            )
-        }
+        Some(p) => Some(password::hash_off_thread(p.clone()).await?),
         None => None,
     };
+    let may_demote = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
     db.write(move |conn| {
+        // The admins are locked before the editor is read, so the rule
+        // below sees what concurrent demotions committed.
+        let admins = if may_demote {
+            db::editors::lock_active_admins(conn)?
+        } else {
+            Vec::new()
+        };
         let current = db::editors::find(conn, id)?
             .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
         check(&current)?;
         let now = db::now();
-        let stays_admin =
-            patch.role.is_none_or(|r| r == Role::Admin) && patch.active.unwrap_or(current.active);
-        if current.role == Role::Admin
-            && current.active
-            && !stays_admin
-            && db::editors::count_active_admins(conn)? <= 1
-        {
+        if admins == [id] {
             return Err(AppError::Conflict(
                 "This is the last active admin; make another editor an admin first.".into(),
             ));
@@ -151,6 +157,7 @@ pub async fn update(
         }
         if password_hash.is_some() || patch.active == Some(false) {
             db::tokens::revoke_editor(conn, id, now)?;
+            db::password_resets::delete_for_editor(conn, id)?;
         }
         let changes = EditorChanges {
             email: patch.email,
@@ -168,9 +175,12 @@ pub async fn update(
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     db.write(move |conn| {
-        let current = db::editors::find(conn, id)?
-            .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
-        if current.role == Role::Admin && current.active && db::editors::count_active_admins(conn)? <= 1 {
+        // Locked first, as in `update`.
+        let admins = db::editors::lock_active_admins(conn)?;
+        if db::editors::find(conn, id)?.is_none() {
+            return Err(AppError::not_found(format!("No editor has id {id}.")));
+        }
+        if admins == [id] {
             return Err(AppError::Conflict(
                 "This is the last active admin and cannot be deleted.".into(),
             ));

@@ -263,6 +263,85 @@ async fn repeated_failures_lock_the_account(app: TestApp) {
     assert!(res.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
 }
 
+/// The password verifications done so far (the `/metrics` counter).
+async fn verifications(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").send().await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("broadsheet_password_verifications_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("password verification counter in /metrics")
+}
+
+/// Forty sign-ins for one address at once, from forty client IPs: only the
+/// threshold's worth (5) of passwords are verified, the rest wait with 429;
+/// then even the right password is refused. Before the attempt was counted
+/// ahead of the verification, 33 to 39 of the 40 were verified.
+async fn parallel_sign_ins_verify_at_most_the_threshold(app: TestApp) {
+    app.create_editor(ADMIN_EMAIL, "admin").await;
+    let before = verifications(&app).await;
+    let attempts = (0..40).map(|i| {
+        app.post("/api/v1/auth/login")
+            .peer(&format!("198.51.100.{}:4000", i + 1))
+            .json(json!({"email": ADMIN_EMAIL, "password": format!("wrong guess number {i}")}))
+            .send()
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let verified = verifications(&app).await - before;
+    let status_count = |s: u16| answers.iter().filter(|r| r.status.as_u16() == s).count();
+    assert_eq!(verified, 5, "verified passwords");
+    assert_eq!((status_count(401), status_count(429)), (5, 35));
+
+    login_with(&app, PASSWORD).await.problem(429, "rate_limited");
+    assert_eq!(
+        verifications(&app).await - before,
+        5,
+        "nothing verified while locked"
+    );
+}
+
+/// The right password among 39 wrong ones at once: it gets in only if it is
+/// among the first 5 counted; either way no more than the threshold are
+/// verified before it, and it is never answered "wrong password".
+async fn a_right_password_among_parallel_guesses(app: TestApp) {
+    app.create_editor(ADMIN_EMAIL, "admin").await;
+    let before = verifications(&app).await;
+    let attempts = (0..40).map(|i| {
+        let password = if i == 20 {
+            PASSWORD.to_string()
+        } else {
+            format!("wrong guess number {i}")
+        };
+        app.post("/api/v1/auth/login")
+            .peer(&format!("198.51.100.{}:4000", i + 1))
+            .json(json!({"email": ADMIN_EMAIL, "password": password}))
+            .send()
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let verified = verifications(&app).await - before;
+    let right = answers[20].status.as_u16();
+    let granted = answers.iter().filter(|r| r.status.as_u16() == 200).count();
+    match right {
+        // Refused: the streak was never broken, and the lock holds.
+        429 => {
+            assert_eq!((verified, granted), (5, 0));
+            login_with(&app, "one more wrong guess")
+                .await
+                .problem(429, "rate_limited");
+        }
+        // In: the success ended one streak and the rest started another,
+        // each holding to the threshold.
+        200 => assert!(verified <= 10 && granted == 1, "{verified} verified"),
+        other => panic!("the right password got {other}"),
+    }
+}
+
+async fn login_with(app: &TestApp, password: &str) -> crate::support::TestResponse {
+    app.post("/api/v1/auth/login")
+        .json(json!({"email": ADMIN_EMAIL, "password": password}))
+        .send()
+        .await
+}
+
 backend_tests!(
     login_returns_a_token_pair_and_me_works,
     wrong_password_and_unknown_email_are_the_same_401,
@@ -272,6 +351,8 @@ backend_tests!(
     role_guard_tells_401_from_403,
     a_deactivated_editor_loses_access_at_once,
     repeated_failures_lock_the_account,
+    parallel_sign_ins_verify_at_most_the_threshold,
+    a_right_password_among_parallel_guesses,
 );
 
 async fn login_is_rate_limited_per_ip(app: TestApp) {

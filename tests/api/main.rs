@@ -13,6 +13,7 @@ mod hostile;
 mod infra;
 mod migrations;
 mod openapi;
+mod passwords;
 mod problems;
 mod security;
 mod shares;

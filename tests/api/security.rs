@@ -94,7 +94,22 @@ async fn success_resets_the_backoff(app: TestApp) {
 /// quiet is forgotten (driven with explicit times, straight on storage).
 async fn backoff_grows_and_is_forgotten(app: TestApp) {
     use broadsheet::auth::backoff::Backoff;
-    use broadsheet::db::editors::{login_locked_until, record_login_failure};
+    use broadsheet::db::DbConnection;
+    use broadsheet::db::editors::{LoginAttempt, claim_login_attempt, login_locked_until};
+    // Every attempt is counted before its password is checked; these all
+    // fail, and each comes after the previous lock has run out.
+    fn record_login_failure(
+        conn: &mut DbConnection,
+        key: &str,
+        now: chrono::NaiveDateTime,
+        reset: chrono::Duration,
+        lock: impl Fn(i32) -> Option<i64>,
+    ) -> diesel::QueryResult<i32> {
+        claim_login_attempt(conn, key, now, reset, lock).map(|attempt| match attempt {
+            LoginAttempt::Allowed(n) => n,
+            LoginAttempt::Locked(_) => panic!("attempt refused while locked"),
+        })
+    }
     let backoff = Backoff::from_config(&app.parts.state.config);
     let reset = chrono::Duration::seconds(backoff.reset_after.as_secs() as i64);
     let start = broadsheet::db::now();
@@ -327,7 +342,7 @@ backend_tests!(
 /// The lowest role of every operation under `/api/v1/admin`. An operation
 /// in the document but not here fails the test: a new editor route must be
 /// placed in this table on purpose.
-const MIN_ROLE: [(&str, &str); 24] = [
+const MIN_ROLE: [(&str, &str); 26] = [
     ("listAdminArticles", "author"),
     ("createArticle", "author"),
     ("getAdminArticle", "author"),
@@ -352,6 +367,8 @@ const MIN_ROLE: [(&str, &str); 24] = [
     ("getEditor", "admin"),
     ("updateEditor", "admin"),
     ("deleteEditor", "admin"),
+    ("createPasswordReset", "admin"),
+    ("unlockEditor", "admin"),
 ];
 
 fn rank(role: &str) -> u8 {
