@@ -138,6 +138,14 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
         })
         .await?;
 
+    // The desk creates the tags first: authors may only use existing ones.
+    let tag_names: Vec<String> = ARTICLES
+        .iter()
+        .flat_map(|a| a.tags.iter().map(|t| t.to_string()))
+        .collect();
+    db.write(move |conn| crate::service::tags::find_or_create(conn, Role::Editor, &tag_names))
+        .await?;
+
     let now = chrono::Utc::now();
     let mut published = Vec::new();
     for (i, demo) in ARTICLES.iter().enumerate() {
