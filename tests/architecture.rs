@@ -630,13 +630,37 @@ fn cycles(graph: &Graph) -> Vec<String> {
                 parent.join("::")
             };
             found.push(format!(
-                "cycle under `{under}` between {:?}:\n{}",
+                "cycle under `{under}` between {:?}, e.g. {}; the edges among them:\n{}",
                 group,
+                shortest_cycle(edges, node).join(" → "),
                 places.join("\n")
             ));
         }
     }
     found
+}
+
+/// The shortest way from `start` back to itself (breadth first).
+fn shortest_cycle(edges: &BTreeMap<(String, String), String>, start: &String) -> Vec<String> {
+    let mut came_from: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start.clone()]);
+    while let Some(n) = queue.pop_front() {
+        for (a, b) in edges.keys().filter(|(a, _)| *a == n) {
+            if b == start {
+                let mut path = vec![b.clone(), a.clone()];
+                while let Some(before) = came_from.get(path.last().unwrap()) {
+                    path.push(before.clone());
+                }
+                path.reverse();
+                return path;
+            }
+            if !came_from.contains_key(b) {
+                came_from.insert(b.clone(), a.clone());
+                queue.push_back(b.clone());
+            }
+        }
+    }
+    Vec::new()
 }
 
 fn fail_on(what: &str, problems: &[String]) {
