@@ -699,6 +699,21 @@ fn the_architecture_document_states_every_rule() {
     fail_on("the document and tests/architecture.rs disagree", &missing);
 }
 
+/// The HTTP layer's module doc states the same road as the document.
+#[test]
+fn the_http_module_doc_states_the_road() {
+    let road = "http → service → db → domain";
+    for file in ["docs/ARCHITECTURE.md", "src/http/mod.rs"] {
+        let text = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR"))).expect(file);
+        let text = text
+            .replace("//!", " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains(road), "{file} states the road `{road}`");
+    }
+}
+
 // ----------------------------------------------------------------------
 // The checker on made-up sources, so that each check can be seen to fail.
 
