@@ -95,17 +95,49 @@ struct ConnectionSettings {
     url: String,
     backend: Backend,
     statement_timeout: Duration,
-    queries: Arc<AtomicU64>,
+    queries: QueryCounts,
 }
 
-/// Counts every statement a connection runs, for `/metrics` and for tests
-/// that hold list pages to a constant number of queries.
-struct QueryCounter(Arc<AtomicU64>);
+/// Statements run by a handle's connections.
+#[derive(Debug, Clone, Default)]
+struct QueryCounts {
+    /// Every statement, connection set-up and checkpoints included (`/metrics`).
+    all: Arc<AtomicU64>,
+    /// Only those of work given to [`Db::read`] and [`Db::write`]: what the
+    /// requests themselves ran. Tests that hold a list page to a constant
+    /// number of queries read this one, since the checkpoint thread and the
+    /// pool's connection set-up run statements at moments of their own.
+    work: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// Set while this thread runs work given to `Db::read`/`Db::write`.
+    static IN_WORK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's statements counted as work; restores the
+/// previous state even when `f` panics.
+fn counted_as_work<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_WORK.with(|w| w.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_WORK.with(|w| w.replace(true)));
+    f()
+}
+
+/// Counts the statements a connection runs into [`QueryCounts`].
+struct QueryCounter(QueryCounts);
 
 impl Instrumentation for QueryCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            self.0.all.fetch_add(1, Ordering::Relaxed);
+            if IN_WORK.with(|w| w.get()) {
+                self.0.work.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -257,7 +289,7 @@ pub struct Db {
     /// SQLite only: the one connection all writes go through.
     sqlite_writer: Option<SqliteWriter>,
     timeout: Duration,
-    queries: Arc<AtomicU64>,
+    queries: QueryCounts,
     /// Bumped after every committed write: response caches compare it to
     /// know whether what they hold may be stale.
     writes: Arc<AtomicU64>,
@@ -279,7 +311,7 @@ impl Db {
                 url.to_string()
             }
         };
-        let queries = Arc::new(AtomicU64::new(0));
+        let queries = QueryCounts::default();
         let writes = Arc::new(AtomicU64::new(0));
         let settings = ConnectionSettings {
             url,
@@ -360,7 +392,15 @@ impl Db {
 
     /// Statements run so far by this handle's connections (setup included).
     pub fn query_count(&self) -> u64 {
-        self.queries.load(Ordering::Relaxed)
+        self.queries.all.load(Ordering::Relaxed)
+    }
+
+    /// Statements run so far by work given to [`Db::read`] and [`Db::write`]
+    /// only: not connection set-up, pool checks or SQLite checkpoints, which
+    /// run at moments of their own. What a request costs is the difference
+    /// of two readings around it.
+    pub fn work_query_count(&self) -> u64 {
+        self.queries.work.load(Ordering::Relaxed)
     }
 
     /// Runs read-only work on a pooled connection, off the async workers.
@@ -429,7 +469,7 @@ impl Db {
         let result = match &self.sqlite_writer {
             Some(writer) => {
                 let mut conn = writer.conn.lock();
-                let result = immediate_transaction(&mut conn, f);
+                let result = counted_as_work(|| immediate_transaction(&mut conn, f));
                 // Straight to the checkpoint thread if it is waiting: the
                 // next write would otherwise take the lock again first, and
                 // under back-to-back writes the WAL could never restart.
@@ -474,7 +514,7 @@ fn run_marking_broken<F, T>(pooled: &mut PooledConnection<Manager>, f: F) -> Res
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
 {
-    let result = f(&mut pooled.conn);
+    let result = counted_as_work(|| f(&mut pooled.conn));
     if matches!(result, Err(AppError::Unavailable(_))) {
         pooled.broken = true;
     }
@@ -627,6 +667,25 @@ mod tests {
             diesel::RunQueryDsl::load(diesel::sql_query("SELECT v FROM t"), &mut other).unwrap();
         let values: Vec<String> = rows.into_iter().map(|r| r.v).collect();
         assert_eq!(values, ["committed"]);
+    }
+
+    /// The checkpoint thread runs statements of its own shortly after each
+    /// write; a test that counts a request's queries must not see them.
+    #[test]
+    fn checkpoints_are_not_counted_as_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = test_sqlite_db(dir.path());
+        db.write_blocking(|conn| Ok(conn.batch_execute("CREATE TABLE t (v TEXT)")?))
+            .unwrap();
+        let (all, work) = (db.query_count(), db.work_query_count());
+        // Longer than the checkpoint interval, so a checkpoint runs meanwhile.
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(db.query_count() > all, "the checkpoint thread ran statements");
+        assert_eq!(db.work_query_count(), work, "none of them counted as work");
+        db.write_blocking(|conn| Ok(conn.batch_execute("INSERT INTO t VALUES ('x')")?))
+            .unwrap();
+        // BEGIN IMMEDIATE, the insert, COMMIT.
+        assert_eq!(db.work_query_count() - work, 3);
     }
 
     #[test]

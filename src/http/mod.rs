@@ -1,6 +1,11 @@
-//! The HTTP layer: routes, extractors and response shapes. Handlers are thin:
-//! they validate input, call a use case in `service` or a query in `db`
-//! through `Db::read`/`Db::write`, and shape the response. No diesel here.
+//! The HTTP layer, the top of the one road every request takes
+//! (http → service → db → domain; docs/ARCHITECTURE.md, "Layers and the one
+//! rule for each"): routes, extractors and response shapes. Handlers are
+//! thin: they validate input, call a use case in `service` (or `auth`),
+//! which owns the transaction and the authorisation, and shape the
+//! response. Nothing here names `crate::db` or diesel; the response cache,
+//! rate limits and metrics are infrastructure (`infra`) that this layer
+//! uses. `tests/architecture.rs` holds these rules.
 //!
 //! Every route is registered in [`configure`], through utoipa-actix-web, so
 //! the OpenAPI document is built from the very registrations that serve
@@ -92,12 +97,18 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// [`openapi::finish`]: what `broadsheet openapi` prints, what
 /// `GET /api/v1/openapi.json` serves and what `openapi/openapi.json` holds.
 pub fn api_spec() -> ApiDocument {
+    ApiDocument(openapi::finish(&annotated_spec()))
+}
+
+/// The OpenAPI document as the route annotations alone write it, before
+/// [`openapi::finish`]: what tests read to check who owns what.
+pub fn annotated_spec() -> utoipa::openapi::OpenApi {
     let (_, spec) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(openapi_root())
         .configure(configure)
         .split_for_parts();
-    ApiDocument(openapi::finish(&spec))
+    spec
 }
 
 /// The document's root ([`openapi::ApiDoc`]) with the schemas that

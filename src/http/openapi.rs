@@ -3,15 +3,23 @@
 //! route cannot exist without its spec; this file adds what is global: info,
 //! tags, the `bearerAuth` scheme, the reusable problem responses, and
 //! [`finish`], which writes down what holds for every route (security,
-//! `X-Request-Id`, standard header schemas, `500`/`503`, `If-None-Match`).
+//! `X-Request-Id`, standard header schemas, the shared error responses,
+//! `If-None-Match`).
+//!
+//! Who writes which error response: [`shared_responses`] owns those that
+//! follow from an operation's shape (`401`/`403` for a token and a role,
+//! `404` for a path parameter, `400`/`413`/`415`/`422` for a query or body,
+//! `500`, `503`); an annotation lists only what its own operation adds
+//! (`304`, `409`, `412`, `429`, a sign-in's `401`, `CommentsDisabled`).
+//! tests/api/openapi.rs fails when an annotation restates a shared one.
 //!
 //! Conventions every `#[utoipa::path]` follows (tests/api/openapi.rs checks
 //! them on the generated document, so they cover new routes too):
 //! - `operation_id` in camelCase, a summary line and a description;
 //! - one tag by resource (`articles`, `admin-articles`, …);
-//! - editor routes `security(("bearerAuth" = []))` and `401`/`403`;
-//! - every error response by reference to a response below
-//!   (`response = crate::http::openapi::NotFound`), problem+json;
+//! - editor routes `security(("bearerAuth" = []))`;
+//! - every error response of its own by reference to a response below
+//!   (`response = crate::http::openapi::Conflict`), problem+json;
 //! - cacheable GETs: `ETag` on the `200` and `304` by `NotModified`;
 //!   lists: `Link`; creates: `201` with `Location`.
 
@@ -427,12 +435,8 @@ fn finish_parameter(parameter: &mut Value) {
 /// true of every route, so that no handler can forget it:
 ///
 /// - public operations say `security: []` (no token) explicitly;
-/// - the answers of the shared extractors and middleware: `401` where a
-///   token is needed (`extract::authenticate`), `404` where the path names
-///   a resource (a path parameter that does not parse names none), `400` and
-///   `422` where there is a query string (`extract::Query`), `400`, `413`,
-///   `415` and `422` where there is a JSON body (`extract::Json`), `500`
-///   everywhere, `503` wherever the database is read;
+/// - the error responses shared by every operation of a shape
+///   ([`shared_responses`]): annotations never restate them;
 /// - every `304` is [`NotModified`], and every GET that can answer it takes
 ///   `If-None-Match`;
 /// - `page`, `per_page` and `cursor` carry the limits of `http::pagination`;
@@ -449,36 +453,81 @@ pub fn finish(spec: &utoipa::openapi::OpenApi) -> Value {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return doc;
     };
-    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
         for (method, op) in item.iter_mut() {
             let Some(op) = op.as_object_mut().filter(|_| METHODS.contains(&method.as_str())) else {
                 continue;
             };
-            finish_operation(method, op);
+            finish_operation(path, method, op);
         }
     }
     doc
 }
 
-fn finish_operation(method: &str, op: &mut Map<String, Value>) {
-    let id = op
-        .get("operationId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let security = op.entry("security").or_insert_with(|| json!([]));
-    let secured = security
-        .as_array()
-        .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
-    let parameters = op
-        .get_mut("parameters")
-        .and_then(Value::as_array_mut)
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let located = |place: &str| parameters.iter().any(|p| p["in"] == place);
-    let (has_query, has_path) = (located("query"), located("path"));
-    let has_body = op.contains_key("requestBody");
+/// Where a route needs a role: every route under it declares its minimum
+/// role in its signature (`Auth<guard::…>`), which answers `403`.
+const ROLE_CHECKED: &str = "/api/v1/admin/";
 
+/// The error responses this document gives an operation from its shape
+/// alone, as `(status, response)`: the one owner of the answers of the
+/// shared extractors and middleware. Annotations list only what their
+/// operation adds (`304`, `409`, `412`, `429`, a sign-in's `401`, …).
+///
+/// - `401` where a token is needed (`extract::authenticate`), and `403`
+///   where a role is too ([`ROLE_CHECKED`]);
+/// - `404` where the path names a resource (a path parameter that does not
+///   parse names none);
+/// - `400` and `422` where there is a query string (`extract::Query`);
+/// - `400`, `413`, `415` and `422` where there is a JSON body
+///   (`extract::Json`);
+/// - `500` everywhere, `503` wherever the database is read.
+pub fn shared_responses(path: &str, op: &Map<String, Value>) -> Vec<(&'static str, &'static str)> {
+    let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
+    let located = |place: &str| {
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|p| p.iter().any(|p| p["in"] == place))
+    };
+    let mut shared = Vec::new();
+    if secured {
+        shared.push(("401", "Unauthorized"));
+        if path.starts_with(ROLE_CHECKED) {
+            shared.push(("403", "Forbidden"));
+        }
+    }
+    if located("path") {
+        shared.push(("404", "NotFound"));
+    }
+    if located("query") {
+        shared.extend([("400", "BadRequest"), ("422", "Invalid")]);
+    }
+    if op.contains_key("requestBody") {
+        shared.extend([
+            ("400", "BadRequest"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+            ("422", "Invalid"),
+        ]);
+    }
+    shared.push(("500", "InternalError"));
+    if !SERVED_WITHOUT_DATABASE.contains(&id) {
+        shared.push(("503", "Unavailable"));
+    }
+    shared.sort_unstable();
+    shared.dedup();
+    shared
+}
+
+fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
+    op.entry("security").or_insert_with(|| json!([]));
+    let shared = shared_responses(path, op);
     let mut responses: Vec<(String, Value)> = op
         .get_mut("responses")
         .and_then(Value::as_object_mut)
@@ -486,30 +535,11 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut add = |status: &str, name: &str| {
+    for (status, name) in shared {
+        // An annotation may answer a shared status its own way.
         if !responses.iter().any(|(s, _)| s == status) {
             responses.push((status.to_string(), response_ref(name)));
         }
-    };
-    if secured {
-        add("401", "Unauthorized");
-    }
-    if has_path {
-        add("404", "NotFound");
-    }
-    if has_query {
-        add("400", "BadRequest");
-        add("422", "Invalid");
-    }
-    if has_body {
-        add("400", "BadRequest");
-        add("413", "PayloadTooLarge");
-        add("415", "UnsupportedMediaType");
-        add("422", "Invalid");
-    }
-    add("500", "InternalError");
-    if !SERVED_WITHOUT_DATABASE.contains(&id.as_str()) {
-        add("503", "Unavailable");
     }
     responses.sort_by(|(a, _), (b, _)| a.cmp(b));
     let mut conditional = false;
@@ -523,7 +553,11 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
     }
     op.insert("responses".into(), Value::Object(responses.into_iter().collect()));
 
-    let mut parameters = parameters;
+    let mut parameters = op
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+        .unwrap_or_default();
     parameters.iter_mut().for_each(finish_parameter);
     let has_if_none_match = parameters.iter().any(|p| {
         p["name"]

@@ -892,25 +892,25 @@ async fn a_list_page_costs_a_constant_number_of_queries(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
     publish_series(&app, &token, 2, "Few").await;
     let db = &app.parts.state.db;
-    let before = db.query_count();
+    let before = db.work_query_count();
     app.get("/api/v1/articles?per_page=50")
         .send()
         .await
         .assert_status(200);
-    let small = db.query_count() - before;
+    let small = db.work_query_count() - before;
     publish_series(&app, &token, 12, "Many").await;
-    let before = db.query_count();
+    let before = db.work_query_count();
     let body = app.get("/api/v1/articles?per_page=50").send().await.json();
-    let large = db.query_count() - before;
+    let large = db.work_query_count() - before;
     assert_eq!(body["data"].as_array().unwrap().len(), 14);
     assert_eq!(small, large, "queries for 2 articles: {small}, for 14: {large}");
     assert!(large <= 4, "{large} queries for one page");
-    let before = db.query_count();
+    let before = db.work_query_count();
     app.get("/api/v1/articles?per_page=50&cursor=")
         .send()
         .await
         .assert_status(200);
-    assert!(db.query_count() - before <= 3);
+    assert!(db.work_query_count() - before <= 3);
 }
 
 async fn admin_list_shows_every_status_with_filters(app: TestApp) {

@@ -7,6 +7,7 @@ mod articles;
 mod auth;
 mod comments;
 mod demo;
+mod docs;
 mod editors;
 mod health;
 mod hostile;

@@ -304,6 +304,98 @@ fn every_operation_is_documented_and_secured_where_needed() {
     f.assert_none("operations");
 }
 
+/// One owner for the shared error responses: `openapi::finish` writes
+/// them (`openapi::shared_responses`); an annotation that restates one is
+/// boilerplate that can drift, so this reads the document as the
+/// annotations alone write it.
+#[test]
+fn annotations_leave_the_shared_responses_to_finish() {
+    let annotated = serde_json::to_value(broadsheet::http::annotated_spec()).unwrap();
+    let mut f = Findings::default();
+    for o in operations(&annotated) {
+        let own = o.op["responses"].as_object().cloned().unwrap_or_default();
+        let op = o.op.as_object().expect("operation");
+        for (status, name) in broadsheet::http::openapi::shared_responses(o.path, op) {
+            let reference = format!("#/components/responses/{name}");
+            f.check(own.get(status).is_none_or(|r| r["$ref"] != reference), || {
+                format!(
+                    "{}: delete `(status = {status}, response = …::{name})` from its annotation; \
+                     openapi::finish adds it to every operation of this shape",
+                    o.name()
+                )
+            });
+        }
+    }
+    f.assert_none("restated shared responses");
+}
+
+/// `finish` on made-up operations, one of each shape, against the error
+/// responses each must end up with: the rule written out a second time, by
+/// hand, so that a rule lost from `finish` fails here.
+#[test]
+fn finish_gives_each_shape_its_shared_responses() {
+    let problem = |name: &str| json!({"$ref": format!("#/components/responses/{name}")});
+    let ok = json!({"200": {"description": "ok"}});
+    let secured = json!([{"bearerAuth": []}]);
+    let param = |place: &str, name: &str| json!([{"name": name, "in": place, "required": place == "path", "schema": {"type": "string"}}]);
+    let body = json!({"content": {"application/json": {"schema": {"type": "object"}}}, "required": true});
+    let op = |id: &str, extra: Value| {
+        let mut op = json!({"operationId": id, "responses": ok.clone()});
+        op.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        op
+    };
+    let spec = json!({
+        "openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/api/v1/things": {
+                "get": op("listThings", json!({"parameters": param("query", "page")})),
+                "post": op("makeThing", json!({"requestBody": body,
+                    "responses": {"201": {"description": "made"}, "409": problem("Conflict")}}))
+            },
+            "/api/v1/things/{slug}": {"get": op("getThing", json!({"parameters": param("path", "slug")}))},
+            "/api/v1/admin/things/{id}": {
+                "patch": op("updateThing", json!({"security": secured, "parameters": param("path", "id"), "requestBody": body}))
+            },
+            "/api/v1/auth/me": {"get": op("getMe", json!({"security": secured}))},
+            "/healthz": {"get": op("healthz", json!({}))}
+        }
+    });
+    let spec: utoipa::openapi::OpenApi = serde_json::from_value(spec).expect("a valid document");
+    let finished = broadsheet::http::openapi::finish(&spec);
+    let expected = [
+        ("/api/v1/things", "get", vec!["400", "422", "500", "503"]),
+        (
+            "/api/v1/things",
+            "post",
+            vec!["400", "409", "413", "415", "422", "500", "503"],
+        ),
+        ("/api/v1/things/{slug}", "get", vec!["404", "500", "503"]),
+        (
+            "/api/v1/admin/things/{id}",
+            "patch",
+            vec!["400", "401", "403", "404", "413", "415", "422", "500", "503"],
+        ),
+        ("/api/v1/auth/me", "get", vec!["401", "500", "503"]),
+        ("/healthz", "get", vec!["500"]),
+    ];
+    for (path, method, statuses) in expected {
+        let responses = finished["paths"][path][method]["responses"].as_object().unwrap();
+        let errors: Vec<&str> = responses
+            .keys()
+            .map(String::as_str)
+            .filter(|s| s.starts_with('4') || s.starts_with('5'))
+            .collect();
+        assert_eq!(errors, statuses, "{method} {path}");
+        assert!(finished["paths"][path][method]["security"].is_array());
+    }
+    assert_eq!(
+        finished["paths"]["/api/v1/admin/things/{id}"]["patch"]["responses"]["403"],
+        problem("Forbidden")
+    );
+}
+
 #[test]
 fn error_responses_are_problems_with_their_own_status() {
     let spec = generated();

@@ -15,8 +15,9 @@ type Problem = components["schemas"]["Problem"];
 
 // --- Routes fixed by the API contract that this spec may not have yet -----
 //
-// Comments and shares are specified in shared/API.md and built in parallel.
-// Until openapi.json has them, these hand-written types stand in for them;
+// Comments and shares are part of the contract (docs/API.md in this
+// repository). Where openapi.json lacks a route, these hand-written types
+// stand in for it;
 // `Omit<…, keyof GeneratedPaths>` drops each stand-in as soon as the
 // generated types have the real path, so from then on the calls below are
 // checked against the server's own description.

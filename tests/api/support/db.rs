@@ -19,8 +19,11 @@ pub enum Backend {
 }
 
 /// Says on stderr that a PostgreSQL test did not run, so a machine without
-/// PostgreSQL never passes that half silently.
+/// PostgreSQL never passes that half silently; with `REQUIRE_POSTGRES=1`
+/// (CI) the test fails instead.
 pub fn report_skipped() {
+    let name = std::thread::current().name().unwrap_or("?").to_string();
+    refuse_skip_if(postgres_required(), &name);
     static BANNER: Once = Once::new();
     let mut stderr = std::io::stderr();
     BANNER.call_once(|| {
@@ -30,8 +33,21 @@ pub fn report_skipped() {
              TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) to run every API test on PostgreSQL too. ***\n"
         );
     });
-    let name = std::thread::current().name().unwrap_or("?").to_string();
     let _ = writeln!(stderr, "SKIPPED (no PostgreSQL): {name}");
+}
+
+/// Fails the test `name` when skipping it is not allowed.
+pub fn refuse_skip_if(required: bool, name: &str) {
+    assert!(
+        !required,
+        "{name}: REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set, so this PostgreSQL test \
+         cannot run; set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+    );
+}
+
+/// `REQUIRE_POSTGRES=1` (or `true`): a PostgreSQL half that cannot run fails.
+pub fn postgres_required() -> bool {
+    std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
 }
 
 pub enum TestDb {

@@ -1,8 +1,15 @@
 //! Test harness: the real application built in-process on a fresh database,
 //! typed request helpers, and `backend_tests!`, which runs each test against
 //! SQLite and against PostgreSQL (`TEST_DATABASE_URL`).
+//!
+//! Without `TEST_DATABASE_URL` the PostgreSQL halves cannot run: each says
+//! `SKIPPED (no PostgreSQL)` on stderr, and fails instead when
+//! `REQUIRE_POSTGRES=1` (as in `.ci/run`), so a CI without PostgreSQL never
+//! passes them unseen. Settings given to `backend_tests_with!` must be keys
+//! the configuration reads (`settings`): a misspelt one fails the test.
 
 pub mod db;
+pub mod settings;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,7 +20,6 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header::HeaderMap};
 use actix_web::test::TestRequest;
 use actix_web::web::Bytes;
-use broadsheet::config::Config;
 use broadsheet::{AppParts, build_app, server};
 use futures_util::future::LocalBoxFuture;
 use serde_json::{Value, json};
@@ -78,7 +84,6 @@ macro_rules! backend_tests_with {
     };
 }
 
-/// Says, outside the captured test output, that a PostgreSQL test did not run.
 /// Settings for tests: a fixed secret, no demo content, no rate limits
 /// (tests of limits switch them on).
 pub fn test_vars(db_url: &str) -> HashMap<String, String> {
@@ -104,7 +109,8 @@ impl TestApp {
     }
 
     /// An app on `backend` with extra settings; `None` (reported as skipped)
-    /// when it is PostgreSQL and `TEST_DATABASE_URL` is unset.
+    /// when it is PostgreSQL and `TEST_DATABASE_URL` is unset. Panics when
+    /// a key of `extra` is not a setting (see `settings`).
     pub async fn try_new(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
         // Warnings and errors show in a failing test's captured output.
         let _ = tracing_subscriber::fmt()
@@ -116,7 +122,8 @@ impl TestApp {
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());
         }
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        let overrides: Vec<&str> = extra.iter().map(|(k, _)| *k).collect();
+        let config = settings::config_from(&vars, &overrides).expect("test config");
         let parts = server::prepare(config).await.expect("app prepares");
         let service = Rc::new(actix_web::test::init_service(build_app(parts.clone())).await);
         let call: Call = Rc::new(move |req| {
@@ -374,5 +381,33 @@ impl TestResponse {
             self.text()
         );
         self
+    }
+}
+
+/// The harness's own traps, closed.
+mod harness {
+    use super::{Backend, TestApp, db::refuse_skip_if};
+
+    #[actix_web::test]
+    #[should_panic(expected = "not read by Config::from_lookup")]
+    async fn a_misspelt_setting_fails_the_test() {
+        TestApp::try_new(Backend::Sqlite, &[("RATE_LIMIT_LOGIN_PER_MINUT", "3")]).await;
+    }
+
+    #[actix_web::test]
+    async fn a_known_setting_is_accepted() {
+        let app = TestApp::try_new(Backend::Sqlite, &[("RATE_LIMIT_LOGIN_PER_MINUTE", "3")]).await;
+        assert!(app.is_some());
+    }
+
+    #[test]
+    #[should_panic(expected = "REQUIRE_POSTGRES=1")]
+    fn a_required_postgres_half_cannot_skip() {
+        refuse_skip_if(true, "some_test::postgres");
+    }
+
+    #[test]
+    fn an_optional_postgres_half_may_skip() {
+        refuse_skip_if(false, "some_test::postgres");
     }
 }

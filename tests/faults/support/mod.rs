@@ -7,6 +7,8 @@
 pub mod db;
 pub mod http;
 pub mod proxy;
+#[path = "../../api/support/settings.rs"]
+pub mod settings;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -39,7 +41,7 @@ pub struct TestEnv {
 
 impl TestEnv {
     /// `None`, announced as `SKIPPED (no PostgreSQL)`, for PostgreSQL when
-    /// `TEST_DATABASE_URL` is unset.
+    /// `TEST_DATABASE_URL` is unset (a failure with `REQUIRE_POSTGRES=1`).
     pub fn new(backend: Backend) -> Option<TestEnv> {
         let db = TestDb::for_backend(backend)?;
         let env = TestEnv {
@@ -86,8 +88,15 @@ impl TestEnv {
     }
 
     /// Starts the server on `database_url` (the test's own, or a proxy in
-    /// front of it) with `extra` settings.
+    /// front of it) with `extra` settings. Panics when a key of `extra` is
+    /// not a setting (the server would ignore it; see `settings`).
     pub fn start_on(&self, database_url: &str, extra: &[(&str, &str)]) -> Server {
+        let vars = base_vars(database_url)
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        let overrides: Vec<&str> = extra.iter().map(|(k, _)| *k).collect();
+        settings::assert_known(&vars, &overrides);
         for _ in 0..3 {
             let n = self.starts.fetch_add(1, Ordering::Relaxed);
             let log = self.dir.path().join(format!("server-{n}.log"));
@@ -150,8 +159,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Says, outside the captured test output, that a PostgreSQL test did not
-/// run (`.ci/run` fails when it sees this with `TEST_DATABASE_URL` set).
 /// The server process.
 pub struct Server {
     child: Child,
