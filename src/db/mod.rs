@@ -678,8 +678,12 @@ mod tests {
         db.write_blocking(|conn| Ok(conn.batch_execute("CREATE TABLE t (v TEXT)")?))
             .unwrap();
         let (all, work) = (db.query_count(), db.work_query_count());
-        // Longer than the checkpoint interval, so a checkpoint runs meanwhile.
-        std::thread::sleep(Duration::from_millis(600));
+        // Wait for the checkpoint thread (every 200 ms after a write), with
+        // room for a loaded machine where it is scheduled late.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while db.query_count() == all && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         assert!(db.query_count() > all, "the checkpoint thread ran statements");
         assert_eq!(db.work_query_count(), work, "none of them counted as work");
         db.write_blocking(|conn| Ok(conn.batch_execute("INSERT INTO t VALUES ('x')")?))
