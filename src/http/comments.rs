@@ -13,7 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -326,7 +326,7 @@ fn position_of(row: &CommentRow) -> String {
 fn parse_position(position: &str) -> Option<After> {
     let (at, id) = position.split_once('|')?;
     Some(After {
-        created_at: NaiveDateTime::parse_from_str(at, POSITION_FORMAT).ok()?,
+        created_at: crate::domain::date::parse_position_time(at)?,
         id: id.parse().ok()?,
     })
 }

@@ -392,7 +392,7 @@ fn position_of(row: &ShareEventRow) -> String {
 /// The position inside a cursor; `None` when it is not one of ours.
 pub fn parse_position(text: &str) -> Option<(NaiveDateTime, i64)> {
     let (at, id) = text.split_once('|')?;
-    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let at = crate::domain::date::parse_position_time(at)?;
     Some((at, id.parse().ok()?))
 }
 

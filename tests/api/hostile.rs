@@ -599,6 +599,12 @@ fn pagination_cases(f: &Fixture) -> Vec<Case> {
             cursor(b"c1:p|2026-01-01T00:00:00|99999999999999999999"),
         ),
         ("SQL in time", cursor(b"c1:p|2026-01-01T00:00:00' OR '1'='1|1")),
+        // Times PostgreSQL cannot store (a 500 `timestamp out of range`
+        // once compared), in each list's position format.
+        ("far past time", cursor(b"c1:p|-200000-01-01T00:00:00|1")),
+        ("far future time", cursor(b"c1:u|+200000-01-01T00:00:00|1")),
+        ("far past comment time", cursor(b"c1:-4713-01-01T00:00:00|1")),
+        ("year 0 share time", cursor(b"c1:0000-01-01T00:00:00|1")),
         ("SQL in id", cursor(b"c1:p|2026-01-01T00:00:00|1 OR 1=1")),
         ("NUL inside", cursor(b"c1:p|2026-01-01T00:00:00|1\0")),
         ("invalid utf-8 inside", cursor(b"c1:p|\xff\xfe|1")),

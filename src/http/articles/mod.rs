@@ -381,7 +381,7 @@ pub fn parse_position(position: &str, order: Order) -> Option<After> {
     let mut parts = position.splitn(3, '|');
     let (kind, key, id) = (parts.next()?, parts.next()?, parts.next()?);
     let id: i64 = id.parse().ok()?;
-    let time = || NaiveDateTime::parse_from_str(key, TIME_FORMAT).ok();
+    let time = || crate::domain::date::parse_position_time(key);
     match (kind, order) {
         ("p", Order::Public(ArticleSort::NewestFirst | ArticleSort::OldestFirst)) => {
             Some(After::Published(time()?, id))
