@@ -50,6 +50,18 @@ pub fn parse_day(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     check_day(field, day)
 }
 
+/// The time format of list cursor positions.
+pub const POSITION_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// A time from a cursor position (`2026-11-24T09:30:00`), in range; `None`
+/// otherwise. Cursors are opaque but a client can forge one, and a year
+/// PostgreSQL cannot store would fail the query with a 500.
+pub fn parse_position_time(value: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(value, POSITION_FORMAT)
+        .ok()
+        .filter(|t| check_time("cursor", *t).is_ok())
+}
+
 /// A query bound: a date `YYYY-MM-DD` or an RFC 3339 time, in range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
@@ -114,5 +126,17 @@ mod tests {
         assert!(check_utc("published_at", far).is_err());
         assert!(check_utc("published_at", Utc::now()).is_ok());
         assert!(parse_day("from", "yesterday").is_err());
+    }
+
+    #[test]
+    fn cursor_times_are_range_checked() {
+        assert!(parse_position_time("2026-11-24T09:30:00").is_some());
+        for far in [
+            "-200000-01-01T00:00:00",
+            "+200000-01-01T00:00:00",
+            "0000-01-01T00:00:00",
+        ] {
+            assert_eq!(parse_position_time(far), None, "{far}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -346,7 +346,7 @@ fn paging_window(
             with_total: true,
         },
         Paging::Cursor { per_page, .. } => Window {
-            after: paging.keyset::<NaiveDateTime>(scope, errors).map(|k| After {
+            after: paging.keyset::<chrono::NaiveDateTime>(scope, errors).map(|k| After {
                 created_at: k.key,
                 id: k.id,
             }),

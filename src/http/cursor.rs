@@ -30,7 +30,7 @@ pub const MAX_CURSOR_LEN: usize = 512;
 
 const VERSION: &str = "2";
 const CHECK_LEN: usize = 8;
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+use crate::domain::date::POSITION_FORMAT as TIME_FORMAT;
 
 /// Which list, in which order, a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,8 @@ impl Key for NaiveDateTime {
         self.format(TIME_FORMAT).to_string()
     }
     fn from_text(text: &str) -> Option<Self> {
-        NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
+        // In range too: a year PostgreSQL cannot store would be a 500.
+        crate::domain::date::parse_position_time(text)
     }
 }
 

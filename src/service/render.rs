@@ -48,20 +48,33 @@ struct Job {
     reply: oneshot::Sender<Body>,
 }
 
-fn queue() -> &'static SyncSender<Job> {
-    static QUEUE_TX: OnceLock<SyncSender<Job>> = OnceLock::new();
-    QUEUE_TX.get_or_init(|| {
-        let (tx, rx) = sync_channel::<Job>(QUEUE);
+/// Render threads fed by a bounded queue.
+struct Pool {
+    queue: SyncSender<Job>,
+    time_limit: Duration,
+}
+
+impl Pool {
+    fn start(threads: usize, queue: usize, time_limit: Duration) -> Pool {
+        let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
-        for n in 0..THREADS {
+        for n in 0..threads {
             let rx = Arc::clone(&rx);
             std::thread::Builder::new()
                 .name(format!("markdown-render-{n}"))
                 .spawn(move || work(&rx))
                 .expect("spawning a render thread");
         }
-        tx
-    })
+        Pool {
+            queue: tx,
+            time_limit,
+        }
+    }
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool::start(THREADS, QUEUE, TIME_LIMIT))
 }
 
 fn work(rx: &Mutex<Receiver<Job>>) {
@@ -101,6 +114,10 @@ pub fn render_now(source: &str) -> Body {
 /// Checks the cost of `source`, then renders it on the render threads
 /// within [`TIME_LIMIT`]. Problems name `field`.
 pub async fn render(source: String, field: &'static str) -> Result<Body, AppError> {
+    render_on(pool(), source, field).await
+}
+
+async fn render_on(pool: &Pool, source: String, field: &'static str) -> Result<Body, AppError> {
     markdown::check_cost(&source).map_err(|message| AppError::field(field, message))?;
     let state = Arc::new(AtomicU8::new(QUEUED));
     let (reply, answer) = oneshot::channel();
@@ -109,11 +126,11 @@ pub async fn render(source: String, field: &'static str) -> Result<Body, AppErro
         state: Arc::clone(&state),
         reply,
     };
-    queue().try_send(job).map_err(|e| match e {
+    pool.queue.try_send(job).map_err(|e| match e {
         TrySendError::Full(_) => busy(),
         TrySendError::Disconnected(_) => AppError::internal("the render threads stopped"),
     })?;
-    match tokio::time::timeout(TIME_LIMIT, answer).await {
+    match tokio::time::timeout(pool.time_limit, answer).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(_)) => Err(AppError::internal("a render thread dropped its job")),
         Err(_) => {
@@ -126,8 +143,8 @@ pub async fn render(source: String, field: &'static str) -> Result<Body, AppErro
                 Err(AppError::field(
                     field,
                     format!(
-                        "took longer than {} s to render; simplify its structure",
-                        TIME_LIMIT.as_secs()
+                        "took longer than {} ms to render; simplify its structure",
+                        pool.time_limit.as_millis()
                     ),
                 ))
             }
@@ -137,4 +154,56 @@ pub async fn render(source: String, field: &'static str) -> Result<Body, AppErro
 
 fn busy() -> AppError {
     AppError::Unavailable("every Markdown renderer is busy; try again shortly".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body within the nesting limits that takes far longer than the
+    /// test's time limit to render (about a second).
+    fn slow_body() -> String {
+        (0..40_000).map(|n| format!("[^{n}]\n\n[^{n}]: x\n")).collect()
+    }
+
+    /// The HTTP status an outcome maps to, for the two refusals here.
+    fn status(result: &Result<Body, AppError>) -> Option<u16> {
+        match result {
+            Ok(_) => None,
+            Err(AppError::Validation(errors)) if errors[0].field == "body_markdown" => Some(422),
+            Err(AppError::Unavailable(_)) => Some(503),
+            Err(_) => Some(500),
+        }
+    }
+
+    #[tokio::test]
+    async fn renders_refuses_and_times_out() {
+        let pool = Pool::start(1, 1, Duration::from_secs(30));
+        let body = render_on(&pool, "# Hi\n\n> quoted".into(), "body_markdown")
+            .await
+            .unwrap_or_else(|_| panic!("renders"));
+        assert!(body.html.contains("<blockquote>"));
+        assert_eq!(body.word_count, 2);
+        let deep = render_on(&pool, ">".repeat(32_000), "body_markdown").await;
+        assert_eq!(status(&deep), Some(422));
+
+        // One thread, one queue slot, a short limit: the running render
+        // overruns (422 naming the field), the queued one is dropped (503),
+        // and one more than the queue holds is turned away at once (503).
+        let pool = Pool::start(1, 1, Duration::from_millis(100));
+        let (running, queued, turned_away) = tokio::join!(
+            render_on(&pool, slow_body(), "body_markdown"),
+            async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                render_on(&pool, slow_body(), "body_markdown").await
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                render_on(&pool, slow_body(), "body_markdown").await
+            },
+        );
+        assert_eq!(status(&running), Some(422));
+        assert_eq!(status(&queued), Some(503));
+        assert_eq!(status(&turned_away), Some(503));
+    }
 }

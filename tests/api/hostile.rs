@@ -599,6 +599,12 @@ fn pagination_cases(f: &Fixture) -> Vec<Case> {
             cursor(b"c1:p|2026-01-01T00:00:00|99999999999999999999"),
         ),
         ("SQL in time", cursor(b"c1:p|2026-01-01T00:00:00' OR '1'='1|1")),
+        // Times PostgreSQL cannot store (a 500 `timestamp out of range`
+        // once compared), in each list's position format.
+        ("far past time", cursor(b"c1:p|-200000-01-01T00:00:00|1")),
+        ("far future time", cursor(b"c1:u|+200000-01-01T00:00:00|1")),
+        ("far past comment time", cursor(b"c1:-4713-01-01T00:00:00|1")),
+        ("year 0 share time", cursor(b"c1:0000-01-01T00:00:00|1")),
         ("SQL in id", cursor(b"c1:p|2026-01-01T00:00:00|1 OR 1=1")),
         ("NUL inside", cursor(b"c1:p|2026-01-01T00:00:00|1\0")),
         ("invalid utf-8 inside", cursor(b"c1:p|\xff\xfe|1")),
@@ -1039,8 +1045,9 @@ fn body_slug_cases(f: &Fixture) -> Vec<Case> {
 }
 
 /// Dates outside the years 1970–9999 (PostgreSQL answered 500 `timestamp
-/// out of range` before) and bodies nested past the Markdown limit: each a
-/// 422 naming its field, nothing written.
+/// out of range` before), bidirectional controls and mixed-script tag
+/// names, and bodies nested past the Markdown limit: each a 422 naming its
+/// field, nothing written.
 fn date_and_nesting_cases(f: &Fixture) -> Vec<Case> {
     let mut cases = Vec::new();
     let queries = [
@@ -1087,6 +1094,67 @@ fn date_and_nesting_cases(f: &Fixture) -> Vec<Case> {
             .json_bytes(json!({"published_at": when}).to_string()),
         );
     }
+    // Bidirectional overrides and isolates (refused in every text field and
+    // URL) and tag names mixing scripts.
+    let comments = format!("/api/v1/articles/{}/comments", f.slug);
+    let text_cases: Vec<(&str, Method, String, Value, &'static str)> = vec![
+        (
+            "comment body U+202E",
+            Method::POST,
+            comments.clone(),
+            json!({"author_name": "Ana", "author_email": "a@example.com", "body": "see \u{202e}gpj.exe"}),
+            "body",
+        ),
+        (
+            "comment name U+2066",
+            Method::POST,
+            comments.clone(),
+            json!({"author_name": "\u{2066}Ana", "author_email": "a@example.com", "body": "Hi."}),
+            "author_name",
+        ),
+        (
+            "comment url U+202D",
+            Method::POST,
+            comments,
+            json!({"author_name": "Ana", "author_email": "a@example.com", "body": "Hi.", "author_url": "https://a.example/\u{202d}x"}),
+            "author_url",
+        ),
+        (
+            "article title U+202E",
+            Method::POST,
+            "/api/v1/admin/articles".into(),
+            json!({"title": "Cheap \u{202e}seotamot"}),
+            "title",
+        ),
+        (
+            "tag name U+2069",
+            Method::POST,
+            "/api/v1/admin/tags".into(),
+            json!({"name": "News\u{2069}"}),
+            "name",
+        ),
+        (
+            "tag name mixing scripts",
+            Method::POST,
+            "/api/v1/admin/tags".into(),
+            json!({"name": "\u{421}ities"}),
+            "name",
+        ),
+        (
+            "article tag mixing scripts",
+            Method::PATCH,
+            article.clone(),
+            json!({"tags": ["\u{421}ities"]}),
+            "tags[0]",
+        ),
+    ];
+    for (name, method, path, body, field) in text_cases {
+        cases.push(
+            Case::new(name, method, path, Expect::Invalid(field))
+                .authed(true)
+                .json_bytes(body.to_string()),
+        );
+    }
     let nested = [
         ("quotes", format!("{} deep", ">".repeat(32_000))),
         ("spaced quotes", format!("{} deep", "> ".repeat(20_000))),
@@ -1122,7 +1190,7 @@ fn date_and_nesting_cases(f: &Fixture) -> Vec<Case> {
     cases
 }
 
-async fn dates_out_of_range_and_deep_nesting_are_invalid(app: TestApp) {
+async fn dates_out_of_range_bidi_and_deep_nesting_are_invalid(app: TestApp) {
     let f = fixture(&app).await;
     run(&app, &f.token, f.article_id, f.tag_id, date_and_nesting_cases(&f)).await;
 }
@@ -1286,7 +1354,7 @@ fn assert_inert(html: &str, payload: &str) {
 }
 
 backend_tests!(
-    dates_out_of_range_and_deep_nesting_are_invalid,
+    dates_out_of_range_bidi_and_deep_nesting_are_invalid,
     pathological_markdown_is_refused_fast,
     malformed_bodies_are_refused_without_a_trace,
     hostile_query_parameters_are_refused_or_harmless,

@@ -67,7 +67,7 @@ pub struct CreateArticleRequest {
     /// Defaults to true.
     pub comments_enabled: Option<bool>,
     /// When it goes public. Set to now on first publish when left out; a
-    /// future time schedules the article.
+    /// future time schedules the article. Years 1970–9999.
     pub published_at: Option<DateTime<Utc>>,
 }
 
@@ -106,7 +106,7 @@ pub struct UpdateArticleRequest {
     /// Whether readers may post comments.
     pub comments_enabled: Option<bool>,
     /// When it goes (or went) public; a future time schedules it. `null`
-    /// unsets it (set again on the next publish).
+    /// unsets it (set again on the next publish). Years 1970–9999.
     #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,

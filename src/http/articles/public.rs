@@ -37,14 +37,14 @@ pub struct ArticleListParams {
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
     /// Published at or after: an RFC 3339 time or a date `YYYY-MM-DD`
-    /// (its start, UTC).
+    /// (its start, UTC), in the years 1970–9999.
     #[param(
         pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
         example = "2026-11-01"
     )]
     pub from: Option<String>,
     /// Published at or before: an RFC 3339 time or a date `YYYY-MM-DD`
-    /// (the whole day, UTC). Not before `from`.
+    /// (the whole day, UTC), in the years 1970–9999. Not before `from`.
     #[param(
         pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$",
         example = "2026-11-30"
