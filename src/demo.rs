@@ -100,43 +100,7 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
     let admin_password = admin_password
         .map(str::to_string)
         .unwrap_or_else(|| crate::auth::refresh::generate()[..20].to_string());
-    let people = [
-        (
-            DEMO_ADMIN_EMAIL,
-            "Demo Admin",
-            Role::Admin,
-            admin_password.clone(),
-        ),
-        (
-            "marta.okafor@broadsheet.test",
-            "Marta Okafor",
-            Role::Editor,
-            crate::auth::refresh::generate(),
-        ),
-        (
-            "jonas.lindqvist@broadsheet.test",
-            "Jonas Lindqvist",
-            Role::Author,
-            crate::auth::refresh::generate(),
-        ),
-    ];
-    let mut hashed = Vec::new();
-    for (email, name, role, pw) in people {
-        let hash = actix_web::web::block(move || password::hash(&pw))
-            .await?
-            .map_err(AppError::internal)?;
-        hashed.push((email.to_string(), name.to_string(), role, hash));
-    }
-    let authors = db
-        .write(move |conn| {
-            let mut authors = Vec::new();
-            for (email, name, role, hash) in hashed {
-                let row = insert_editor(conn, email, name, None, None, role, hash)?;
-                authors.push(CurrentEditor { id: row.id, role });
-            }
-            Ok(authors)
-        })
-        .await?;
+    let authors = seed_editors(db, &admin_password).await?;
 
     // The desk creates the tags first: authors may only use existing ones.
     let tag_names: Vec<String> = ARTICLES
@@ -185,6 +149,48 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
     println!("  (shown once; delete the database file to start over)");
     println!();
     Ok(())
+}
+
+/// The three demo editors (admin, editor, author), in that order.
+async fn seed_editors(db: &Db, admin_password: &str) -> Result<Vec<CurrentEditor>, AppError> {
+    let people = [
+        (
+            DEMO_ADMIN_EMAIL,
+            "Demo Admin",
+            Role::Admin,
+            admin_password.to_string(),
+        ),
+        (
+            "marta.okafor@broadsheet.test",
+            "Marta Okafor",
+            Role::Editor,
+            crate::auth::refresh::generate(),
+        ),
+        (
+            "jonas.lindqvist@broadsheet.test",
+            "Jonas Lindqvist",
+            Role::Author,
+            crate::auth::refresh::generate(),
+        ),
+    ];
+    let mut hashed = Vec::new();
+    for (email, name, role, pw) in people {
+        let hash = actix_web::web::block(move || password::hash(&pw))
+            .await?
+            .map_err(AppError::internal)?;
+        hashed.push((email.to_string(), name.to_string(), role, hash));
+    }
+    let authors = db
+        .write(move |conn| {
+            let mut authors = Vec::new();
+            for (email, name, role, hash) in hashed {
+                let row = insert_editor(conn, email, name, None, None, role, hash)?;
+                authors.push(CurrentEditor { id: row.id, role });
+            }
+            Ok(authors)
+        })
+        .await?;
+    Ok(authors)
 }
 
 /// One demo comment; `reply_to` is the index of an earlier seed.

@@ -11,6 +11,12 @@
 //!   page 1. `meta` has `per_page` and `next_cursor` (null at the end).
 //!
 //! `per_page` defaults to 20 and may be 1 to 100.
+//!
+//! This is the one list builder: every list builds its body with
+//! [`page_of`] and answers with [`list_response`] (editor lists) or
+//! [`cached_list_response`] (public lists: `ETag`, `304`). Cursors are
+//! encoded and checked by the one codec, `http::cursor`, through
+//! [`Paging::keyset`] and [`Paging::next_cursor`].
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
