@@ -12,9 +12,6 @@ use crate::list_schema;
 /// How a comment stands, as the public sees it: `approved` (in the thread)
 /// or `pending` (held for moderation; only ever in the answer to the post
 /// that created it).
-/// How a comment stands, as the public sees it: `approved` (in the thread)
-/// or `pending` (held for moderation; only ever in the answer to the post
-/// that created it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PublicCommentStatus {
