@@ -34,8 +34,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use broadsheet::db::DbConnection;
-use broadsheet::db::articles::{ListFilter, Order};
-use broadsheet::domain::article::ArticleSort;
+use broadsheet::domain::article::{ArticleSort, ListFilter, Order};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 
@@ -607,7 +606,7 @@ fn time_most_shared(conn: &mut DbConnection, runs: usize) -> Result<(f64, f64, f
     for _ in 0..runs {
         let started = Instant::now();
         let filter = ListFilter {
-            visible_at: Some(broadsheet::db::now()),
+            visible_at: Some(broadsheet::domain::date::now()),
             ..ListFilter::default()
         };
         let rows = broadsheet::db::articles::list(

@@ -16,21 +16,12 @@ use base64::Engine;
 use ipnet::IpNet;
 use rand::RngCore;
 
+use crate::domain::comment::CommentModeration;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
     Development,
     Production,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentModeration {
-    /// Every comment waits for an editor.
-    All,
-    /// A reader who sends the trust token of an approved comment of theirs
-    /// is published at once; everyone else waits.
-    FirstTime,
-    /// Comments are approved at once (links and honeypot rules still apply).
-    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +177,7 @@ impl Config {
 
         let demo_admin_password = get("DEMO_ADMIN_PASSWORD");
         if let Some(p) = &demo_admin_password
-            && let Err(e) = crate::auth::password::check_rules(p)
+            && let Err(e) = crate::domain::password::check_rules(p)
         {
             return Err(invalid("DEMO_ADMIN_PASSWORD", e));
         }

@@ -268,7 +268,7 @@ pub fn seed_comments(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(),
         return Ok(());
     };
     let second = article_ids.get(1).copied().unwrap_or(first);
-    let now = db::now();
+    let now = crate::domain::date::now();
     let mut inserted: Vec<CommentRow> = Vec::new();
     for seed in &DEMO_COMMENTS {
         let article_id = if seed.on_second_article { second } else { first };
@@ -315,7 +315,7 @@ pub fn seed_shares(conn: &mut DbConnection, article_ids: &[i64]) -> Result<(), A
     ];
     let total_weight: u32 = WEIGHTS.iter().map(|(_, w)| w).sum();
     let mut rng = rand::rng();
-    let now = db::now();
+    let now = crate::domain::date::now();
     let since_midnight = (now - now.date().and_time(chrono::NaiveTime::MIN)).num_seconds();
     let span_seconds = (29 * 86_400 + since_midnight) as f64;
     let mut events = Vec::new();

@@ -164,7 +164,7 @@ async fn create_editor(
     } else {
         (auth::refresh::generate()[..20].to_string(), true)
     };
-    auth::password::check_rules(&password).map_err(|e| format!("password {e}"))?;
+    broadsheet::domain::password::check_rules(&password).map_err(|e| format!("password {e}"))?;
     let db = connect_migrated(config)?;
     let row = service::editors::create(
         &db,

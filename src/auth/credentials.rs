@@ -2,7 +2,7 @@
 //! a single-use reset token that sets a new one, and an admin lifts the
 //! sign-in backoff of an address.
 //!
-//! Invariants: a new password follows [`password::check_rules`]; setting
+//! Invariants: a new password follows [`domain::password::check_rules`](crate::domain::password::check_rules); setting
 //! one (change or reset) revokes the editor's refresh tokens and earlier
 //! reset tokens in the same transaction; reset tokens are stored only as a
 //! SHA-256 digest and are spent by one atomic `UPDATE`.
@@ -24,7 +24,7 @@ pub struct ResetToken {
 }
 
 fn check_new(field: &str, new_password: &str) -> Result<(), AppError> {
-    password::check_rules(new_password).map_err(|e| AppError::field(field, e))
+    crate::domain::password::check_rules(new_password).map_err(|e| AppError::field(field, e))
 }
 
 /// Sets `password_hash` for the editor and ends everything the old password
@@ -34,7 +34,7 @@ fn set_password(
     editor: &db::editors::EditorRow,
     password_hash: String,
     now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<()> {
+) -> Result<(), AppError> {
     let changes = db::editors::EditorChanges {
         password_hash: Some(password_hash),
         updated_at: Some(now),
@@ -43,7 +43,8 @@ fn set_password(
     db::editors::update(conn, editor.id, &changes)?;
     db::tokens::revoke_editor(conn, editor.id, now)?;
     db::password_resets::delete_for_editor(conn, editor.id)?;
-    db::editors::clear_login_failures(conn, &refresh::digest(&editor.email))
+    db::editors::clear_login_failures(conn, &refresh::digest(&editor.email))?;
+    Ok(())
 }
 
 /// The signed-in editor changes their own password. The current password is
@@ -61,7 +62,7 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<Issued, AppError> {
     check_new("new_password", &new_password)?;
-    let now = db::now();
+    let now = crate::domain::date::now();
     let editor = db
         .read(move |conn| Ok(db::editors::find(conn, editor_id)?))
         .await?
@@ -79,7 +80,7 @@ pub async fn change_password(
     let refresh_token = db
         .write(move |conn| {
             set_password(conn, &editor, password_hash, now)?;
-            Ok(session::start_session(conn, editor.id, now, issuer.refresh_ttl)?)
+            session::start_session(conn, editor.id, now, issuer.refresh_ttl)
         })
         .await?;
     session::issue(issuer, editor_id, role, refresh_token)
@@ -90,7 +91,7 @@ pub async fn change_password(
 pub async fn issue_reset(db: &Db, editor_id: i64) -> Result<ResetToken, AppError> {
     let token = refresh::generate();
     let token_hash = refresh::digest(&token);
-    let now = db::now();
+    let now = crate::domain::date::now();
     let expires_at = now + chrono::Duration::hours(RESET_TOKEN_TTL_HOURS);
     db.write(move |conn| {
         if db::editors::find(conn, editor_id)?.is_none() {
@@ -134,7 +135,7 @@ fn invalid_reset_token() -> AppError {
 pub async fn reset_password(db: &Db, reset_token: String, new_password: String) -> Result<(), AppError> {
     check_new("new_password", &new_password)?;
     let token_hash = refresh::digest(reset_token.trim());
-    let now = db::now();
+    let now = crate::domain::date::now();
     // A cheap look first, so that made-up tokens cost no argon2 hashing.
     let hash = token_hash.clone();
     let live = db
@@ -150,7 +151,7 @@ pub async fn reset_password(db: &Db, reset_token: String, new_password: String) 
         let editor_id =
             db::password_resets::spend(conn, &token_hash, now)?.ok_or_else(invalid_reset_token)?;
         let editor = db::editors::find(conn, editor_id)?.ok_or_else(invalid_reset_token)?;
-        Ok(set_password(conn, &editor, password_hash, now)?)
+        set_password(conn, &editor, password_hash, now)
     })
     .await
 }

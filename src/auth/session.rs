@@ -69,7 +69,7 @@ pub async fn login(
 ) -> Result<Issued, AppError> {
     let email = credentials.email.trim().to_lowercase();
     let email_hash = refresh::digest(&email);
-    let now = db::now();
+    let now = crate::domain::date::now();
     let remembered = match credentials.refresh_token {
         Some(token) => remembered_session(db, email.clone(), refresh::digest(token.trim()), now).await?,
         None => None,
@@ -105,7 +105,7 @@ pub async fn login(
                 db::editors::clear_login_failures(conn, email_hash)?;
                 db::tokens::purge_expired(conn, now - chrono::Duration::days(1))?;
             }
-            Ok(start_session(conn, editor.id, now, issuer.refresh_ttl)?)
+            start_session(conn, editor.id, now, issuer.refresh_ttl)
         })
         .await?;
     issue(issuer, editor.id, role, refresh_token)
@@ -196,7 +196,7 @@ pub(crate) fn start_session(
     editor_id: i64,
     now: chrono::NaiveDateTime,
     ttl: Duration,
-) -> diesel::QueryResult<String> {
+) -> Result<String, AppError> {
     let token = refresh::generate();
     let family = uuid::Uuid::new_v4().to_string();
     db::tokens::insert(
@@ -239,7 +239,7 @@ enum RefreshOutcome {
 
 pub async fn refresh(db: &Db, issuer: Issuer<'_>, presented: String) -> Result<Issued, AppError> {
     let presented_hash = refresh::digest(presented.trim());
-    let now = db::now();
+    let now = crate::domain::date::now();
     let next_token = refresh::generate();
     let next_hash = refresh::digest(&next_token);
     let ttl = chrono::Duration::seconds(issuer.refresh_ttl.as_secs() as i64);
@@ -302,7 +302,7 @@ pub async fn refresh(db: &Db, issuer: Issuer<'_>, presented: String) -> Result<I
 /// twice is not an error.
 pub async fn logout(db: &Db, presented: String) -> Result<(), AppError> {
     let presented_hash = refresh::digest(presented.trim());
-    let now = db::now();
+    let now = crate::domain::date::now();
     db.write(move |conn| {
         if let Some(row) = db::tokens::find_by_hash(conn, &presented_hash)? {
             db::tokens::revoke_family(conn, &row.family, now)?;

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 
 use super::schema::comments;
 use super::{DbConnection, MultiBackend};
-use crate::domain::comment::CommentStatus;
+use crate::domain::comment::{AdminFilter, After, CommentStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = comments)]
@@ -89,13 +89,6 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>>
         .optional()
 }
 
-/// Where a cursor-mode page starts: after the comment with these keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct After {
-    pub created_at: NaiveDateTime,
-    pub id: i64,
-}
-
 /// The approved comments of an article (tombstones included), oldest first:
 /// skipping `offset` rows or starting after `after`.
 pub fn list_public(
@@ -130,15 +123,6 @@ fn public_thread<'a>(article_id: i64) -> comments::BoxedQuery<'a, MultiBackend> 
         .filter(comments::article_id.eq(article_id))
         .filter(comments::status.eq(CommentStatus::Approved.as_str()))
         .into_boxed()
-}
-
-/// What the moderation queue asks for.
-#[derive(Debug, Clone, Default)]
-pub struct AdminFilter {
-    pub status: Option<CommentStatus>,
-    pub article_id: Option<i64>,
-    /// Case-insensitive substring of the body, author name or email.
-    pub query: Option<String>,
 }
 
 diesel::define_sql_function! {

@@ -605,13 +605,6 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
     )
 }
 
-/// Current time, truncated to whole seconds: the precision the API shows and
-/// the one both backends store identically.
-pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().naive_utc().trunc_subsecs(0)
-}
-
 /// A SQLite `Db` on a new file `test.db` in `dir`, one reader; and its URL.
 #[cfg(test)]
 pub(crate) fn test_sqlite_db(dir: &std::path::Path) -> (Db, String) {

@@ -24,7 +24,7 @@ use diesel::sql_types::BigInt;
 
 use super::schema::{articles, share_counts, share_daily, share_daily_totals, share_events};
 use super::{DbConnection, MultiBackend};
-use crate::domain::share::{DayRange, ShareChannel, TimeRange};
+use crate::domain::share::{DayRange, EventFilter, ShareChannel};
 
 /// Runs `$body` with `$c` bound to the backend's own connection; the body is
 /// compiled once per backend.
@@ -98,35 +98,25 @@ pub fn counts_for(
     Ok(out)
 }
 
-/// What the editor list and the delete-by-filter match.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub id: Option<i64>,
-    pub article_id: Option<i64>,
-    pub channel: Option<ShareChannel>,
-    pub range: TimeRange,
-}
-
-impl EventFilter {
-    fn query(&self) -> share_events::BoxedQuery<'static, MultiBackend> {
-        let mut q = share_events::table.into_boxed::<MultiBackend>();
-        if let Some(id) = self.id {
-            q = q.filter(share_events::id.eq(id));
-        }
-        if let Some(a) = self.article_id {
-            q = q.filter(share_events::article_id.eq(a));
-        }
-        if let Some(c) = self.channel {
-            q = q.filter(share_events::channel.eq(c));
-        }
-        if let Some(from) = self.range.from {
-            q = q.filter(share_events::created_at.ge(from));
-        }
-        if let Some(until) = self.range.until {
-            q = q.filter(share_events::created_at.lt(until));
-        }
-        q
+/// The events `filter` matches, as a query to refine.
+fn matching(filter: &EventFilter) -> share_events::BoxedQuery<'static, MultiBackend> {
+    let mut q = share_events::table.into_boxed::<MultiBackend>();
+    if let Some(id) = filter.id {
+        q = q.filter(share_events::id.eq(id));
     }
+    if let Some(a) = filter.article_id {
+        q = q.filter(share_events::article_id.eq(a));
+    }
+    if let Some(c) = filter.channel {
+        q = q.filter(share_events::channel.eq(c));
+    }
+    if let Some(from) = filter.range.from {
+        q = q.filter(share_events::created_at.ge(from));
+    }
+    if let Some(until) = filter.range.until {
+        q = q.filter(share_events::created_at.lt(until));
+    }
+    q
 }
 
 /// Newest first, by `(created_at, id)`: a cursor-mode page starts strictly
@@ -138,7 +128,7 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ShareEventRow>> {
-    let mut q = filter.query();
+    let mut q = matching(filter);
     if let Some((at, id)) = after {
         q = q.filter(
             share_events::created_at
@@ -201,7 +191,7 @@ pub fn count(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<i64> 
             }
             q.select(sum_of("share_daily_totals.count")).get_result(conn)
         }
-        _ => filter.query().count().get_result(conn),
+        _ => matching(filter).count().get_result(conn),
     }
 }
 
@@ -212,8 +202,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
     let mut deleted = 0u64;
     let mut deltas = Deltas::default();
     loop {
-        let ids: Vec<i64> = filter
-            .query()
+        let ids: Vec<i64> = matching(filter)
             .select(share_events::id)
             .order(share_events::id)
             .limit(CHUNK as i64)

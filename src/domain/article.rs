@@ -1,5 +1,6 @@
 //! Article workflow and visibility rules.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -98,3 +99,37 @@ pub const FIELDS: [&str; 19] = [
 
 /// Fields left out of public list items unless asked for.
 pub const HEAVY_FIELDS: [&str; 2] = ["body_markdown", "body_html"];
+
+// Query shapes: what a list asks of `db`, plain data the use cases build
+// from a request (no diesel here, so `http` can name them too).
+
+/// What a list asks for. `status` `None` means every status.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Public lists: only articles visible at this time.
+    pub visible_at: Option<NaiveDateTime>,
+    pub status: Option<ArticleStatus>,
+    pub author_id: Option<i64>,
+    pub author_slug: Option<String>,
+    pub tag_slug: Option<String>,
+    pub query: Option<String>,
+    pub published_from: Option<NaiveDateTime>,
+    pub published_to: Option<NaiveDateTime>,
+}
+
+/// Where a cursor-mode page starts: after the row with these keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    Published(NaiveDateTime, i64),
+    Count(i64, i64),
+    Updated(NaiveDateTime, i64),
+}
+
+/// The order of an article list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Public sorts.
+    Public(ArticleSort),
+    /// Editor lists: most recently updated first.
+    RecentlyUpdated,
+}

@@ -11,13 +11,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use linkify::{LinkFinder, LinkKind};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::ToSchema;
-
-use crate::config::CommentModeration;
 
 /// Longest accepted comment body, in characters.
 pub const BODY_MAX_CHARS: usize = 5000;
@@ -82,6 +81,18 @@ pub struct Submission {
     /// The author sent a valid trust token of an approved comment of
     /// theirs (see [`trust_token`]).
     pub known_author: bool,
+}
+
+/// Which new comments wait for an editor (the `COMMENT_MODERATION` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentModeration {
+    /// Every comment waits for an editor.
+    All,
+    /// A reader who sends the trust token of an approved comment of theirs
+    /// is published at once; everyone else waits.
+    FirstTime,
+    /// Comments are approved at once (links and honeypot rules still apply).
+    None,
 }
 
 /// The status a new comment starts in.
@@ -236,6 +247,24 @@ fn push_linked(finder: &LinkFinder, line: &str, out: &mut String) {
         rest_start = link.end();
     }
     escape_html(&line[rest_start..], out);
+}
+
+// Query shapes: what the comment lists ask of `db`.
+
+/// Where a cursor-mode page starts: after the comment with these keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub created_at: NaiveDateTime,
+    pub id: i64,
+}
+
+/// What the moderation queue asks for.
+#[derive(Debug, Clone, Default)]
+pub struct AdminFilter {
+    pub status: Option<CommentStatus>,
+    pub article_id: Option<i64>,
+    /// Case-insensitive substring of the body, author name or email.
+    pub query: Option<String>,
 }
 
 #[cfg(test)]

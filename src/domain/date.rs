@@ -94,6 +94,13 @@ impl Bound {
     }
 }
 
+/// Current time, truncated to whole seconds: the precision the API shows and
+/// the one both backends store identically.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ pub mod article;
 pub mod comment;
 pub mod date;
 pub mod markdown;
+pub mod password;
 pub mod role;
 pub mod share;
 pub mod slug;

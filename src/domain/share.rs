@@ -261,6 +261,15 @@ fn ceil_second(t: NaiveDateTime) -> NaiveDateTime {
     }
 }
 
+/// What the editor list and the delete-by-filter match.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub id: Option<i64>,
+    pub article_id: Option<i64>,
+    pub channel: Option<ShareChannel>,
+    pub range: TimeRange,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

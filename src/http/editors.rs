@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{credentials, password};
+use crate::auth::credentials;
+use crate::domain::password;
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
+use crate::http::conditional::no_store;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
-use crate::http::conditional::no_store;
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};

@@ -16,15 +16,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::shares::ShareEventRow;
 use crate::domain::share::{ChannelTally, GroupBy, ShareChannel};
 use crate::error::AppError;
+use crate::http::client::client_ip;
 use crate::http::conditional::{self, CachePolicy, no_store};
 use crate::http::cursor::Keyset;
 use crate::http::extract::{Auth, Json, Query, guard, known_slug};
-use crate::http::client::client_ip;
 use crate::http::pagination;
 use crate::list_schema;
+use crate::service::shares::ShareEventRow;
 use crate::service::shares::{self as service, Press, Recorded, Viewer};
 use crate::state::AppState;
 

@@ -273,7 +273,7 @@ impl ResponseCache {
     /// scheduled publication.
     pub async fn lifetime(&self, db: &Db, generation: u64) -> Duration {
         if self.schedule_generation.load(Ordering::Acquire) != generation {
-            let now = crate::db::now();
+            let now = crate::domain::date::now();
             let next = db
                 .read(move |conn| Ok(crate::db::articles::next_scheduled(conn, now)?))
                 .await

@@ -11,9 +11,13 @@
 use chrono::NaiveDateTime;
 
 use crate::auth::CurrentEditor;
-use crate::db::articles::{ArticleChanges, ArticleRow, ArticleView, NewArticle};
+use crate::db::articles::{ArticleChanges, ArticleRow, NewArticle};
 use crate::db::{self, Db, DbConnection};
-use crate::domain::article::ArticleStatus;
+
+/// The read model the article use cases return (see docs/ARCHITECTURE.md:
+/// service re-exports the rows it hands to `http`).
+pub use crate::db::articles::ArticleView;
+use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
 use crate::domain::{Role, markdown, slug};
 use crate::error::AppError;
 use crate::service::{render, tags};
@@ -83,7 +87,7 @@ fn no_article(id: i64) -> AppError {
 
 /// The published article at `slug`, visible now (the public article page).
 pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, AppError> {
-    let now = db::now();
+    let now = crate::domain::date::now();
     db.read(
         move |conn| match db::articles::find_visible_by_slug(conn, &slug, now)? {
             Some(row) => Ok(Some(db::articles::view(conn, row)?)),
@@ -98,7 +102,7 @@ pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Re
     let rendered = Rendered::from(rendered);
     db.write(move |conn| {
         let tag_ids = tags::find_or_create(conn, actor.role, &input.tags)?;
-        let now = db::now();
+        let now = crate::domain::date::now();
         let published_at = input
             .published_at
             .or((input.status == ArticleStatus::Published).then_some(now));
@@ -165,7 +169,7 @@ pub async fn update(
         let current = load_for(conn, &actor, id)?;
         check(&current)?;
         let article = &current.article;
-        let now = db::now();
+        let now = crate::domain::date::now();
 
         if let Some(wanted) = &patch.slug
             && wanted != &article.slug
@@ -258,14 +262,14 @@ pub struct Page {
 /// the total in page mode, authors, tags.
 pub fn list_page(
     conn: &mut DbConnection,
-    filter: &db::articles::ListFilter,
-    order: db::articles::Order,
-    after: Option<&db::articles::After>,
+    filter: &ListFilter,
+    order: Order,
+    after: Option<&After>,
     offset: i64,
     per_page: usize,
     with_total: bool,
 ) -> Result<Page, AppError> {
-    if order == db::articles::Order::Public(crate::domain::article::ArticleSort::Relevance) {
+    if order == Order::Public(ArticleSort::Relevance) {
         let (mut rows, total) = db::articles::list_by_relevance(conn, filter, offset, per_page as i64 + 1)?;
         let has_more = rows.len() > per_page;
         rows.truncate(per_page);

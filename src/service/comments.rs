@@ -16,9 +16,15 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 
-use crate::config::{CommentModeration, Config};
-use crate::db::comments::{AdminFilter, After, CommentRow, NewComment};
+use crate::config::Config;
+use crate::db::comments::NewComment;
 use crate::db::{self, Db, DbConnection};
+use crate::domain::comment::CommentModeration;
+use crate::domain::comment::{AdminFilter, After};
+
+/// The read model the comment use cases return (see docs/ARCHITECTURE.md:
+/// service re-exports the rows it hands to `http`).
+pub use crate::db::comments::CommentRow;
 use crate::domain::comment::{self, CommentStatus, Submission};
 use crate::error::AppError;
 
@@ -108,7 +114,7 @@ fn no_comment(id: i64) -> AppError {
 /// [`is_trusted`].
 pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput) -> Result<Posted, AppError> {
     db.write(move |conn| {
-        let now = db::now();
+        let now = crate::domain::date::now();
         let article =
             db::articles::find_visible_by_slug(conn, &slug, now)?.ok_or_else(|| no_article(&slug))?;
         if !article.comments_enabled {
@@ -217,8 +223,8 @@ pub async fn list_public(
     window: Window,
 ) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
     db.read(move |conn| {
-        let article =
-            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
+            .ok_or_else(|| no_article(&slug))?;
         let rows = db::comments::list_public(conn, article.id, window.after, window.offset, window.limit)?;
         let total = match window.with_total {
             true => Some(db::comments::count_public(conn, article.id)?),
@@ -232,8 +238,8 @@ pub async fn list_public(
 /// One comment of the public thread of the article at `slug`.
 pub async fn get_public(db: &Db, slug: String, id: i64) -> Result<CommentRow, AppError> {
     db.read(move |conn| {
-        let article =
-            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| no_article(&slug))?;
+        let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
+            .ok_or_else(|| no_article(&slug))?;
         db::comments::find(conn, id)?
             .filter(|c| c.article_id == article.id && c.status() == CommentStatus::Approved)
             .ok_or_else(|| no_comment(id))
@@ -280,7 +286,7 @@ pub async fn update(
                     .into(),
             ));
         }
-        let now = db::now();
+        let now = crate::domain::date::now();
         if let Some(body) = &patch.body {
             db::comments::update_body(conn, id, body, &comment::render_body(body), now)?;
         }
@@ -308,7 +314,7 @@ pub async fn bulk_moderate(db: &Db, ids: Vec<i64>, status: CommentStatus) -> Res
         ids.dedup();
         let existing = db::comments::existing_ids(conn, &ids)?;
         let missing = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
-        let moved = db::comments::bulk_set_status(conn, &ids, status, db::now())?;
+        let moved = db::comments::bulk_set_status(conn, &ids, status, crate::domain::date::now())?;
         let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
         for (article_id, delta) in &moved {
             *deltas.entry(*article_id).or_default() += delta;
@@ -336,7 +342,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
         }
         if db::comments::has_replies(conn, id)? {
             if !current.removed {
-                db::comments::make_tombstone(conn, id, db::now())?;
+                db::comments::make_tombstone(conn, id, crate::domain::date::now())?;
             }
             return Ok(());
         }

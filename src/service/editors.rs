@@ -85,7 +85,7 @@ pub fn insert_editor(
         }
         None => unique_slug(conn, &name)?,
     };
-    let now = db::now();
+    let now = crate::domain::date::now();
     Ok(db::editors::insert(
         conn,
         &NewEditor {
@@ -142,7 +142,7 @@ pub async fn update(
         let current = db::editors::find(conn, id)?
             .ok_or_else(|| AppError::not_found(format!("No editor has id {id}.")))?;
         check(&current)?;
-        let now = db::now();
+        let now = crate::domain::date::now();
         if admins == [id] {
             return Err(AppError::Conflict(
                 "This is the last active admin; make another editor an admin first.".into(),

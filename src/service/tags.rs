@@ -56,7 +56,7 @@ pub fn find_or_create(
                 ));
             }
             None => {
-                let now = db::now();
+                let now = crate::domain::date::now();
                 db::tags::insert_or_find(
                     conn,
                     &NewTag {
@@ -84,7 +84,7 @@ pub fn with_counts(
     public: bool,
 ) -> Result<Vec<TagView>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let counts = db::tags::article_counts(conn, &ids, public.then(db::now))?;
+    let counts = db::tags::article_counts(conn, &ids, public.then(crate::domain::date::now))?;
     Ok(rows
         .into_iter()
         .map(|tag| {
@@ -104,7 +104,7 @@ pub async fn list_page(
 ) -> Result<(Vec<TagView>, i64), AppError> {
     db.read(move |conn| {
         let (rows, total) = match public {
-            true => db::tags::list_visible(conn, db::now(), offset, limit)?,
+            true => db::tags::list_visible(conn, crate::domain::date::now(), offset, limit)?,
             false => db::tags::list(conn, offset, limit)?,
         };
         Ok((with_counts(conn, rows, public)?, total))
@@ -115,7 +115,7 @@ pub async fn list_page(
 /// The tag at `slug` with its visible count, if a visible article has it.
 pub async fn get_public(db: &Db, slug: String) -> Result<Option<TagView>, AppError> {
     db.read(
-        move |conn| match db::tags::find_visible_by_slug(conn, &slug, db::now())? {
+        move |conn| match db::tags::find_visible_by_slug(conn, &slug, crate::domain::date::now())? {
             Some(tag) => Ok(with_counts(conn, vec![tag], true)?.pop()),
             None => Ok(None),
         },
@@ -145,7 +145,7 @@ pub async fn create(db: &Db, input: NewTagInput) -> Result<TagView, AppError> {
                 existing.name, existing.id
             )));
         }
-        let now = db::now();
+        let now = crate::domain::date::now();
         let tag = db::tags::insert(
             conn,
             &NewTag {
@@ -187,7 +187,7 @@ pub async fn update(
             slug: patch.slug,
             name: patch.name,
             description: patch.description,
-            updated_at: Some(db::now()),
+            updated_at: Some(crate::domain::date::now()),
         };
         let tag = db::tags::update(conn, id, &changes)?;
         Ok(with_counts(conn, vec![tag], false)?.remove(0))

@@ -772,7 +772,7 @@ async fn search_ranks_the_newest_matches_and_filters_first(app: TestApp) {
         .db
         .write(move |conn| {
             // Seconds, as the service stores them, and in the past.
-            let now = broadsheet::db::now() - chrono::Duration::seconds(60);
+            let now = broadsheet::domain::date::now() - chrono::Duration::seconds(60);
             let rows: Vec<_> = (0..newer)
                 .map(|i| {
                     (

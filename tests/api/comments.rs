@@ -509,7 +509,7 @@ async fn closed_unpublished_and_missing_articles_refuse_comments(app: TestApp) {
         &app,
         scheduled_id,
         ArticleChanges {
-            published_at: Some(Some(broadsheet::db::now() + chrono::Duration::days(1))),
+            published_at: Some(Some(broadsheet::domain::date::now() + chrono::Duration::days(1))),
             ..Default::default()
         },
     )

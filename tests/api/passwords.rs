@@ -160,7 +160,7 @@ async fn a_newer_or_expired_reset_token_voids_the_old(app: TestApp) {
         .write(|conn| {
             use broadsheet::db::schema::password_resets;
             use diesel::prelude::*;
-            let past = broadsheet::db::now() - chrono::Duration::minutes(1);
+            let past = broadsheet::domain::date::now() - chrono::Duration::minutes(1);
             diesel::update(password_resets::table)
                 .set(password_resets::expires_at.eq(past))
                 .execute(conn)?;

@@ -112,7 +112,7 @@ async fn backoff_grows_and_is_forgotten(app: TestApp) {
     }
     let backoff = Backoff::from_config(&app.parts.state.config);
     let reset = chrono::Duration::seconds(backoff.reset_after.as_secs() as i64);
-    let start = broadsheet::db::now();
+    let start = broadsheet::domain::date::now();
     let locks = app
         .parts
         .state

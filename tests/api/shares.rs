@@ -273,7 +273,7 @@ async fn articles_the_public_cannot_see_are_404(app: TestApp) {
         .state
         .db
         .write(move |conn| {
-            let future = broadsheet::db::now() + TimeDelta::days(1);
+            let future = broadsheet::domain::date::now() + TimeDelta::days(1);
             let changes = broadsheet::db::articles::ArticleChanges {
                 published_at: Some(Some(future)),
                 ..Default::default()

@@ -5,82 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use super::{ArticleRow, Boxed, search, visible_filter};
-use crate::db::schema::{article_tags, articles, editors, tags};
+use super::{ArticleRow, filtered};
+use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::article::{ArticleSort, ArticleStatus};
-
-/// What a list asks for. `statuses` empty means every status.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Public lists: only articles visible at this time.
-    pub visible_at: Option<NaiveDateTime>,
-    pub status: Option<ArticleStatus>,
-    pub author_id: Option<i64>,
-    pub author_slug: Option<String>,
-    pub tag_slug: Option<String>,
-    pub query: Option<String>,
-    pub published_from: Option<NaiveDateTime>,
-    pub published_to: Option<NaiveDateTime>,
-}
-
-/// Where a cursor-mode page starts: after the row with these keys.
-#[derive(Debug, Clone, PartialEq)]
-pub enum After {
-    Published(NaiveDateTime, i64),
-    Count(i64, i64),
-    Updated(NaiveDateTime, i64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// Public sorts.
-    Public(ArticleSort),
-    /// Editor lists: most recently updated first.
-    RecentlyUpdated,
-}
-
-pub(super) fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
-    let mut query = articles::table.into_boxed::<MultiBackend>();
-    if let Some(now) = filter.visible_at {
-        query = query.filter(visible_filter(now));
-    }
-    if let Some(status) = filter.status {
-        query = query.filter(articles::status.eq(status.as_str()));
-    }
-    if let Some(id) = filter.author_id {
-        query = query.filter(articles::author_id.eq(id));
-    }
-    if let Some(author) = &filter.author_slug {
-        query = query.filter(
-            articles::author_id.eq_any(
-                editors::table
-                    .filter(editors::slug.eq(author))
-                    .select(editors::id),
-            ),
-        );
-    }
-    if let Some(tag) = &filter.tag_slug {
-        query = query.filter(
-            articles::id.eq_any(
-                article_tags::table
-                    .inner_join(tags::table)
-                    .filter(tags::slug.eq(tag))
-                    .select(article_tags::article_id),
-            ),
-        );
-    }
-    if let Some(from) = filter.published_from {
-        query = query.filter(articles::published_at.ge(from));
-    }
-    if let Some(to) = filter.published_to {
-        query = query.filter(articles::published_at.le(to));
-    }
-    if let Some(q) = &filter.query {
-        query = query.filter(search::matches(conn, q));
-    }
-    query
-}
+use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {

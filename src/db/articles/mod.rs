@@ -12,12 +12,12 @@ use diesel::sql_types::{Bool, Nullable};
 mod list;
 mod search;
 
-pub use list::{After, ListFilter, Order, count, list};
+pub use list::{count, list};
 pub use search::{NARROWED_SCAN, RELEVANCE_WINDOW, fts5_query, list_by_relevance};
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
-use crate::domain::article::ArticleStatus;
+use crate::domain::article::{ArticleStatus, ListFilter};
 use crate::domain::slug;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -118,6 +118,50 @@ pub struct ArticleView {
 }
 
 type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
+
+/// The list query for `filter`, without order or paging (lists, counts and
+/// relevance search share it).
+fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
+    let mut query = articles::table.into_boxed::<MultiBackend>();
+    if let Some(now) = filter.visible_at {
+        query = query.filter(visible_filter(now));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(articles::status.eq(status.as_str()));
+    }
+    if let Some(id) = filter.author_id {
+        query = query.filter(articles::author_id.eq(id));
+    }
+    if let Some(author) = &filter.author_slug {
+        query = query.filter(
+            articles::author_id.eq_any(
+                editors::table
+                    .filter(editors::slug.eq(author))
+                    .select(editors::id),
+            ),
+        );
+    }
+    if let Some(tag) = &filter.tag_slug {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .inner_join(tags::table)
+                    .filter(tags::slug.eq(tag))
+                    .select(article_tags::article_id),
+            ),
+        );
+    }
+    if let Some(from) = filter.published_from {
+        query = query.filter(articles::published_at.ge(from));
+    }
+    if let Some(to) = filter.published_to {
+        query = query.filter(articles::published_at.le(to));
+    }
+    if let Some(q) = &filter.query {
+        query = query.filter(search::matches(conn, q));
+    }
+    query
+}
 
 pub(super) fn visible_filter(
     now: NaiveDateTime,

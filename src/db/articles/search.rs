@@ -9,10 +9,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
 use super::ArticleRow;
-use super::list::{ListFilter, filtered};
+use super::filtered;
 use crate::db::schema::articles;
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::ArticleStatus;
+use crate::domain::article::ListFilter;
 
 /// The condition "the article matches the search `q`" for a list query.
 pub(super) fn matches(

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text};
-use crate::db::articles::{ListFilter, Order};
 use crate::domain::article::ArticleStatus;
+use crate::domain::article::{ListFilter, Order};
 use crate::domain::{Role, date, slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy, NoStore};

@@ -14,12 +14,11 @@ use utoipa::ToSchema;
 
 use actix_web::HttpRequest;
 
-use crate::db::articles::{After, ArticleView, ListFilter, Order};
-use crate::domain::article::{ArticleSort, ArticleStatus};
+use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
 use crate::error::{AppError, FieldError};
 use crate::http::cursor::{Keyset, Scope};
 use crate::http::pagination::{self, ListBody, Paging};
-use crate::service::articles as service;
+use crate::service::articles::{self as service, ArticleView};
 use crate::state::AppState;
 
 /// The author of an article.

@@ -10,8 +10,7 @@ use utoipa::IntoParams;
 use super::{
     ArticleField, ArticleList, ArticleResponse, FieldSet, parse_bound, parse_query_text, parse_sort,
 };
-use crate::db::{self, articles::ListFilter, articles::Order};
-use crate::domain::article::ArticleSort;
+use crate::domain::article::{ArticleSort, ListFilter, Order};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
 use crate::http::extract::{Errors, Query, known_slug};
@@ -122,7 +121,7 @@ pub async fn list_articles(
     }
     errors.finish()?;
     let filter = ListFilter {
-        visible_at: Some(db::now()),
+        visible_at: Some(crate::domain::date::now()),
         tag_slug: p.tag.filter(|t| !t.is_empty()),
         author_slug: p.author.filter(|a| !a.is_empty()),
         query: q,

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::comments::CommentRow;
 use crate::domain::comment::CommentStatus;
 use crate::list_schema;
+use crate::service::comments::CommentRow;
 
 /// How a comment stands, as the public sees it: `approved` (in the thread)
 /// or `pending` (held for moderation; only ever in the answer to the post

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db::shares::EventFilter;
+use crate::domain::share::EventFilter;
 use crate::domain::share::{Bound, DayRange, GroupBy, ShareChannel, TimeRange};
 use crate::error::{AppError, FieldError};
 use crate::http::cursor::Scope;

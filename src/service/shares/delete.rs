@@ -1,8 +1,8 @@
 //! Removing share events (bot clean-up); counters and rollups follow in
 //! the same transaction (`db::shares::delete_matching`).
 
-use crate::db::shares::EventFilter;
 use crate::db::{self, Db};
+use crate::domain::share::EventFilter;
 use crate::error::AppError;
 
 /// Removes one event; `404` when there is none with that id.

@@ -2,8 +2,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::db::shares::{EventFilter, ShareEventRow};
+use crate::db::shares::ShareEventRow;
 use crate::db::{self, Db};
+use crate::domain::share::EventFilter;
 use crate::error::AppError;
 
 /// A validated editor list request.

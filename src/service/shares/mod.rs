@@ -45,6 +45,9 @@ use crate::db::{self, Db};
 use crate::domain::share::{ChannelTally, ShareChannel};
 use crate::error::AppError;
 
+/// The read model the share use cases return (see docs/ARCHITECTURE.md:
+/// service re-exports the rows it hands to `http`).
+pub use crate::db::shares::ShareEventRow;
 pub use delete::{delete_matching, delete_one};
 pub use list::{EventPage, ListQuery, list};
 pub use stats::{Stats, StatsQuery, StatsRow, Viewer, stats};
@@ -124,7 +127,7 @@ impl Shares {
     }
 
     async fn commit(&self, slug: String, channel: ShareChannel) -> Result<ChannelTally, AppError> {
-        let at = db::now();
+        let at = crate::domain::date::now();
         let Some(queue) = &self.queue else {
             return self
                 .db
@@ -162,8 +165,8 @@ fn not_public(slug: &str) -> AppError {
 /// The share counts of a public article.
 pub async fn counts(db: &Db, slug: String) -> Result<ChannelTally, AppError> {
     db.read(move |conn| {
-        let article =
-            db::articles::find_visible_by_slug(conn, &slug, db::now())?.ok_or_else(|| not_public(&slug))?;
+        let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
+            .ok_or_else(|| not_public(&slug))?;
         Ok(tallies(db::shares::counts_for(conn, &[article.id])?)
             .remove(&article.id)
             .unwrap_or_default())

@@ -66,7 +66,7 @@ pub(super) fn record_batch(
     conn: &mut DbConnection,
     presses: &[(String, ShareChannel, NaiveDateTime)],
 ) -> Result<Vec<Result<ChannelTally, AppError>>, AppError> {
-    let now = db::now();
+    let now = crate::domain::date::now();
     let mut slugs: Vec<&str> = presses.iter().map(|(slug, _, _)| slug.as_str()).collect();
     slugs.sort_unstable();
     slugs.dedup();

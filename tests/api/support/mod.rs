@@ -197,7 +197,7 @@ impl TestApp {
             .state
             .db
             .write(move |conn| {
-                let now = broadsheet::db::now();
+                let now = broadsheet::domain::date::now();
                 let body = format!("Body of {title}.");
                 let new = broadsheet::db::articles::NewArticle {
                     slug: broadsheet::domain::slug::slugify(&title),
