@@ -18,6 +18,7 @@ use crate::domain::share::ShareChannel;
 use crate::error::AppError;
 use crate::service::articles::{self, NewArticleInput};
 use crate::service::editors::insert_editor;
+use crate::service::render::Renderer;
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@broadsheet.test";
 
@@ -93,7 +94,11 @@ evaluation, would tell us more than another round of opinion columns. Including 
 
 /// Seeds when the database has no editor yet. The demo admin's password is
 /// `DEMO_ADMIN_PASSWORD` when set, else random; it is printed once, here.
-pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), AppError> {
+pub async fn seed_if_empty(
+    db: &Db,
+    renderer: &Renderer,
+    admin_password: Option<&str>,
+) -> Result<(), AppError> {
     if db.read(|conn| Ok(db::editors::count(conn)?)).await? > 0 {
         return Ok(());
     }
@@ -130,7 +135,7 @@ pub async fn seed_if_empty(db: &Db, admin_password: Option<&str>) -> Result<(), 
                     .trunc_subsecs(0)
             }),
         };
-        let view = articles::create(db, author, input).await?;
+        let view = articles::create(db, renderer, author, input).await?;
         if demo.status == ArticleStatus::Published && demo.hours_ago >= 0 {
             published.push(view.article.id);
         }

@@ -30,10 +30,12 @@ pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Err
         tracing::info!(count = applied.len(), "applied migrations");
     }
     let db = connect(&config)?;
-    if config.demo_content {
-        demo::seed_if_empty(&db, config.demo_admin_password.as_deref()).await?;
+    let state = AppState::new(config, db);
+    if state.config.demo_content {
+        let password = state.config.demo_admin_password.as_deref();
+        demo::seed_if_empty(&state.db, &state.renderer, password).await?;
     }
-    Ok(AppParts::new(AppState::new(config, db)))
+    Ok(AppParts::new(state))
 }
 
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {

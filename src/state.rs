@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::infra::metrics::{Exposure, Metrics};
 use crate::infra::rate_limit::{Limiter, RateLimits};
 use crate::infra::response_cache::ResponseCache;
+use crate::service::render::Renderer;
 use crate::service::shares::Shares;
 
 pub struct AppState {
@@ -22,6 +23,8 @@ pub struct AppState {
     pub metrics_exposure: Exposure,
     /// The share write path (writer thread and de-duplication memory).
     pub shares: Shares,
+    /// The Markdown render threads the article use cases share.
+    pub renderer: Renderer,
     /// Full-text searches running at once, at most one per core. A broad
     /// search is CPU work for a quarter of a second at 1M articles and
     /// holds the text index's posting lists in memory meanwhile (~25 MB):
@@ -57,6 +60,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             shares,
+            renderer: Renderer::default(),
             jwt,
             limits,
             cache,

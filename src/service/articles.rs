@@ -20,7 +20,8 @@ pub use crate::db::articles::ArticleView;
 use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
 use crate::domain::{Role, markdown, slug};
 use crate::error::AppError;
-use crate::service::{render, tags};
+use crate::service::render::{self, Renderer};
+use crate::service::tags;
 
 /// A validated new article.
 pub struct NewArticleInput {
@@ -97,8 +98,15 @@ pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, A
     .await
 }
 
-pub async fn create(db: &Db, actor: CurrentEditor, input: NewArticleInput) -> Result<ArticleView, AppError> {
-    let rendered = render::render(input.body_markdown.clone(), "body_markdown").await?;
+pub async fn create(
+    db: &Db,
+    renderer: &Renderer,
+    actor: CurrentEditor,
+    input: NewArticleInput,
+) -> Result<ArticleView, AppError> {
+    let rendered = renderer
+        .render(input.body_markdown.clone(), "body_markdown")
+        .await?;
     let rendered = Rendered::from(rendered);
     db.write(move |conn| {
         let tag_ids = tags::find_or_create(conn, actor.role, &input.tags)?;
@@ -154,6 +162,7 @@ pub fn load_for(conn: &mut DbConnection, actor: &CurrentEditor, id: i64) -> Resu
 /// in the same transaction (the handler compares `If-Match` there).
 pub async fn update(
     db: &Db,
+    renderer: &Renderer,
     actor: CurrentEditor,
     id: i64,
     patch: ArticlePatch,
@@ -161,7 +170,7 @@ pub async fn update(
 ) -> Result<ArticleView, AppError> {
     let rendered = match &patch.body_markdown {
         Some(body) => Some(Rendered::from(
-            render::render(body.clone(), "body_markdown").await?,
+            renderer.render(body.clone(), "body_markdown").await?,
         )),
         None => None,
     };

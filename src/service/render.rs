@@ -11,12 +11,13 @@
 //!   field (its thread finishes the job and moves on: the cost check keeps
 //!   that bounded); one still queued at the limit is dropped and answers 503.
 //!
-//! The pool is process-wide and built on first use: it is a CPU budget,
-//! not configuration, and has no state a test could need to reset.
+//! The threads belong to a [`Renderer`], built once with the `AppState` and
+//! handed to the article use cases (no globals: tests build their own). The
+//! threads end when the last handle is dropped.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -48,14 +49,22 @@ struct Job {
     reply: oneshot::Sender<Body>,
 }
 
-/// Render threads fed by a bounded queue.
-struct Pool {
+/// Render threads fed by a bounded queue; a cheap handle to clone.
+#[derive(Clone)]
+pub struct Renderer {
     queue: SyncSender<Job>,
     time_limit: Duration,
 }
 
-impl Pool {
-    fn start(threads: usize, queue: usize, time_limit: Duration) -> Pool {
+impl Default for Renderer {
+    /// [`THREADS`] threads, [`QUEUE`] waiting jobs, [`TIME_LIMIT`].
+    fn default() -> Self {
+        Renderer::start(THREADS, QUEUE, TIME_LIMIT)
+    }
+}
+
+impl Renderer {
+    pub fn start(threads: usize, queue: usize, time_limit: Duration) -> Renderer {
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for n in 0..threads {
@@ -65,16 +74,17 @@ impl Pool {
                 .spawn(move || work(&rx))
                 .expect("spawning a render thread");
         }
-        Pool {
+        Renderer {
             queue: tx,
             time_limit,
         }
     }
-}
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool::start(THREADS, QUEUE, TIME_LIMIT))
+    /// Checks the cost of `source`, then renders it on the render threads
+    /// within the time limit. Problems name `field`.
+    pub async fn render(&self, source: String, field: &'static str) -> Result<Body, AppError> {
+        render_on(self, source, field).await
+    }
 }
 
 fn work(rx: &Mutex<Receiver<Job>>) {
@@ -111,13 +121,7 @@ pub fn render_now(source: &str) -> Body {
     }
 }
 
-/// Checks the cost of `source`, then renders it on the render threads
-/// within [`TIME_LIMIT`]. Problems name `field`.
-pub async fn render(source: String, field: &'static str) -> Result<Body, AppError> {
-    render_on(pool(), source, field).await
-}
-
-async fn render_on(pool: &Pool, source: String, field: &'static str) -> Result<Body, AppError> {
+async fn render_on(pool: &Renderer, source: String, field: &'static str) -> Result<Body, AppError> {
     markdown::check_cost(&source).map_err(|message| AppError::field(field, message))?;
     let state = Arc::new(AtomicU8::new(QUEUED));
     let (reply, answer) = oneshot::channel();
@@ -178,7 +182,7 @@ mod tests {
 
     #[tokio::test]
     async fn renders_refuses_and_times_out() {
-        let pool = Pool::start(1, 1, Duration::from_secs(30));
+        let pool = Renderer::start(1, 1, Duration::from_secs(30));
         let body = render_on(&pool, "# Hi\n\n> quoted".into(), "body_markdown")
             .await
             .unwrap_or_else(|_| panic!("renders"));
@@ -190,7 +194,7 @@ mod tests {
         // One thread, one queue slot, a short limit: the running render
         // overruns (422 naming the field), the queued one is dropped (503),
         // and one more than the queue holds is turned away at once (503).
-        let pool = Pool::start(1, 1, Duration::from_millis(100));
+        let pool = Renderer::start(1, 1, Duration::from_millis(100));
         let (running, queued, turned_away) = tokio::join!(
             render_on(&pool, slow_body(), "body_markdown"),
             async {

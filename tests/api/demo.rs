@@ -49,7 +49,7 @@ async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
     assert!(tags["meta"]["total"].as_i64().unwrap() >= 3);
 
     // Seeding again is a no-op: the database is not empty any more.
-    broadsheet::demo::seed_if_empty(&app.parts.state.db, None)
+    broadsheet::demo::seed_if_empty(&app.parts.state.db, &app.parts.state.renderer, None)
         .await
         .unwrap();
     let again = app.get("/api/v1/articles").send().await.json();

@@ -399,7 +399,7 @@ pub async fn create_article(
     body: Json<CreateArticleRequest>,
 ) -> Result<HttpResponse, AppError> {
     let input = validate_create(body.0)?;
-    let view = service::create(&state.db, auth.editor.clone(), input).await?;
+    let view = service::create(&state.db, &state.renderer, auth.editor.clone(), input).await?;
     let response = ArticleResponse::from(view);
     Ok(HttpResponse::Created()
         .insert_header((
@@ -486,6 +486,7 @@ pub async fn update_article(
     let if_match = conditional::if_match(&req);
     let view = service::update(
         &state.db,
+        &state.renderer,
         auth.editor.clone(),
         id.into_inner(),
         patch,
