@@ -9,14 +9,14 @@
 //! - Unknown values (a moderation mode, a log format, a CIDR) stop the start
 //!   with a message naming the variable, instead of silently falling back.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use base64::Engine;
 use ipnet::IpNet;
-use rand::RngCore;
 
 use crate::domain::comment::CommentModeration;
+use parse::{parse_num, positive};
+
+mod parse;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -133,124 +133,17 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let environment = match get("BROADSHEET_ENV").as_deref() {
-            None | Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
-            Some(other) => {
-                return Err(invalid(
-                    "BROADSHEET_ENV",
-                    format!("`{other}` is not one of development, production"),
-                ));
-            }
-        };
+        let environment = parse::environment(&get)?;
         let production = environment == Environment::Production;
-
-        let (jwt_secret, jwt_secret_generated) = match get("JWT_SECRET") {
-            Some(secret) if production && secret.len() < 32 => {
-                return Err(invalid(
-                    "JWT_SECRET",
-                    format!(
-                        "must be at least 32 bytes in production (it has {})",
-                        secret.len()
-                    ),
-                ));
-            }
-            Some(secret) => (secret.into_bytes(), false),
-            None if production => {
-                return Err(invalid(
-                    "JWT_SECRET",
-                    "must be set in production (at least 32 bytes)",
-                ));
-            }
-            None => {
-                let mut bytes = vec![0u8; 48];
-                rand::rng().fill_bytes(&mut bytes);
-                let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-                (encoded.into_bytes(), true)
-            }
-        };
-
-        let demo_content = parse_bool(&get, "DEMO_CONTENT", !production)?;
-        if production && demo_content {
-            return Err(invalid("DEMO_CONTENT", "demo content is refused in production"));
-        }
-
-        let demo_admin_password = get("DEMO_ADMIN_PASSWORD");
-        if let Some(p) = &demo_admin_password
-            && let Err(e) = crate::domain::password::check_rules(p)
-        {
-            return Err(invalid("DEMO_ADMIN_PASSWORD", e));
-        }
-
-        let comment_moderation = match get("COMMENT_MODERATION").as_deref() {
-            None | Some("all") => CommentModeration::All,
-            Some("first_time") => CommentModeration::FirstTime,
-            Some("none") => CommentModeration::None,
-            Some(other) => {
-                return Err(invalid(
-                    "COMMENT_MODERATION",
-                    format!("`{other}` is not one of all, first_time, none"),
-                ));
-            }
-        };
-
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "LOG_FORMAT",
-                    format!("`{other}` is not one of text, json"),
-                ));
-            }
-        };
-
-        let trusted_proxies = get("TRUSTED_PROXIES")
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        s.parse::<IpNet>()
-                            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                            .map_err(|_| invalid("TRUSTED_PROXIES", format!("`{s}` is not an IP or CIDR")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-
-        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
-            .map(|list| {
-                list.split(',')
-                    .map(|s| s.trim().trim_end_matches('/').to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(bad) = cors_allowed_origins.iter().find(|o| !is_exact_origin(o)) {
-            return Err(invalid(
-                "CORS_ALLOWED_ORIGINS",
-                format!(
-                    "`{bad}` is not an exact origin such as https://www.example.com \
-                     (no `*`, path or `null`: credentials are allowed for these origins)"
-                ),
-            ));
-        }
-
-        let metrics_token = get("METRICS_TOKEN");
-        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(invalid("METRICS_TOKEN", "must be at least 16 bytes"));
-        }
-
-        let db_pool_size = match get("DB_POOL_SIZE") {
-            None => None,
-            Some(_) => Some(parse_num::<u32>(&get, "DB_POOL_SIZE", 0)?).filter(|n| *n > 0),
-        };
-        let workers = match get("WORKERS") {
-            None => None,
-            Some(_) => Some(parse_num::<usize>(&get, "WORKERS", 0)?).filter(|n| *n > 0),
-        };
+        let (jwt_secret, jwt_secret_generated) = parse::jwt_secret(&get, production)?;
+        let (demo_content, demo_admin_password) = parse::demo(&get, production)?;
+        let comment_moderation = parse::comment_moderation(&get)?;
+        let log_format = parse::log_format(&get)?;
+        let trusted_proxies = parse::trusted_proxies(&get)?;
+        let cors_allowed_origins = parse::cors_allowed_origins(&get)?;
+        let metrics_token = parse::metrics_token(&get)?;
+        let db_pool_size = parse::automatic_count::<u32>(&get, "DB_POOL_SIZE")?;
+        let workers = parse::automatic_count::<usize>(&get, "WORKERS")?;
 
         Ok(Config {
             environment,
@@ -293,76 +186,6 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
-    }
-}
-
-/// `scheme://host[:port]` with scheme http or https, and nothing else: no
-/// wildcard, no path, no user info. A wildcard would hand credentialed
-/// cross-origin access to every site, since the allowed origin is echoed.
-fn is_exact_origin(origin: &str) -> bool {
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return false;
-    };
-    if !matches!(scheme, "http" | "https") || rest.is_empty() {
-        return false;
-    }
-    let (host, port) = if rest.starts_with('[') {
-        match rest.split_once(']') {
-            Some((v6, "")) => (&v6[1..], None),
-            Some((v6, port)) => match port.strip_prefix(':') {
-                Some(port) => (&v6[1..], Some(port)),
-                None => return false,
-            },
-            None => return false,
-        }
-    } else {
-        match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        }
-    };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (b == b':' && rest.starts_with('['))
-        });
-    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
-    host_ok && port_ok
-}
-
-fn parse_bool(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(default),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
-    }
-}
-
-fn parse_num<T: std::str::FromStr>(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| invalid(name, format!("`{v}` is not a non-negative whole number"))),
-    }
-}
-
-fn positive(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match parse_num(get, name, default)? {
-        0 => Err(invalid(name, "must be greater than zero")),
-        n => Ok(n),
     }
 }
 

@@ -119,32 +119,40 @@ pub fn unsafe_markup(html: &str) -> Option<String> {
             if attr.starts_with("on") || attr == "style" {
                 return Some(format!("attribute {attr} on <{name}>"));
             }
-            if URL_ATTRIBUTES.contains(&attr.as_str()) {
-                let url: String = value
-                    .replace("&amp;", "&")
-                    .chars()
-                    .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                let scheme_end = url.find([':', '/', '?', '#']);
-                if let Some(i) = scheme_end.filter(|&i| url[i..].starts_with(':')) {
-                    let scheme = &url[..i];
-                    // What a browser takes for a scheme (WHATWG URL: a
-                    // letter, then letters, digits, `+`, `-`, `.`); anything
-                    // else before the colon (`htt%EF%BF%BDs:`) makes the
-                    // whole value a relative path, which is harmless.
-                    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                        && scheme
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-                    if is_scheme && !matches!(scheme, "http" | "https" | "mailto") {
-                        return Some(format!("{attr}=\"{value}\" on <{name}>"));
-                    }
-                }
+            if URL_ATTRIBUTES.contains(&attr.as_str()) && has_unsafe_scheme(value) {
+                return Some(format!("{attr}=\"{value}\" on <{name}>"));
             }
         }
     }
     None
+}
+
+/// True when a URL attribute's `value` has a scheme a browser would follow
+/// other than http, https or mailto (after the whitespace and control
+/// characters browsers ignore).
+fn has_unsafe_scheme(value: &str) -> bool {
+    let url: String = value
+        .replace("&amp;", "&")
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let Some(i) = url
+        .find([':', '/', '?', '#'])
+        .filter(|&i| url[i..].starts_with(':'))
+    else {
+        return false;
+    };
+    let scheme = &url[..i];
+    // What a browser takes for a scheme (WHATWG URL: a letter, then
+    // letters, digits, `+`, `-`, `.`); anything else before the colon
+    // (`htt%EF%BF%BDs:`) makes the whole value a relative path, which is
+    // harmless.
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme && !matches!(scheme, "http" | "https" | "mailto")
 }
 
 /// The text a reader sees, without markup: for word counts and excerpts.

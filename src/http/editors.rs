@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::http::conditional::no_store;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::pagination::list_schema;
 use crate::http::pagination::{self, Paging};
-use crate::list_schema;
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
 use crate::state::AppState;
 

@@ -318,8 +318,9 @@ pub fn cached_list_response<T: Serialize>(
 }
 
 /// Declares a named list schema for the spec: `{data: [T], meta, links}`,
-/// optionally with an example of the whole envelope.
-#[macro_export]
+/// optionally with an example of the whole envelope. Used by path
+/// (`pagination::list_schema!`), not exported at the crate root: a macro
+/// there would make `http` depend on `lib.rs`, which depends on `http`.
 macro_rules! list_schema {
     ($name:ident, $item:ty, $doc:literal, $example:tt) => {
         #[doc = $doc]
@@ -345,6 +346,8 @@ macro_rules! list_schema {
         }
     };
 }
+
+pub(crate) use list_schema;
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ use crate::http::conditional::{self, CachePolicy, no_store};
 use crate::http::cursor::Keyset;
 use crate::http::extract::{Auth, Json, Query, guard, known_slug};
 use crate::http::pagination;
-use crate::list_schema;
+use crate::http::pagination::list_schema;
 use crate::service::shares::ShareEventRow;
 use crate::service::shares::{self as service, Press, Recorded, Viewer};
 use crate::state::AppState;

@@ -11,8 +11,8 @@ use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
+use crate::http::pagination::list_schema;
 use crate::http::pagination::{self, Paging};
-use crate::list_schema;
 use crate::service::tags::{self as service, NewTagInput, TagPatch, TagView};
 use crate::state::AppState;
 

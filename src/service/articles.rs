@@ -198,29 +198,13 @@ pub async fn update(
             updated_at: Some(now),
             ..Default::default()
         };
-        let derived_excerpt = match &rendered {
-            Some(r) => {
-                changes.body_html = Some(r.html.clone());
-                changes.word_count = Some(r.word_count);
-                changes.reading_time_minutes = Some(r.reading_time_minutes);
-                r.excerpt.clone()
-            }
-            None => markdown::excerpt(&markdown::plain_text(&article.body_markdown)),
-        };
-        changes.body_markdown = patch.body_markdown;
-        match patch.excerpt {
-            Some(Some(custom)) => {
-                changes.excerpt = Some(custom);
-                changes.excerpt_custom = Some(true);
-            }
-            Some(None) => {
-                changes.excerpt = Some(derived_excerpt);
-                changes.excerpt_custom = Some(false);
-            }
-            // A derived excerpt follows the body.
-            None if !article.excerpt_custom && rendered.is_some() => changes.excerpt = Some(derived_excerpt),
-            None => {}
-        }
+        set_body(
+            &mut changes,
+            article,
+            rendered.as_ref(),
+            patch.body_markdown,
+            patch.excerpt,
+        );
         // First publication stamps the time, unless one is given or kept.
         let publishing = patch.status == Some(ArticleStatus::Published);
         let has_time = match &changes.published_at {
@@ -242,6 +226,40 @@ pub async fn update(
         Ok(db::articles::view(conn, row)?)
     })
     .await
+}
+
+/// The body and excerpt part of an update: a new body brings its rendering,
+/// and a derived (not custom) excerpt follows the body.
+fn set_body(
+    changes: &mut ArticleChanges,
+    article: &ArticleRow,
+    rendered: Option<&Rendered>,
+    body_markdown: Option<String>,
+    excerpt: Option<Option<String>>,
+) {
+    let derived_excerpt = match rendered {
+        Some(r) => {
+            changes.body_html = Some(r.html.clone());
+            changes.word_count = Some(r.word_count);
+            changes.reading_time_minutes = Some(r.reading_time_minutes);
+            r.excerpt.clone()
+        }
+        None => markdown::excerpt(&markdown::plain_text(&article.body_markdown)),
+    };
+    changes.body_markdown = body_markdown;
+    match excerpt {
+        Some(Some(custom)) => {
+            changes.excerpt = Some(custom);
+            changes.excerpt_custom = Some(true);
+        }
+        Some(None) => {
+            changes.excerpt = Some(derived_excerpt);
+            changes.excerpt_custom = Some(false);
+        }
+        // A derived excerpt follows the body.
+        None if !article.excerpt_custom && rendered.is_some() => changes.excerpt = Some(derived_excerpt),
+        None => {}
+    }
 }
 
 pub async fn delete(db: &Db, actor: CurrentEditor, id: i64) -> Result<(), AppError> {

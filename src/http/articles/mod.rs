@@ -168,7 +168,7 @@ pub struct ArticleSummary {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-crate::list_schema!(ArticleList, ArticleSummary, "A page of articles.", {
+pagination::list_schema!(ArticleList, ArticleSummary, "A page of articles.", {
     "data": [{
         "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
         "subtitle": "Why the city should stop waiting for the perfect tram plan",

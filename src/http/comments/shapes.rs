@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::comment::CommentStatus;
-use crate::list_schema;
+use crate::http::pagination::list_schema;
 use crate::service::comments::CommentRow;
 
 /// How a comment stands, as the public sees it: `approved` (in the thread)

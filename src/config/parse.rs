@@ -1,0 +1,238 @@
+//! Reading one setting (or a few that belong together) from the
+//! environment: what `Config::from_lookup` assembles.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use ipnet::IpNet;
+use rand::RngCore;
+
+use super::{ConfigError, Environment, LogFormat, invalid};
+use crate::domain::comment::CommentModeration;
+
+/// `BROADSHEET_ENV`.
+pub(super) fn environment(get: &impl Fn(&str) -> Option<String>) -> Result<Environment, ConfigError> {
+    Ok(match get("BROADSHEET_ENV").as_deref() {
+        None | Some("development") => Environment::Development,
+        Some("production") => Environment::Production,
+        Some(other) => {
+            return Err(invalid(
+                "BROADSHEET_ENV",
+                format!("`{other}` is not one of development, production"),
+            ));
+        }
+    })
+}
+
+/// `JWT_SECRET`, and whether it was generated (development only).
+pub(super) fn jwt_secret(
+    get: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<(Vec<u8>, bool), ConfigError> {
+    Ok(match get("JWT_SECRET") {
+        Some(secret) if production && secret.len() < 32 => {
+            return Err(invalid(
+                "JWT_SECRET",
+                format!(
+                    "must be at least 32 bytes in production (it has {})",
+                    secret.len()
+                ),
+            ));
+        }
+        Some(secret) => (secret.into_bytes(), false),
+        None if production => {
+            return Err(invalid(
+                "JWT_SECRET",
+                "must be set in production (at least 32 bytes)",
+            ));
+        }
+        None => {
+            let mut bytes = vec![0u8; 48];
+            rand::rng().fill_bytes(&mut bytes);
+            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+            (encoded.into_bytes(), true)
+        }
+    })
+}
+
+/// `COMMENT_MODERATION`.
+pub(super) fn comment_moderation(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<CommentModeration, ConfigError> {
+    Ok(match get("COMMENT_MODERATION").as_deref() {
+        None | Some("all") => CommentModeration::All,
+        Some("first_time") => CommentModeration::FirstTime,
+        Some("none") => CommentModeration::None,
+        Some(other) => {
+            return Err(invalid(
+                "COMMENT_MODERATION",
+                format!("`{other}` is not one of all, first_time, none"),
+            ));
+        }
+    })
+}
+
+/// `LOG_FORMAT`.
+pub(super) fn log_format(get: &impl Fn(&str) -> Option<String>) -> Result<LogFormat, ConfigError> {
+    Ok(match get("LOG_FORMAT").as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            return Err(invalid(
+                "LOG_FORMAT",
+                format!("`{other}` is not one of text, json"),
+            ));
+        }
+    })
+}
+
+/// `TRUSTED_PROXIES`: IPs or CIDRs, comma-separated.
+pub(super) fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+    Ok(get("TRUSTED_PROXIES")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpNet>()
+                        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                        .map_err(|_| invalid("TRUSTED_PROXIES", format!("`{s}` is not an IP or CIDR")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// `CORS_ALLOWED_ORIGINS`: exact origins, comma-separated.
+pub(super) fn cors_allowed_origins(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, ConfigError> {
+    let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
+        .map(|list| {
+            list.split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(bad) = cors_allowed_origins.iter().find(|o| !is_exact_origin(o)) {
+        return Err(invalid(
+            "CORS_ALLOWED_ORIGINS",
+            format!(
+                "`{bad}` is not an exact origin such as https://www.example.com \
+                 (no `*`, path or `null`: credentials are allowed for these origins)"
+            ),
+        ));
+    }
+    Ok(cors_allowed_origins)
+}
+
+/// `DEMO_CONTENT` (refused in production) and `DEMO_ADMIN_PASSWORD`.
+pub(super) fn demo(
+    get: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<(bool, Option<String>), ConfigError> {
+    let demo_content = parse_bool(&get, "DEMO_CONTENT", !production)?;
+    if production && demo_content {
+        return Err(invalid("DEMO_CONTENT", "demo content is refused in production"));
+    }
+
+    let demo_admin_password = get("DEMO_ADMIN_PASSWORD");
+    if let Some(p) = &demo_admin_password
+        && let Err(e) = crate::domain::password::check_rules(p)
+    {
+        return Err(invalid("DEMO_ADMIN_PASSWORD", e));
+    }
+    Ok((demo_content, demo_admin_password))
+}
+
+/// `METRICS_TOKEN`: at least 16 bytes when set.
+pub(super) fn metrics_token(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let metrics_token = get("METRICS_TOKEN");
+    if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+        return Err(invalid("METRICS_TOKEN", "must be at least 16 bytes"));
+    }
+    Ok(metrics_token)
+}
+
+/// A count where unset or 0 means "automatic" (`DB_POOL_SIZE`, `WORKERS`).
+pub(super) fn automatic_count<T: std::str::FromStr + Default + PartialEq>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    match get(name) {
+        None => Ok(None),
+        Some(_) => Ok(Some(parse_num::<T>(get, name, T::default())?).filter(|n| *n != T::default())),
+    }
+}
+
+/// `scheme://host[:port]` with scheme http or https, and nothing else: no
+/// wildcard, no path, no user info. A wildcard would hand credentialed
+/// cross-origin access to every site, since the allowed origin is echoed.
+fn is_exact_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return false;
+    }
+    let (host, port) = if rest.starts_with('[') {
+        match rest.split_once(']') {
+            Some((v6, "")) => (&v6[1..], None),
+            Some((v6, port)) => match port.strip_prefix(':') {
+                Some(port) => (&v6[1..], Some(port)),
+                None => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (b == b':' && rest.starts_with('['))
+        });
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
+}
+
+pub(super) fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
+    }
+}
+
+pub(super) fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| invalid(name, format!("`{v}` is not a non-negative whole number"))),
+    }
+}
+
+pub(super) fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match parse_num(get, name, default)? {
+        0 => Err(invalid(name, "must be greater than zero")),
+        n => Ok(n),
+    }
+}

@@ -1,0 +1,239 @@
+//! Opening connections: the settings each new connection gets, query
+//! counting, the pool's connection manager, the libpq timeouts, and the
+//! SQLite `BEGIN IMMEDIATE` transaction the writer runs every write in.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection, TransactionManager,
+};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::Error as DieselError;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use super::{Backend, DbConnection, sqlite_path};
+use crate::error::AppError;
+
+/// Settings every new connection gets.
+#[derive(Debug, Clone)]
+pub(super) struct ConnectionSettings {
+    pub(super) url: String,
+    pub(super) backend: Backend,
+    pub(super) statement_timeout: Duration,
+    pub(super) queries: QueryCounts,
+}
+
+/// Statements run by a handle's connections.
+#[derive(Debug, Clone, Default)]
+pub(super) struct QueryCounts {
+    /// Every statement, connection set-up and checkpoints included (`/metrics`).
+    pub(super) all: Arc<AtomicU64>,
+    /// Only those of work given to [`Db::read`] and [`Db::write`]: what the
+    /// requests themselves ran. Tests that hold a list page to a constant
+    /// number of queries read this one, since the checkpoint thread and the
+    /// pool's connection set-up run statements at moments of their own.
+    pub(super) work: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// Set while this thread runs work given to `Db::read`/`Db::write`.
+    static IN_WORK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread's statements counted as work; restores the
+/// previous state even when `f` panics.
+pub(super) fn counted_as_work<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_WORK.with(|w| w.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_WORK.with(|w| w.replace(true)));
+    f()
+}
+
+/// Counts the statements a connection runs into [`QueryCounts`].
+struct QueryCounter(QueryCounts);
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.all.fetch_add(1, Ordering::Relaxed);
+            if IN_WORK.with(|w| w.get()) {
+                self.0.work.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Opens a PostgreSQL connection. Every PostgreSQL connection goes through
+/// here so that OpenSSL (which libpq uses for TLS) is initialised first, by
+/// us, without its `atexit` clean-up: that clean-up frees OpenSSL's globals
+/// while worker threads may still be closing pooled TLS connections, and the
+/// race ended a gracefully stopped server in "double free or corruption"
+/// (SIGABRT) instead of exit 0.
+pub(super) fn pg_establish(url: &str) -> Result<PgConnection, diesel::ConnectionError> {
+    openssl_sys::init();
+    PgConnection::establish(url)
+}
+
+impl ConnectionSettings {
+    pub(super) fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = pg_establish(&self.url)?;
+                conn.set_instrumentation(QueryCounter(self.queries.clone()));
+                // A query that runs longer than the request timeout is cut
+                // off, so a stuck database turns into a 503, not a hang.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.statement_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
+                conn.set_instrumentation(QueryCounter(self.queries.clone()));
+                // foreign_keys is per connection; WAL lets readers run beside
+                // the writer; NORMAL sync in WAL mode keeps every committed
+                // transaction across a process crash (kill -9), losing at most
+                // the last ones on power loss.
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                    self.statement_timeout.as_millis()
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// [`Connection::transaction`], but on SQLite with `BEGIN IMMEDIATE`: the
+/// write lock is taken at the start, where SQLite waits up to `busy_timeout`
+/// for it. A deferred transaction that reads first asks for the lock at its
+/// first write, and SQLite refuses that at once ("database is locked")
+/// whenever another connection holds the lock for an instant (most likely a
+/// reader that found the WAL-index header torn and took the lock to check
+/// it). Even with one writer, a 20-minute soak at 6,300 requests/s saw two
+/// such `503`s.
+pub(super) fn immediate_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // Diesel leaves a transaction open when the closure panics. On this
+    // long-lived connection every later write would then be refused as
+    // already in a transaction (or, with diesel's own `transaction`, nest in
+    // a savepoint of one that never commits), so roll back first.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
+    let result = match outcome {
+        Ok(result) => result,
+        Err(panic) => {
+            let _ = Manager::rollback_transaction(conn);
+            std::panic::resume_unwind(panic)
+        }
+    };
+    // The rest as diesel's own `transaction` does it.
+    match result {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
+/// A pooled connection plus a flag the pool reads to throw it away.
+pub struct ManagedConnection {
+    conn: DbConnection,
+    broken: bool,
+}
+
+pub(super) struct Manager(pub(super) ConnectionSettings);
+
+impl ManageConnection for Manager {
+    type Connection = ManagedConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<ManagedConnection, Self::Error> {
+        let conn = self.0.establish().map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(ManagedConnection { conn, broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut ManagedConnection) -> Result<(), Self::Error> {
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut ManagedConnection) -> bool {
+        conn.broken || conn.conn.is_broken()
+    }
+}
+
+pub(super) fn checkout(
+    pool: &Pool<Manager>,
+    timeout: Duration,
+) -> Result<PooledConnection<Manager>, AppError> {
+    pool.get_timeout(timeout)
+        .map_err(|e| AppError::Unavailable(format!("no database connection: {e}")))
+}
+
+/// Runs `f`; when it failed because the connection died, the pool is told to
+/// drop that connection so the next request dials a fresh one. This is what
+/// lets the service recover by itself after a database restart.
+pub(super) fn run_marking_broken<F, T>(pooled: &mut PooledConnection<Manager>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
+    let result = counted_as_work(|| f(&mut pooled.conn));
+    if matches!(result, Err(AppError::Unavailable(_))) {
+        pooled.broken = true;
+    }
+    result
+}
+
+/// Adds libpq's timeouts to a PostgreSQL URL, each unless it is already
+/// there:
+/// - `connect_timeout`: dialling (and the start-up handshake with) a dead or
+///   silent server fails within the request timeout;
+/// - `tcp_user_timeout` (twice the request timeout): a connection whose sent
+///   data goes unacknowledged that long, as in a network partition, is
+///   closed by the kernel, so the thread and the pool slot stuck on it are
+///   freed instead of waiting out TCP's retransmissions (about 15 minutes);
+/// - `keepalives`: an idle pooled connection to a vanished server is found
+///   dead within about 15 seconds rather than on its next use.
+pub(super) fn with_libpq_timeouts(url: &str, timeout: Duration) -> String {
+    let secs = timeout.as_secs().max(1);
+    let wanted = [
+        ("connect_timeout", secs.to_string()),
+        (
+            "tcp_user_timeout",
+            (2 * timeout.as_millis().max(1000)).to_string(),
+        ),
+        ("keepalives", "1".to_string()),
+        ("keepalives_idle", "5".to_string()),
+        ("keepalives_interval", "2".to_string()),
+        ("keepalives_count", "3".to_string()),
+    ];
+    let mut out = url.to_string();
+    for (name, value) in wanted {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        let separator = if out.contains('?') { '&' } else { '?' };
+        out = format!("{out}{separator}{name}={value}");
+    }
+    out
+}
