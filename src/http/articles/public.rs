@@ -93,8 +93,6 @@ pub struct ArticleListParams {
         (status = 200, description = "A page of articles.", body = ArticleList,
          headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/articles")]
@@ -204,7 +202,6 @@ fn link_value(links: &pagination::ListLinks) -> Option<HeaderValue> {
             ("Cache-Control" = String)
          )),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/articles/{slug}")]
