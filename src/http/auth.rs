@@ -240,11 +240,6 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<guard::Author>) -> Result
     responses(
         (status = 200, description = "Changed; a new token pair for this client.", body = TokenResponse,
          headers(("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]
@@ -283,11 +278,7 @@ pub async fn change_password(
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "The new password is set; sign in with it."),
-        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]

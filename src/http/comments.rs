@@ -22,9 +22,9 @@ use crate::db::comments::{AdminFilter, After, CommentRow};
 use crate::domain::comment::{self, CommentStatus};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
-use crate::http::cursor::{Keyset, Scope};
 use crate::http::client;
 use crate::http::conditional::{self, CachePolicy, NoStore};
+use crate::http::cursor::{Keyset, Scope};
 use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::service::comments::{self as service, CommentPatch, NewCommentInput, Rules, Window};
@@ -81,10 +81,12 @@ fn paging_window(
             with_total: true,
         },
         Paging::Cursor { per_page, .. } => Window {
-            after: paging.keyset::<chrono::NaiveDateTime>(scope, errors).map(|k| After {
-                created_at: k.key,
-                id: k.id,
-            }),
+            after: paging
+                .keyset::<chrono::NaiveDateTime>(scope, errors)
+                .map(|k| After {
+                    created_at: k.key,
+                    id: k.id,
+                }),
             offset: 0,
             // One more than a page, to learn whether another page follows.
             limit: *per_page as i64 + 1,

@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{credentials, password};
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
+use crate::http::conditional::no_store;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
-use crate::http::conditional::no_store;
 use crate::http::pagination::{self, Paging};
 use crate::list_schema;
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
@@ -350,9 +350,6 @@ pub async fn delete_editor(
     responses(
         (status = 201, description = "The reset token (shown once).", body = PasswordResetResponse,
          headers(("Cache-Control" = String))),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[post("/editors/{id}/password-reset")]
@@ -379,9 +376,6 @@ pub async fn create_password_reset(
     params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Unlocked (also when nothing was locked)."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[post("/editors/{id}/unlock")]
