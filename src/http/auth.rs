@@ -126,11 +126,7 @@ impl From<Issued> for TokenResponse {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in.", body = TokenResponse, headers(("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]
@@ -175,11 +171,7 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair.", body = TokenResponse, headers(("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/auth/refresh")]
@@ -201,10 +193,6 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out (also when the token was unknown)."),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/auth/logout")]
@@ -227,7 +215,6 @@ pub async fn logout(
     responses(
         (status = 200, description = "The editor the access token belongs to.", body = EditorResponse,
          headers(("Cache-Control" = String))),
-        (status = 401, response = crate::http::openapi::Unauthorized),
     )
 )]
 #[get("/auth/me")]
@@ -253,11 +240,6 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<guard::Author>) -> Result
     responses(
         (status = 200, description = "Changed; a new token pair for this client.", body = TokenResponse,
          headers(("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]
@@ -296,11 +278,7 @@ pub async fn change_password(
     request_body = ResetPasswordRequest,
     responses(
         (status = 204, description = "The new password is set; sign in with it."),
-        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]

@@ -194,8 +194,6 @@ fn validate_update(body: UpdateCommentRequest) -> Result<CommentPatch, AppError>
             ("Link" = String, description = "RFC 8288 links to the next and previous pages."),
          )),
         (status = 304, description = "Not modified (`If-None-Match`)."),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/articles/{slug}/comments")]
@@ -238,7 +236,6 @@ pub async fn list_comments(
             ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`."),
          )),
         (status = 304, description = "Not modified (`If-None-Match`)."),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/articles/{slug}/comments/{id}")]
@@ -274,12 +271,7 @@ pub async fn get_comment(
          headers(("Location" = String, description = "URL of the new comment."))),
         (status = 202, description = "Received: held for moderation, or under `first_time` published for a trusted reader (see `status`).",
          body = PostedCommentResponse),
-        (status = 400, response = crate::http::openapi::BadRequest),
         (status = 403, response = crate::http::openapi::CommentsDisabled),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
     )
 )]
@@ -323,9 +315,6 @@ pub async fn create_comment(
     responses(
         (status = 200, description = "A page of comments, newest first.", body = AdminCommentList,
          headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/comments")]
@@ -378,9 +367,6 @@ pub async fn list_admin_comments(
         (status = 200, description = "The comment.", body = AdminCommentResponse,
          headers(("ETag" = String, description = "Send as `If-Match` on PATCH."))),
         (status = 304, description = "Not modified (`If-None-Match`)."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/comments/{id}")]
@@ -412,15 +398,8 @@ pub async fn get_admin_comment(
     responses(
         (status = 200, description = "Updated.", body = AdminCommentResponse,
          headers(("ETag" = String, description = "The new tag, for the next `If-Match`."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
         (status = 409, response = crate::http::openapi::Conflict),
         (status = 412, response = crate::http::openapi::PreconditionFailed),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[patch("/comments/{id}")]
@@ -451,12 +430,6 @@ pub async fn update_comment(
     request_body = BulkModerateRequest,
     responses(
         (status = 200, description = "Done.", body = BulkModerateResponse),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/comments/bulk")]
@@ -490,9 +463,6 @@ pub async fn bulk_moderate_comments(
     params(("id" = i64, Path, description = "Comment id")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[delete("/comments/{id}")]

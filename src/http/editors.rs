@@ -197,10 +197,6 @@ fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
     responses(
         (status = 200, description = "A page of editors, oldest first.", body = EditorList,
          headers(("Link" = String), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/editors")]
@@ -234,9 +230,6 @@ pub async fn list_editors(
         (status = 200, description = "The editor.", body = EditorResponse,
          headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/editors/{id}")]
@@ -264,13 +257,7 @@ pub async fn get_editor(
     responses(
         (status = 201, description = "Created.", body = EditorResponse,
          headers(("Location" = String, description = "URL of the new editor."), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
         (status = 409, response = crate::http::openapi::Conflict),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/editors")]
@@ -305,15 +292,8 @@ pub async fn create_editor(
     responses(
         (status = 200, description = "Updated.", body = EditorResponse,
          headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
         (status = 409, response = crate::http::openapi::Conflict),
         (status = 412, response = crate::http::openapi::PreconditionFailed),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[patch("/editors/{id}")]
@@ -345,9 +325,6 @@ pub async fn update_editor(
     params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
         (status = 409, response = crate::http::openapi::Conflict),
     )
 )]
@@ -374,9 +351,6 @@ pub async fn delete_editor(
     responses(
         (status = 201, description = "The reset token (shown once).", body = PasswordResetResponse,
          headers(("Cache-Control" = String))),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[post("/editors/{id}/password-reset")]
@@ -403,9 +377,6 @@ pub async fn create_password_reset(
     params(("id" = i64, Path, description = "Editor id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Unlocked (also when nothing was locked)."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[post("/editors/{id}/unlock")]

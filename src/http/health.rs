@@ -49,7 +49,6 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve.", body = HealthResponse, headers(("Cache-Control" = String))),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[get("/readyz")]

@@ -314,7 +314,13 @@ pub fn cached_list_response<T: Serialize>(
         .map(|v| (header::LINK, v))
         .into_iter()
         .collect();
-    Ok(conditional::cached_bytes(req, StatusCode::OK, bytes, policy, &extra))
+    Ok(conditional::cached_bytes(
+        req,
+        StatusCode::OK,
+        bytes,
+        policy,
+        &extra,
+    ))
 }
 
 /// Declares a named list schema for the spec: `{data: [T], meta, links}`,

@@ -206,13 +206,7 @@ pub struct ShareStatsResponse {
     request_body = RecordShareRequest,
     responses(
         (status = 202, description = "Recorded (or a repeat within the window); the article's counts.", body = ShareCountsResponse),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
         (status = 429, response = crate::http::openapi::RateLimited),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[post("/articles/{slug}/shares")]
@@ -256,8 +250,6 @@ pub async fn record_share(
          headers(("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
                  ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`"))),
         (status = 304, description = "Not modified (`If-None-Match`)."),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[get("/articles/{slug}/shares")]
@@ -289,11 +281,6 @@ pub async fn get_share_counts(
     responses(
         (status = 200, description = "A page of events.", body = ShareEventList,
          headers(("Link" = String, description = "RFC 8288 links to the next and previous pages."))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[get("/shares")]
@@ -326,10 +313,6 @@ pub async fn list_share_events(
     params(("id" = i64, Path, description = "Share event id")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[delete("/shares/{id}")]
@@ -355,11 +338,6 @@ pub async fn delete_share_event(
     params(DeleteShareEventsParams),
     responses(
         (status = 200, description = "How many events were removed.", body = DeletedResponse),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[delete("/shares")]
@@ -387,11 +365,6 @@ pub async fn delete_share_events(
     params(ShareStatsParams),
     responses(
         (status = 200, description = "The statistics.", body = ShareStatsResponse),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
-        (status = 503, response = crate::http::openapi::Unavailable),
     )
 )]
 #[get("/shares/stats")]

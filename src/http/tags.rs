@@ -168,8 +168,6 @@ async fn page_of_tags(
         (status = 200, description = "A page of tags.", body = TagList,
          headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/tags")]
@@ -197,7 +195,6 @@ pub async fn list_tags(
         (status = 200, description = "The tag.", body = TagResponse,
          headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/tags/{slug}")]
@@ -230,10 +227,6 @@ pub async fn get_tag(
     responses(
         (status = 200, description = "A page of tags; counts include every status.", body = AdminTagList,
          headers(("Link" = String), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/tags")]
@@ -264,13 +257,7 @@ pub async fn list_admin_tags(
     responses(
         (status = 201, description = "Created.", body = AdminTagResponse,
          headers(("Location" = String, description = "URL of the new tag (editor route)."), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
         (status = 409, response = crate::http::openapi::Conflict),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/tags")]
@@ -322,9 +309,6 @@ pub async fn create_tag(
         (status = 200, description = "The tag.", body = AdminTagResponse,
          headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/tags/{id}")]
@@ -355,15 +339,8 @@ pub async fn get_admin_tag(
     responses(
         (status = 200, description = "Updated.", body = AdminTagResponse,
          headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
         (status = 409, response = crate::http::openapi::Conflict),
         (status = 412, response = crate::http::openapi::PreconditionFailed),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[patch("/tags/{id}")]
@@ -413,9 +390,6 @@ pub async fn update_tag(
     params(("id" = i64, Path, description = "Tag id.", minimum = 1, example = 3)),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[delete("/tags/{id}")]

@@ -303,10 +303,6 @@ fn no_store_json(req: &HttpRequest, value: &ArticleResponse) -> Result<HttpRespo
     responses(
         (status = 200, description = "A page of articles.", body = ArticleList,
          headers(("Link" = String), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/articles")]
@@ -383,13 +379,7 @@ pub async fn list_admin_articles(
             ("ETag" = String, description = "Send as `If-Match` on the next PATCH."),
             ("Cache-Control" = String)
          )),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
         (status = 409, response = crate::http::openapi::Conflict),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[post("/articles")]
@@ -425,9 +415,6 @@ pub async fn create_article(
         (status = 200, description = "The article, in any status.", body = ArticleResponse,
          headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/articles/{id}")]
@@ -463,15 +450,8 @@ pub async fn get_admin_article(
     responses(
         (status = 200, description = "Updated.", body = ArticleResponse,
          headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
         (status = 409, response = crate::http::openapi::Conflict),
         (status = 412, response = crate::http::openapi::PreconditionFailed),
-        (status = 413, response = crate::http::openapi::PayloadTooLarge),
-        (status = 415, response = crate::http::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[patch("/articles/{id}")]
@@ -509,9 +489,6 @@ pub async fn update_article(
     params(("id" = i64, Path, description = "Article id.", minimum = 1, example = 1)),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::openapi::Unauthorized),
-        (status = 403, response = crate::http::openapi::Forbidden),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[delete("/articles/{id}")]

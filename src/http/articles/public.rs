@@ -91,8 +91,6 @@ pub struct ArticleListParams {
         (status = 200, description = "A page of articles.", body = ArticleList,
          headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 400, response = crate::http::openapi::BadRequest),
-        (status = 422, response = crate::http::openapi::Invalid),
     )
 )]
 #[get("/articles")]
@@ -163,7 +161,6 @@ pub fn public_list_response<T: serde::Serialize>(
             ("Cache-Control" = String)
          )),
         (status = 304, response = crate::http::openapi::NotModified),
-        (status = 404, response = crate::http::openapi::NotFound),
     )
 )]
 #[get("/articles/{slug}")]
