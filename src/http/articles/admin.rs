@@ -3,13 +3,12 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ArticleField, ArticleList, ArticleResponse, FieldSet, parse_query_text};
-use crate::domain::article::ArticleStatus;
-use crate::domain::article::{ListFilter, Order};
+use crate::domain::article::{ArticleStatus, ListFilter, Order};
 use crate::domain::{Role, date, slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy, NoStore};
@@ -187,17 +186,13 @@ fn validate_image(value: &str, errors: &mut Vec<FieldError>) -> String {
     text::http_url("featured_image_url", value, errors)
 }
 
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
-    use chrono::SubsecRound;
-    t.naive_utc().trunc_subsecs(0)
-}
-
-/// `published_at`, range-checked (years 1970–9999) like every date input.
+/// `published_at`, range-checked (years 1970–9999) like every date input,
+/// in whole seconds.
 fn validate_published_at(t: DateTime<Utc>, errors: &mut Vec<FieldError>) -> NaiveDateTime {
     if let Err(e) = date::check_utc("published_at", t) {
         errors.push(e);
     }
-    naive(t)
+    t.naive_utc().trunc_subsecs(0)
 }
 
 fn validate_create(body: CreateArticleRequest) -> Result<NewArticleInput, AppError> {
