@@ -1,5 +1,7 @@
-//! Articles: rows, visibility, slugs, tags and counters. Listing with filters and keyset pagination is `list.rs`;
-//! full-text search, which differs per backend, is `search.rs`.
+//! Articles: rows, visibility, slugs, tags and counters, and the filter
+//! query that lists and search share ([`filtered`]). Listing with keyset
+//! pagination is `list.rs`; full-text search, which differs per backend, is
+//! `search.rs`.
 //!
 //! Visibility: an article is public when `status = 'published'` and
 //! `published_at <= now`; "now" is a parameter, so a scheduled article
