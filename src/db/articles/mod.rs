@@ -1,5 +1,5 @@
 //! Articles: rows, visibility, slugs, tags and counters, and the filter
-//! query that lists and search share ([`filtered`]). Listing with keyset
+//! query that lists and search share (`filtered`). Listing with keyset
 //! pagination is `list.rs`; full-text search, which differs per backend, is
 //! `search.rs`.
 //!
