@@ -10,7 +10,7 @@ use crate::auth::credentials;
 use crate::auth::session::{self, Credentials, Issued, Issuer};
 use crate::error::AppError;
 use crate::http::client::client_ip;
-use crate::http::conditional::no_store;
+use crate::http::conditional::NoStore;
 use crate::http::editors::EditorResponse;
 use crate::http::extract::{Auth, Json, guard};
 use crate::service;
@@ -158,7 +158,7 @@ pub async fn login(
         credentials,
     )
     .await?;
-    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+    Ok(HttpResponse::Ok().no_store().json(TokenResponse::from(issued)))
 }
 
 /// Rotate tokens
@@ -180,7 +180,7 @@ pub async fn refresh(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let issued = session::refresh(&state.db, issuer(&state), body.0.refresh_token).await?;
-    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+    Ok(HttpResponse::Ok().no_store().json(TokenResponse::from(issued)))
 }
 
 /// Sign out
@@ -201,7 +201,7 @@ pub async fn logout(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     session::logout(&state.db, body.0.refresh_token).await?;
-    Ok(no_store(HttpResponse::NoContent()).finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }
 
 /// The signed-in editor
@@ -222,7 +222,7 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<guard::Author>) -> Result
     let editor = service::editors::get(&state.db, auth.id)
         .await?
         .ok_or_else(|| AppError::Unauthorized("The editor no longer exists.".into()))?;
-    Ok(no_store(HttpResponse::Ok()).json(EditorResponse::from(editor)))
+    Ok(HttpResponse::Ok().no_store().json(EditorResponse::from(editor)))
 }
 
 /// Change your password
@@ -263,7 +263,7 @@ pub async fn change_password(
         new_password,
     )
     .await?;
-    Ok(no_store(HttpResponse::Ok()).json(TokenResponse::from(issued)))
+    Ok(HttpResponse::Ok().no_store().json(TokenResponse::from(issued)))
 }
 
 /// Reset a password
@@ -297,5 +297,5 @@ pub async fn reset_password(
         new_password,
     } = body.0;
     credentials::reset_password(&state.db, reset_token, new_password).await?;
-    Ok(no_store(HttpResponse::NoContent()).finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }

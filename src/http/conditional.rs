@@ -52,12 +52,6 @@ impl NoStore for HttpResponseBuilder {
     }
 }
 
-/// [`NoStore`] for a builder passed by value: `no_store(HttpResponse::Ok())`.
-pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
-    builder.no_store();
-    builder
-}
-
 /// The strong entity tag of a body, quoted as it appears in headers.
 pub fn etag_of(body: &[u8]) -> String {
     format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body))

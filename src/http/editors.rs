@@ -10,7 +10,6 @@ use crate::auth::credentials;
 use crate::domain::password;
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
-use crate::http::conditional::no_store;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
 use crate::http::pagination::list_schema;
@@ -360,7 +359,7 @@ pub async fn create_password_reset(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let reset = credentials::issue_reset(&state.db, id.into_inner()).await?;
-    Ok(no_store(HttpResponse::Created()).json(PasswordResetResponse {
+    Ok(HttpResponse::Created().no_store().json(PasswordResetResponse {
         reset_token: reset.token,
         expires_at: reset.expires_at.and_utc(),
     }))
@@ -386,5 +385,5 @@ pub async fn unlock_editor(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     credentials::unlock(&state.db, id.into_inner()).await?;
-    Ok(no_store(HttpResponse::NoContent()).finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }

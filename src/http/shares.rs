@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use crate::domain::share::{ChannelTally, GroupBy, ShareChannel};
 use crate::error::AppError;
 use crate::http::client::client_ip;
-use crate::http::conditional::{self, CachePolicy, no_store};
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::cursor::Keyset;
 use crate::http::extract::{Auth, Json, Query, guard, known_slug};
 use crate::http::pagination;
@@ -234,7 +234,9 @@ pub async fn record_share(
     let counts = match state.shares.record(press).await? {
         Recorded::New(c) | Recorded::Duplicate(c) => c,
     };
-    Ok(no_store(HttpResponse::Accepted()).json(ShareCountsResponse::from(counts)))
+    Ok(HttpResponse::Accepted()
+        .no_store()
+        .json(ShareCountsResponse::from(counts)))
 }
 
 /// Share counts of an article
@@ -299,7 +301,9 @@ pub async fn list_share_events(
     let next_cursor = paging.next_cursor(EVENTS_SCOPE, page.has_more, last);
     let data: Vec<ShareEventResponse> = page.rows.into_iter().map(ShareEventResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, page.total, next_cursor);
-    Ok(pagination::list_response(no_store(HttpResponse::Ok()), &body))
+    let mut builder = HttpResponse::Ok();
+    builder.no_store();
+    Ok(pagination::list_response(builder, &body))
 }
 
 /// Delete a share event
@@ -322,7 +326,7 @@ pub async fn delete_share_event(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     service::delete_one(&state.db, id.into_inner()).await?;
-    Ok(no_store(HttpResponse::NoContent()).finish())
+    Ok(HttpResponse::NoContent().no_store().finish())
 }
 
 /// Delete share events by filter
@@ -348,7 +352,7 @@ pub async fn delete_share_events(
 ) -> Result<HttpResponse, AppError> {
     let filter = params.0.parse()?;
     let deleted = service::delete_matching(&state.db, filter).await?;
-    Ok(no_store(HttpResponse::Ok()).json(DeletedResponse { deleted }))
+    Ok(HttpResponse::Ok().no_store().json(DeletedResponse { deleted }))
 }
 
 /// Share statistics
@@ -399,5 +403,5 @@ pub async fn get_share_stats(
             })
             .collect(),
     };
-    Ok(no_store(HttpResponse::Ok()).json(body))
+    Ok(HttpResponse::Ok().no_store().json(body))
 }
