@@ -186,23 +186,9 @@ fn parse_date(field: &str, value: &str) -> Result<NaiveDate, FieldError> {
     super::date::parse_day(field, value)
 }
 
-/// A bound of an event filter: a whole day or an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    Day(NaiveDate),
-    Instant(NaiveDateTime),
-}
-
-impl Bound {
-    /// `YYYY-MM-DD` or an RFC 3339 time (converted to UTC).
-    pub fn parse(field: &str, value: &str) -> Result<Bound, FieldError> {
-        // One parser and range check for every date input (domain::date).
-        Ok(match super::date::Bound::parse(field, value)? {
-            super::date::Bound::Day(day) => Bound::Day(day),
-            super::date::Bound::Instant(time) => Bound::Instant(time),
-        })
-    }
-}
+/// A bound of an event filter: a whole day or an instant (the one date
+/// parser and range check, `domain::date`).
+pub use super::date::Bound;
 
 /// Stored times in `[from, until)`; `None` leaves that side open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
