@@ -52,9 +52,12 @@ pub fn start(
 ) -> Option<Checkpointer> {
     let (stop, stopped) = mpsc::channel::<()>();
     let settings = settings.clone();
+    // Read here, not in the thread: a write made before the new thread is
+    // first scheduled must still count as one to checkpoint.
+    let checkpointed = writes.load(Ordering::Acquire);
     let spawned = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
-        .spawn(move || run(settings, writer, writes, stopped));
+        .spawn(move || run(settings, writer, writes, checkpointed, stopped));
     match spawned {
         Ok(_) => Some(Checkpointer { _stop: stop }),
         Err(e) => {
@@ -68,10 +71,10 @@ fn run(
     settings: ConnectionSettings,
     writer: WriterConn,
     writes: Arc<AtomicU64>,
+    mut checkpointed: u64,
     stopped: mpsc::Receiver<()>,
 ) {
     let mut conn: Option<DbConnection> = None;
-    let mut checkpointed = writes.load(Ordering::Acquire);
     loop {
         match stopped.recv_timeout(INTERVAL) {
             Err(RecvTimeoutError::Timeout) => {}
