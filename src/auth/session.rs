@@ -57,9 +57,12 @@ fn invalid_credentials() -> AppError {
 /// got from an earlier sign-in, not yet spent, revoked or expired) is not
 /// held by the backoff: a lock-out that an attacker keeps up cannot keep
 /// the editor's own devices out. Such an attempt is neither refused nor
-/// counted; when its password is wrong the presented token's family is
-/// revoked, so a stolen refresh token buys one guess. Its success leaves
-/// the address's streak as it is (the streak is someone else's).
+/// counted. The presented token is spent before the password is verified
+/// (one atomic update), so parallel sign-ins with one token get one such
+/// attempt between them (the others go through the backoff like any
+/// sign-in); when its password is wrong the token's family is revoked, so
+/// a stolen refresh token buys one guess. A success starts a new session
+/// and leaves the address's streak as it is (the streak is someone else's).
 pub async fn login(
     db: &Db,
     issuer: Issuer<'_>,
@@ -99,11 +102,15 @@ pub async fn login(
     }
     let role = editor.role;
     let forget_streak = remembered.is_none().then_some(email_hash);
+    let reset_after = chrono::Duration::seconds(backoff.reset_after.as_secs() as i64);
     let refresh_token = db
         .write(move |conn| {
             if let Some(email_hash) = &forget_streak {
                 db::editors::clear_login_failures(conn, email_hash)?;
                 db::tokens::purge_expired(conn, now - chrono::Duration::days(1))?;
+                // Streaks of addresses nobody signs in with (made-up ones
+                // included) would otherwise stay for ever.
+                db::editors::purge_login_failures(conn, now - reset_after)?;
             }
             start_session(conn, editor.id, now, issuer.refresh_ttl)
         })
@@ -112,21 +119,27 @@ pub async fn login(
 }
 
 /// The editor of `email` and the family of the presented refresh token,
-/// when that token is live and belongs to that editor.
+/// when that token is live and belongs to that editor; the token is spent
+/// here, so of several sign-ins presenting it at once only one gets past
+/// the backoff this way.
 async fn remembered_session(
     db: &Db,
     email: String,
     token_hash: String,
     now: chrono::NaiveDateTime,
 ) -> Result<Option<(EditorRow, String)>, AppError> {
-    db.read(move |conn| {
+    db.write(move |conn| {
         let Some(editor) = db::editors::find_by_email(conn, &email)? else {
             return Ok(None);
         };
         let token = db::tokens::find_by_hash(conn, &token_hash)?.filter(|t| {
             t.editor_id == editor.id && t.revoked_at.is_none() && t.used_at.is_none() && t.expires_at > now
         });
-        Ok(token.map(|t| (editor, t.family)))
+        let Some(token) = token else { return Ok(None) };
+        if !db::tokens::mark_used(conn, token.id, now)? {
+            return Ok(None);
+        }
+        Ok(Some((editor, token.family)))
     })
     .await
 }

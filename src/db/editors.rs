@@ -245,6 +245,22 @@ pub fn claim_login_attempt(
     Ok(LoginAttempt::Allowed(attempt))
 }
 
+/// Forgets every streak quiet since `before` that holds no lock now: a
+/// streak quiet that long starts again from zero anyway, so only the row is
+/// lost. Keeps the table bounded by the addresses tried within the window.
+pub fn purge_login_failures(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::last_failed_at.lt(before))
+            .filter(
+                login_failures::locked_until
+                    .is_null()
+                    .or(login_failures::locked_until.lt(before)),
+            ),
+    )
+    .execute(conn)
+}
+
 /// Forgets the failures of `email_hash` (after a successful sign-in, a
 /// password reset or an admin's unlock).
 pub fn clear_login_failures(conn: &mut DbConnection, email_hash: &str) -> QueryResult<()> {

@@ -332,8 +332,62 @@ async fn weak_passwords_are_refused_naming_the_field(app: TestApp) {
     app.login("author@example.com").await;
 }
 
+/// Streaks of addresses nobody signs in with are purged once quiet for the
+/// reset time (at the next successful sign-in), so made-up addresses cannot
+/// grow the table for ever; a streak still within the window stays.
+async fn quiet_login_failure_streaks_are_purged(app: TestApp) {
+    use broadsheet::auth::backoff::Backoff;
+    use broadsheet::db::editors::claim_login_attempt;
+    use broadsheet::db::schema::login_failures;
+    use diesel::prelude::*;
+    app.create_editor(ADMIN_EMAIL, "admin").await;
+    let backoff = Backoff::from_config(&app.parts.state.config);
+    let reset = chrono::Duration::seconds(backoff.reset_after.as_secs() as i64);
+    let now = broadsheet::domain::date::now();
+    let streaks = |conn: &mut broadsheet::db::DbConnection| -> diesel::QueryResult<Vec<String>> {
+        login_failures::table
+            .select(login_failures::email_hash)
+            .order(login_failures::email_hash)
+            .load(conn)
+    };
+    app.parts
+        .state
+        .db
+        .write(move |conn| {
+            for key in ["made-up-1", "made-up-2"] {
+                claim_login_attempt(conn, key, now - reset * 2, reset, |_| None)?;
+            }
+            claim_login_attempt(conn, "recent", now, reset, |_| None)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let before = app
+        .parts
+        .state
+        .db
+        .read(move |conn| Ok(streaks(conn)?))
+        .await
+        .unwrap();
+    assert_eq!(before, ["made-up-1", "made-up-2", "recent"]);
+    app.post("/api/v1/auth/login")
+        .json(serde_json::json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .assert_status(200);
+    let after = app
+        .parts
+        .state
+        .db
+        .read(move |conn| Ok(streaks(conn)?))
+        .await
+        .unwrap();
+    assert_eq!(after, ["recent"]);
+}
+
 backend_tests!(
     refresh_reuse_revokes_only_its_family,
+    quiet_login_failure_streaks_are_purged,
     weak_passwords_are_refused_naming_the_field
 );
 
