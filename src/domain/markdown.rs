@@ -369,7 +369,7 @@ mod tests {
         /// Nested shapes an author could send: quotes, lists and HTML
         /// elements, repeated to any depth and mixed.
         fn nested() -> impl Strategy<Value = String> {
-            const SHAPES: [&str; 10] = [
+            const SHAPES: [&str; 15] = [
                 ">",
                 "> ",
                 "- ",
@@ -380,6 +380,11 @@ mod tests {
                 "<b><i>",
                 "</div>",
                 "\n",
+                "<div/>",
+                "<div title=\"<\">",
+                "<blockquote/>",
+                "</span>",
+                "<!-- </div> -->",
             ];
             proptest::collection::vec((proptest::sample::select(SHAPES.to_vec()), 1usize..4_000), 1..4)
                 .prop_map(|parts| {
