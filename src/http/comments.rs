@@ -25,7 +25,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::client;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::cursor::{Keyset, Scope};
-use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
+use crate::http::extract::{Auth, Errors, Json, NoParams, Query, guard, known_slug};
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::service::comments::CommentRow;
 use crate::service::comments::{self as service, CommentPatch, NewCommentInput, Rules, Window};
@@ -243,6 +243,7 @@ pub async fn get_comment(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, i64)>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
     let slug = known_slug(slug)?;

@@ -184,6 +184,13 @@ pub fn known_slug(slug: String) -> Result<String, AppError> {
     }
 }
 
+/// The query of a route that reads none. Any parameter is refused with the
+/// same `422` as an unknown list parameter: otherwise `?x=1`, `?x=2`, ...
+/// would each be answered (and kept by the response cache) as a new page.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
 /// Typed query-string parameters.
 pub struct Query<T>(pub T);
 

@@ -279,6 +279,11 @@ pub struct NotModified;
 /// answer `503`.
 const SERVED_WITHOUT_DATABASE: [&str; 3] = ["healthz", "getOpenApi", "getMetrics"];
 
+/// Operations that declare no query parameter but refuse any
+/// (`extract::NoParams`, so junk queries are not cached as new pages): they
+/// answer `422` for a parameter and `400` for an over-long query.
+const QUERY_REFUSED: [&str; 4] = ["getArticle", "getTag", "getComment", "getShareCounts"];
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -480,7 +485,8 @@ const ROLE_CHECKED: &str = "/api/v1/admin/";
 ///   where a role is too ([`ROLE_CHECKED`]);
 /// - `404` where the path names a resource (a path parameter that does not
 ///   parse names none);
-/// - `400` and `422` where there is a query string (`extract::Query`);
+/// - `400` and `422` where there is a query string (`extract::Query`),
+///   including the routes that refuse any ([`QUERY_REFUSED`]);
 /// - `400`, `413`, `415` and `422` where there is a JSON body
 ///   (`extract::Json`);
 /// - `500` everywhere, `503` wherever the database is read.
@@ -505,7 +511,7 @@ pub fn shared_responses(path: &str, op: &Map<String, Value>) -> Vec<(&'static st
     if located("path") {
         shared.push(("404", "NotFound"));
     }
-    if located("query") {
+    if located("query") || QUERY_REFUSED.contains(&id) {
         shared.extend([("400", "BadRequest"), ("422", "Invalid")]);
     }
     if op.contains_key("requestBody") {

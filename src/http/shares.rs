@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::http::client::client_ip;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::cursor::Keyset;
-use crate::http::extract::{Auth, Json, Query, guard, known_slug};
+use crate::http::extract::{Auth, Json, NoParams, Query, guard, known_slug};
 use crate::http::pagination;
 use crate::http::pagination::list_schema;
 use crate::service::shares::ShareEventRow;
@@ -259,6 +259,7 @@ pub async fn get_share_counts(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let counts = service::counts(&state.db, known_slug(slug.into_inner())?).await?;
     conditional::json_ok(

@@ -10,7 +10,7 @@ use crate::domain::{slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
 use crate::http::conditional::{self, CachePolicy, NoStore};
-use crate::http::extract::{Auth, Errors, Json, Query, guard, known_slug};
+use crate::http::extract::{Auth, Errors, Json, NoParams, Query, guard, known_slug};
 use crate::http::pagination::list_schema;
 use crate::http::pagination::{self, Paging};
 use crate::service::tags::{self as service, NewTagInput, TagPatch, TagView};
@@ -202,6 +202,7 @@ pub async fn get_tag(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let slug = known_slug(slug.into_inner())?;
     let view = service::get_public(&state.db, slug.clone())

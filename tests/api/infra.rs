@@ -105,6 +105,29 @@ async fn junk_query_variants_do_not_keep_real_pages_out(app: TestApp) {
     assert_eq!(stats.hits(), hits + 2, "a real page was refused by a full cache");
 }
 
+/// Single-resource routes read no query, so any parameter is refused like
+/// an unknown list parameter: else `?x=1`, `?x=2`, ... would each be a new
+/// cached copy of the same page.
+async fn routes_without_parameters_refuse_any_query(app: TestApp) {
+    let author = app.create_editor("query@example.com", "author").await;
+    let (_, slug) = app.create_article(author, "No parameters", "published").await;
+    let article = format!("/api/v1/articles/{slug}");
+    app.get(&article).send().await.assert_status(200);
+    app.get(&format!("{article}?")).send().await.assert_status(200);
+    for path in [
+        article.clone(),
+        format!("{article}/shares"),
+        format!("{article}/comments/1"),
+        "/api/v1/tags/any-tag".to_string(),
+    ] {
+        let body = app.get(&format!("{path}?x=1")).send().await.invalid_field("x");
+        assert_eq!(
+            body["errors"][0]["message"], "is not a known query parameter",
+            "{path}"
+        );
+    }
+}
+
 async fn unparsable_forwarded_entries_do_not_pick_the_key(app: TestApp) {
     let attempt = |forwarded: String| {
         app.post("/api/v1/auth/login")
@@ -235,6 +258,7 @@ async fn head_answers_wherever_get_does(app: TestApp) {
 backend_tests!(
     invented_methods_and_paths_leave_metrics_small,
     head_answers_wherever_get_does,
+    routes_without_parameters_refuse_any_query,
 );
 
 backend_tests_with!(

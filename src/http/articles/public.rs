@@ -13,7 +13,7 @@ use super::{
 use crate::domain::article::{ArticleSort, ListFilter, Order};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
-use crate::http::extract::{Errors, Query, known_slug};
+use crate::http::extract::{Errors, NoParams, Query, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::state::AppState;
 
@@ -168,6 +168,7 @@ pub async fn get_article(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
+    _query: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
     let slug = known_slug(slug.into_inner())?;
     let view = crate::service::articles::get_visible(&state.db, slug.clone())
