@@ -41,6 +41,20 @@ macro_rules! per_backend {
 /// PostgreSQL's 65,535 bind parameters.
 const CHUNK: usize = 1000;
 
+/// Drops the site-wide daily totals of `days` that fell to zero, so the
+/// rollups hold only days with shares.
+fn delete_empty_daily_totals(conn: &mut DbConnection, days: &[NaiveDate]) -> QueryResult<()> {
+    for days in days.chunks(CHUNK) {
+        diesel::delete(
+            share_daily_totals::table
+                .filter(share_daily_totals::day.eq_any(days))
+                .filter(share_daily_totals::count.le(0)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 mod counters;
 
 use counters::Deltas;
@@ -253,14 +267,7 @@ pub fn forget_article(conn: &mut DbConnection, article_id: i64) -> QueryResult<(
     }
     let mut days: Vec<NaiveDate> = rows.iter().map(|(d, _, _)| *d).collect();
     days.dedup();
-    for days in days.chunks(CHUNK) {
-        diesel::delete(
-            share_daily_totals::table
-                .filter(share_daily_totals::day.eq_any(days))
-                .filter(share_daily_totals::count.le(0)),
-        )
-        .execute(conn)?;
-    }
+    delete_empty_daily_totals(conn, &days)?;
     diesel::delete(share_daily::table.filter(share_daily::article_id.eq(article_id))).execute(conn)?;
     diesel::delete(share_counts::table.filter(share_counts::article_id.eq(article_id))).execute(conn)?;
     diesel::delete(share_events::table.filter(share_events::article_id.eq(article_id))).execute(conn)?;

@@ -7,6 +7,7 @@ use broadsheet::domain::Role;
 use serde_json::json;
 
 use crate::backend_tests;
+use crate::security::verifications;
 use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp};
 
 async fn login_returns_a_token_pair_and_me_works(app: TestApp) {
@@ -261,15 +262,6 @@ async fn repeated_failures_lock_the_account(app: TestApp) {
         .await;
     res.problem(429, "rate_limited");
     assert!(res.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
-}
-
-/// The password verifications done so far (the `/metrics` counter).
-async fn verifications(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").send().await.text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("broadsheet_password_verifications_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("password verification counter in /metrics")
 }
 
 /// Forty sign-ins for one address at once, from forty client IPs: only the

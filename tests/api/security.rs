@@ -205,7 +205,8 @@ backend_tests_with!(
 
 // --- unknown email vs wrong password --------------------------------------------
 
-async fn verifications(app: &TestApp) -> u64 {
+/// The password verifications done so far (the `/metrics` counter).
+pub(crate) async fn verifications(app: &TestApp) -> u64 {
     let text = app.get("/metrics").send().await.text();
     text.lines()
         .find_map(|l| l.strip_prefix("broadsheet_password_verifications_total "))

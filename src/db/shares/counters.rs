@@ -186,15 +186,7 @@ impl Deltas {
             )
             .execute(conn)?;
         }
-        for days in days.chunks(CHUNK) {
-            diesel::delete(
-                share_daily_totals::table
-                    .filter(share_daily_totals::day.eq_any(days))
-                    .filter(share_daily_totals::count.le(0)),
-            )
-            .execute(conn)?;
-        }
-        Ok(())
+        super::delete_empty_daily_totals(conn, &days)
     }
 }
 

@@ -282,10 +282,6 @@ pub struct AdminArticleListParams {
     pub fields: Option<String>,
 }
 
-fn no_store_json(req: &HttpRequest, value: &ArticleResponse) -> Result<HttpResponse, AppError> {
-    conditional::json_ok(req, value, CachePolicy::NoStore)
-}
-
 /// List articles (editor)
 ///
 /// Every status, most recently updated first. Authors see their own
@@ -424,7 +420,7 @@ pub async fn get_admin_article(
         .db
         .read(move |conn| service::load_for(conn, &actor, id))
         .await?;
-    no_store_json(&req, &ArticleResponse::from(view))
+    conditional::json_ok(&req, &ArticleResponse::from(view), CachePolicy::NoStore)
 }
 
 /// Update an article
@@ -471,7 +467,7 @@ pub async fn update_article(
         },
     )
     .await?;
-    no_store_json(&req, &ArticleResponse::from(view))
+    conditional::json_ok(&req, &ArticleResponse::from(view), CachePolicy::NoStore)
 }
 
 /// Delete an article
