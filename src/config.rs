@@ -49,6 +49,13 @@ pub struct Config {
     pub cache_max_age_seconds: u32,
     /// Memory for the in-process cache of public GET responses; 0 = off.
     pub response_cache_bytes: usize,
+    /// How late share and comment counts shown in cached articles and lists
+    /// may be (`COUNTS_MAX_LAG_SECONDS`); 0 = exact.
+    pub counts_max_lag: Duration,
+    /// The header that carries surrogate keys to a CDN.
+    pub surrogate_key_header: crate::domain::change::KeyHeader,
+    /// How long the change log keeps a change (`CHANGES_RETENTION_DAYS`).
+    pub changes_retention_days: u32,
     pub comment_moderation: CommentModeration,
     pub comment_max_depth: u32,
     pub comment_max_links: u32,
@@ -160,6 +167,9 @@ impl Config {
             cors_allowed_origins,
             cache_max_age_seconds: parse_num(&get, "CACHE_MAX_AGE_SECONDS", 60)?,
             response_cache_bytes: parse_num(&get, "RESPONSE_CACHE_BYTES", 64 * 1024 * 1024)?,
+            counts_max_lag: Duration::from_secs(parse_num(&get, "COUNTS_MAX_LAG_SECONDS", 10)?),
+            surrogate_key_header: parse::key_header(&get)?,
+            changes_retention_days: parse::retention_days(&get)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,
             comment_max_links: parse_num(&get, "COMMENT_MAX_LINKS", 2)?,

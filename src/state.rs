@@ -6,9 +6,10 @@ use std::sync::Arc;
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::infra::change_follower;
 use crate::infra::metrics::{Exposure, Metrics};
 use crate::infra::rate_limit::{Limiter, RateLimits};
-use crate::infra::response_cache::ResponseCache;
+use crate::infra::response_cache::{Cause, ResponseCache};
 use crate::service::render::Renderer;
 use crate::service::shares::Shares;
 
@@ -48,7 +49,19 @@ impl AppState {
         let cache = Arc::new(ResponseCache::new(
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
+            config.counts_max_lag,
         ));
+        if cache.enabled() {
+            // This instance's writes evict at commit; everyone else's (and
+            // scheduled publications) through the change log.
+            let weak = Arc::downgrade(&cache);
+            db.on_commit(Arc::new(move |keys| {
+                if let Some(cache) = weak.upgrade() {
+                    cache.invalidate(keys, Cause::LocalWrite);
+                }
+            }));
+            change_follower::start(db.clone(), &cache, config.changes_retention_days);
+        }
         let metrics = Arc::new(Metrics::new(db.clone(), cache.stats()));
         let metrics_exposure = Exposure {
             separate_listener: config.metrics_addr.is_some(),

@@ -236,3 +236,29 @@ pub(super) fn positive(
         n => Ok(n),
     }
 }
+
+/// `SURROGATE_KEY_HEADER`: which CDN's header carries the surrogate keys.
+pub(super) fn key_header(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::domain::change::KeyHeader, ConfigError> {
+    use crate::domain::change::KeyHeader;
+    let name = "SURROGATE_KEY_HEADER";
+    match get(name) {
+        None => Ok(KeyHeader::SurrogateKey),
+        Some(v) => KeyHeader::parse(&v).ok_or_else(|| {
+            invalid(
+                name,
+                format!("`{v}` is not one of Surrogate-Key, Cache-Tag, xkey or off"),
+            )
+        }),
+    }
+}
+
+/// `CHANGES_RETENTION_DAYS`: 1 to 36,500.
+pub(super) fn retention_days(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let name = "CHANGES_RETENTION_DAYS";
+    match positive(get, name, 30)? {
+        n if n > 36_500 => Err(invalid(name, "must be at most 36500 (a hundred years)")),
+        n => Ok(n as u32),
+    }
+}

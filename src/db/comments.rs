@@ -212,14 +212,14 @@ pub fn set_status(
     Ok(changed == 1)
 }
 
-/// Moves every live comment among `ids` to `to`. Returns the article id of
-/// each comment that changed, paired with how its article's count moves.
+/// Moves every live comment among `ids` to `to`. Returns each comment that
+/// changed as `(id, article id, how its article's count moves)`.
 pub fn bulk_set_status(
     conn: &mut DbConnection,
     ids: &[i64],
     to: CommentStatus,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(i64, i64)>> {
+) -> QueryResult<Vec<(i64, i64, i64)>> {
     let approved = CommentStatus::Approved.as_str();
     let live = comments::table
         .filter(comments::id.eq_any(ids))
@@ -229,25 +229,25 @@ pub fn bulk_set_status(
     // status, so concurrent moderation cannot be counted twice.
     let mut moved = Vec::new();
     if to == CommentStatus::Approved {
-        let gained: Vec<i64> = diesel::update(live.filter(comments::status.ne(approved)))
+        let gained: Vec<(i64, i64)> = diesel::update(live.filter(comments::status.ne(approved)))
             .set(set)
-            .returning(comments::article_id)
+            .returning((comments::id, comments::article_id))
             .get_results(conn)?;
-        moved.extend(gained.into_iter().map(|a| (a, 1)));
+        moved.extend(gained.into_iter().map(|(id, a)| (id, a, 1)));
     } else {
-        let lost: Vec<i64> = diesel::update(live.clone().filter(comments::status.eq(approved)))
+        let lost: Vec<(i64, i64)> = diesel::update(live.clone().filter(comments::status.eq(approved)))
             .set(set)
-            .returning(comments::article_id)
+            .returning((comments::id, comments::article_id))
             .get_results(conn)?;
-        let unchanged_count: Vec<i64> = diesel::update(
+        let unchanged_count: Vec<(i64, i64)> = diesel::update(
             live.filter(comments::status.ne(approved))
                 .filter(comments::status.ne(to.as_str())),
         )
         .set(set)
-        .returning(comments::article_id)
+        .returning((comments::id, comments::article_id))
         .get_results(conn)?;
-        moved.extend(lost.into_iter().map(|a| (a, -1)));
-        moved.extend(unchanged_count.into_iter().map(|a| (a, 0)));
+        moved.extend(lost.into_iter().map(|(id, a)| (id, a, -1)));
+        moved.extend(unchanged_count.into_iter().map(|(id, a)| (id, a, 0)));
     }
     Ok(moved)
 }

@@ -197,7 +197,17 @@ pub(super) fn run_marking_broken<F, T>(pooled: &mut PooledConnection<Manager>, f
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
 {
-    let result = counted_as_work(|| f(&mut pooled.conn));
+    counted_as_work(|| run_uncounted(pooled, f))
+}
+
+/// [`run_marking_broken`] for background work (the change follower): its
+/// statements are not request work, so they stay out of
+/// `Db::work_query_count`.
+pub(super) fn run_uncounted<F, T>(pooled: &mut PooledConnection<Manager>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
+    let result = f(&mut pooled.conn);
     if matches!(result, Err(AppError::Unavailable(_))) {
         pooled.broken = true;
     }

@@ -16,10 +16,13 @@
 //! the pool, each closure in one transaction.
 
 pub mod articles;
+pub mod changes;
 mod checkpointer;
 pub mod comments;
 mod connection;
 pub mod editors;
+mod errors;
+pub use errors::is_unique_violation;
 pub mod migrate;
 pub mod password_resets;
 pub mod schema;
@@ -36,13 +39,12 @@ use parking_lot::{Mutex, MutexGuard};
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::r2d2::Pool;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::error::AppError;
 use connection::{
     ConnectionSettings, Manager, QueryCounts, checkout, counted_as_work, immediate_transaction,
-    run_marking_broken, with_libpq_timeouts,
+    run_marking_broken, run_uncounted, with_libpq_timeouts,
 };
 
 #[derive(diesel::MultiConnection)]
@@ -127,10 +129,18 @@ pub struct Db {
     sqlite_writer: Option<SqliteWriter>,
     timeout: Duration,
     queries: QueryCounts,
-    /// Bumped after every committed write: response caches compare it to
-    /// know whether what they hold may be stale.
+    /// Bumped after every write (committed or not).
     writes: Arc<AtomicU64>,
+    /// This handle's mark on the change-log rows it writes, so that its
+    /// own cache (told at commit, below) can skip them when it reads the log.
+    origin: i64,
+    /// Told the keys of every committed write's change-log rows, after the
+    /// commit and before the write's caller goes on.
+    listeners: Arc<parking_lot::RwLock<Vec<CommitListener>>>,
 }
+
+/// Called with the surrogate keys a committed write touched.
+pub type CommitListener = Arc<dyn Fn(&[crate::domain::change::Key]) + Send + Sync>;
 
 impl Db {
     /// Connects (lazily: the pool does not fail when the database is down at
@@ -204,7 +214,20 @@ impl Db {
             timeout: options.timeout,
             queries,
             writes,
+            // Random, so that instances (and test apps) never share one.
+            origin: i64::from(rand::random::<u32>()) + 1,
+            listeners: Arc::default(),
         })
+    }
+
+    /// This handle's mark on the change-log rows it writes.
+    pub fn origin(&self) -> i64 {
+        self.origin
+    }
+
+    /// Calls `listener` after every committed write that recorded changes.
+    pub fn on_commit(&self, listener: CommitListener) {
+        self.listeners.write().push(listener);
     }
 
     pub fn backend(&self) -> Backend {
@@ -255,6 +278,17 @@ impl Db {
         .await
     }
 
+    /// [`Db::read`] on the calling thread, for background threads of our
+    /// own that may block (the change follower; not counted as request
+    /// work); never call it on an async worker.
+    pub fn read_blocking<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    {
+        let mut pooled = checkout(&self.pool, self.timeout)?;
+        run_uncounted(&mut pooled, f)
+    }
+
     /// Runs `f` in one transaction, committed when it returns `Ok`.
     pub async fn write<F, T>(&self, f: F) -> Result<T, AppError>
     where
@@ -303,7 +337,7 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
     {
-        let result = match &self.sqlite_writer {
+        let (result, keys) = changes::collecting(self.origin, || match &self.sqlite_writer {
             Some(writer) => {
                 let mut conn = writer.conn.lock();
                 let result = counted_as_work(|| immediate_transaction(&mut conn, f));
@@ -317,10 +351,14 @@ impl Db {
                 let mut pooled = checkout(&self.pool, self.timeout)?;
                 run_marking_broken(&mut pooled, |conn| conn.transaction(f))
             }
-        };
-        // Bumped even for a failed write: a rolled-back transaction changed
-        // nothing, and an extra cache miss is cheaper than reasoning about it.
+        });
         self.writes.fetch_add(1, Ordering::Release);
+        // Only a committed write's keys: a rolled-back one changed nothing.
+        if result.is_ok() && !keys.is_empty() {
+            for listener in self.listeners.read().iter() {
+                listener(&keys);
+            }
+        }
         result
     }
 
@@ -337,56 +375,6 @@ impl Db {
         })
         .await
     }
-}
-
-impl From<DieselError> for AppError {
-    fn from(e: DieselError) -> Self {
-        match &e {
-            DieselError::NotFound => AppError::not_found("The resource does not exist."),
-            DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )
-            | DieselError::BrokenTransactionManager => AppError::Unavailable(e.to_string()),
-            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
-                AppError::Unavailable(e.to_string())
-            }
-            _ => AppError::Internal(format!("database error: {e}")),
-        }
-    }
-}
-
-impl From<diesel::r2d2::Error> for AppError {
-    fn from(e: diesel::r2d2::Error) -> Self {
-        AppError::Unavailable(e.to_string())
-    }
-}
-
-/// Errors that mean "the database cannot serve right now" rather than a bug:
-/// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
-fn is_unavailable_message(message: &str) -> bool {
-    const MARKERS: [&str; 11] = [
-        "file is not a database",
-        "database disk image is malformed",
-        "statement timeout",
-        "database is locked",
-        "disk is full",
-        "disk I/O error",
-        "unable to open database file",
-        "terminating connection",
-        "the database system is shutting down",
-        "the database system is starting up",
-        "server closed the connection",
-    ];
-    MARKERS.iter().any(|m| message.contains(m))
-}
-
-/// True when `e` is a unique-constraint violation (for retry-with-new-slug).
-pub fn is_unique_violation(e: &DieselError) -> bool {
-    matches!(
-        e,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
-    )
 }
 
 /// A SQLite `Db` on a new file `test.db` in `dir`, one reader; and its URL.

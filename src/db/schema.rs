@@ -164,6 +164,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    changes (id) {
+        id -> BigInt,
+        tx -> BigInt,
+        origin -> BigInt,
+        entity -> Text,
+        entity_id -> BigInt,
+        action -> Text,
+        keys -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     editors,
     refresh_tokens,
@@ -176,4 +189,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     share_counts,
     share_daily,
     share_daily_totals,
+    changes,
 );

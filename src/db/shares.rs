@@ -210,10 +210,11 @@ pub fn count(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<i64> 
 }
 
 /// Deletes the matching events and takes them off every counter; returns
-/// how many went. Works in chunks so memory stays bounded however many
-/// events match.
-pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<u64> {
+/// how many went, and the ids of the articles they were of. Works in
+/// chunks so memory stays bounded however many events match.
+pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryResult<(u64, Vec<i64>)> {
     let mut deleted = 0u64;
+    let mut articles = std::collections::BTreeSet::new();
     let mut deltas = Deltas::default();
     loop {
         let ids: Vec<i64> = matching(filter)
@@ -236,6 +237,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
                 .get_results(conn)?;
         for (article_id, channel, at) in &gone {
             deltas.add(*article_id, *channel, *at, -1);
+            articles.insert(*article_id);
         }
         deleted += gone.len() as u64;
         if ids.len() < CHUNK {
@@ -243,7 +245,7 @@ pub fn delete_matching(conn: &mut DbConnection, filter: &EventFilter) -> QueryRe
         }
     }
     deltas.apply(conn)?;
-    Ok(deleted)
+    Ok((deleted, articles.into_iter().collect()))
 }
 
 /// Forgets every share of an article: its events, counters and rollups, and

@@ -17,6 +17,7 @@ use diesel::sql_types::Text;
 use super::MultiBackend;
 use crate::domain::Role;
 use crate::domain::article::ArticleStatus;
+use crate::domain::change::{Action, Entity};
 use crate::domain::comment::CommentStatus;
 use crate::domain::share::ShareChannel;
 
@@ -65,6 +66,8 @@ text_enum!(ArticleStatus, "article status");
 text_enum!(CommentStatus, "comment status");
 text_enum!(ShareChannel, "share channel");
 text_enum!(Role, "role");
+text_enum!(Entity, "change entity");
+text_enum!(Action, "change action");
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! status or channel is; how text is validated; how markdown becomes safe HTML.
 
 pub mod article;
+pub mod change;
 pub mod comment;
 pub mod date;
 pub mod markdown;

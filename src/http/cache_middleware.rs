@@ -2,8 +2,10 @@
 //! or runs the handler and keeps its answer when it may be shared. The
 //! rules of what is kept and for how long are in that module; here:
 //! - only `GET`s of public API paths, without `Authorization`, are looked up;
-//! - only `200` answers marked `Cache-Control: public` with an `ETag` are
-//!   kept;
+//! - only `200` answers marked `Cache-Control: public` with an `ETag` and
+//!   surrogate keys (`conditional::with_keys`) are kept, under those keys;
+//! - every public answer with keys carries them in `SURROGATE_KEY_HEADER`
+//!   (`Surrogate-Key` by default), for a CDN in front, cache on or off;
 //! - a hit honours `If-None-Match` like the handler would (`304`).
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -14,6 +16,9 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpResponse, web};
 
+use std::time::Duration;
+
+use crate::domain::change::KeySet;
 use crate::http::conditional::none_match_hits;
 use crate::infra::response_cache::{CachedResponse, ResponseCache};
 use crate::state::AppState;
@@ -50,7 +55,7 @@ pub async fn public_response_cache(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let Some(state) = state.filter(|s| s.cache.enabled()) else {
+    let Some(state) = state else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     if req.method() != Method::GET
@@ -60,20 +65,34 @@ pub async fn public_response_cache(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let cache = &state.cache;
+    let enabled = cache.enabled();
     let key = ResponseCache::key(req.path(), req.query_string());
-    // Read before the handler runs: see the rules in infra::response_cache.
-    let generation = state.db.write_generation();
-    if let Some(entry) = cache.lookup(&key, generation) {
+    if enabled && let Some(entry) = cache.lookup(&key) {
         let response = replay(&entry, req.headers().get(header::IF_NONE_MATCH));
         return Ok(req.into_response(response));
     }
-    let response = next.call(req).await?;
+    // Taken before the handler reads: see "No stale fill" in
+    // infra::response_cache.
+    let ticket = cache.ticket();
+    let mut response = next.call(req).await?;
+    let keys = response.response().extensions().get::<KeySet>().cloned();
+    let Some(keys) = keys else {
+        return Ok(response.map_into_boxed_body());
+    };
+    let style = state.config.surrogate_key_header;
+    if let Some(name) = style.name()
+        && let Ok(value) = header::HeaderValue::from_str(&style.value(&keys))
+    {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(name), value);
+    }
     let public = response
         .headers()
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("public"));
-    if response.status() != StatusCode::OK || !public {
+    if !enabled || response.status() != StatusCode::OK || !public {
         return Ok(response.map_into_boxed_body());
     }
     let Some(etag) = response
@@ -84,7 +103,6 @@ pub async fn public_response_cache(
     else {
         return Ok(response.map_into_boxed_body());
     };
-    let lifetime = cache.lifetime(&state.db, generation).await;
     let (request, response) = response.into_parts();
     let headers: Vec<(String, String)> = response
         .headers()
@@ -98,8 +116,9 @@ pub async fn public_response_cache(
         .map_err(|_| crate::error::AppError::internal("response body could not be read for caching"))?;
     cache.store(
         key,
-        generation,
-        lifetime,
+        ticket,
+        Duration::MAX,
+        keys.cache_keys(),
         CachedResponse {
             etag,
             headers,

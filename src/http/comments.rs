@@ -29,6 +29,7 @@ use crate::http::extract::{Auth, Errors, Json, NoParams, Query, guard, known_slu
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::service::comments::CommentRow;
 use crate::service::comments::{self as service, CommentPatch, NewCommentInput, Rules, Window};
+use crate::service::keys;
 use crate::state::AppState;
 
 pub use shapes::*;
@@ -213,9 +214,11 @@ pub async fn list_comments(
         &mut errors.0,
     );
     errors.finish()?;
-    let (rows, total) = service::list_public(&state.db, known_slug(slug.into_inner())?, window).await?;
+    let (article_id, rows, total) =
+        service::list_public(&state.db, known_slug(slug.into_inner())?, window).await?;
     let body = list_body(&req, PUBLIC_SCOPE, &paging, rows, total, CommentResponse::from);
-    pagination::cached_list_response(&req, &body, public_policy(&state))
+    let response = pagination::cached_list_response(&req, &body, public_policy(&state))?;
+    Ok(conditional::with_keys(response, keys::comments(article_id)))
 }
 
 /// Get a comment
@@ -248,7 +251,9 @@ pub async fn get_comment(
     let (slug, id) = path.into_inner();
     let slug = known_slug(slug)?;
     let row = service::get_public(&state.db, slug, id).await?;
-    conditional::json_ok(&req, &CommentResponse::from(row), public_policy(&state))
+    let keys = keys::comments(row.article_id);
+    let response = conditional::json_ok(&req, &CommentResponse::from(row), public_policy(&state))?;
+    Ok(conditional::with_keys(response, keys))
 }
 
 /// Leave a reply

@@ -17,6 +17,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 
+use crate::domain::change::KeySet;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +51,15 @@ impl NoStore for HttpResponseBuilder {
     fn no_store(&mut self) -> &mut Self {
         self.insert_header((header::CACHE_CONTROL, NO_STORE))
     }
+}
+
+/// Marks a public response with the surrogate keys it was built from: the
+/// cache middleware indexes it under them and sends them to CDNs in the
+/// `SURROGATE_KEY_HEADER` header. A public response without keys is never
+/// kept by the server's cache.
+pub fn with_keys(mut response: HttpResponse, keys: KeySet) -> HttpResponse {
+    response.extensions_mut().insert(keys);
+    response
 }
 
 /// The strong entity tag of a body, quoted as it appears in headers.

@@ -261,14 +261,18 @@ pub async fn get_share_counts(
     slug: web::Path<String>,
     _query: Query<NoParams>,
 ) -> Result<HttpResponse, AppError> {
-    let counts = service::counts(&state.db, known_slug(slug.into_inner())?).await?;
-    conditional::json_ok(
+    let (article_id, counts) = service::counts(&state.db, known_slug(slug.into_inner())?).await?;
+    let response = conditional::json_ok(
         &req,
         &ShareCountsResponse::from(counts),
         CachePolicy::Public {
             max_age: state.config.cache_max_age_seconds,
         },
-    )
+    )?;
+    Ok(conditional::with_keys(
+        response,
+        crate::service::keys::shares(article_id),
+    ))
 }
 
 /// List share events

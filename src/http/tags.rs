@@ -179,7 +179,7 @@ pub async fn list_tags(
     let (paging, views, total) = page_of_tags(&state, params.0, true).await?;
     let data: Vec<TagResponse> = views.into_iter().map(TagResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, Some(total), None);
-    public_list_response(&req, &state, &body)
+    public_list_response(&req, &state, &body, crate::service::keys::tag_list())
 }
 
 /// Get a tag
@@ -208,13 +208,15 @@ pub async fn get_tag(
     let view = service::get_public(&state.db, slug.clone())
         .await?
         .ok_or_else(|| AppError::not_found(format!("No tag has the slug `{slug}`.")))?;
-    conditional::json_ok(
+    let keys = crate::service::keys::tag(view.tag.id);
+    let response = conditional::json_ok(
         &req,
         &TagResponse::from(view),
         CachePolicy::Public {
             max_age: state.config.cache_max_age_seconds,
         },
-    )
+    )?;
+    Ok(conditional::with_keys(response, keys))
 }
 
 /// List tags (editor)

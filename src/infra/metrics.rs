@@ -25,7 +25,7 @@ use prometheus_client::registry::Registry;
 use sha2::{Digest, Sha256};
 
 use crate::db::Db;
-use crate::infra::response_cache::CacheStats;
+use crate::infra::response_cache::{CacheStats, Cause};
 
 /// The label for a route no pattern matched (404s, probes of random paths).
 pub const UNMATCHED: &str = "unmatched";
@@ -162,6 +162,44 @@ impl Collector for StorageCollector {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
+        self.encode_cache(&mut encoder)
+    }
+}
+
+impl StorageCollector {
+    /// Evictions by cause, the hit ratio and whether the change log is read.
+    fn encode_cache(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "response_cache_evictions",
+            "Entries evicted from the response cache, by cause",
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for cause in Cause::ALL {
+            let counter = ConstCounter::new(self.cache.evictions(cause));
+            counter.encode(family.encode_family(&[("cause", cause.label())])?)?;
+        }
+        let bypassed = ConstCounter::new(self.cache.bypassed());
+        bypassed.encode(encoder.encode_descriptor(
+            "response_cache_bypassed",
+            "Public GETs not looked up because the change log was not confirmed read within a second",
+            None,
+            bypassed.metric_type(),
+        )?)?;
+        let ratio = ConstGauge::new(self.cache.hit_ratio());
+        ratio.encode(encoder.encode_descriptor(
+            "response_cache_hit_ratio",
+            "Hits over lookups since start",
+            None,
+            ratio.metric_type(),
+        )?)?;
+        let in_sync = ConstGauge::new(i64::from(self.cache.in_sync()));
+        in_sync.encode(encoder.encode_descriptor(
+            "change_log_in_sync",
+            "1 while this instance reads the change log; 0 while it cannot (its cache is then empty and bypassed)",
+            None,
+            in_sync.metric_type(),
+        )?)?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! knows about routes or actix: `http` holds the thin middleware and
 //! handlers that put these to work, and `AppState` builds them.
 
+pub mod change_follower;
 pub mod client_ip;
 pub mod metrics;
 pub mod rate_limit;

@@ -21,7 +21,7 @@ use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Orde
 use crate::domain::{Role, markdown, slug};
 use crate::error::AppError;
 use crate::service::render::{self, Renderer};
-use crate::service::tags;
+use crate::service::{keys, tags};
 
 /// A validated new article.
 pub struct NewArticleInput {
@@ -139,7 +139,9 @@ pub async fn create(
         };
         let row = db::articles::insert_unique(conn, new, exact)?.ok_or_else(|| slug_taken(&base))?;
         db::articles::set_tags(conn, &row, &tag_ids)?;
-        Ok(db::articles::view(conn, row)?)
+        let view = db::articles::view(conn, row)?;
+        keys::article_written(conn, None, Some(&view), now)?;
+        Ok(view)
     })
     .await
 }
@@ -223,7 +225,9 @@ pub async fn update(
             }
             None => db::articles::sync_tag_index(conn, &row)?,
         }
-        Ok(db::articles::view(conn, row)?)
+        let view = db::articles::view(conn, row)?;
+        keys::article_written(conn, Some(&current), Some(&view), now)?;
+        Ok(view)
     })
     .await
 }
@@ -266,6 +270,8 @@ pub async fn delete(db: &Db, actor: CurrentEditor, id: i64) -> Result<(), AppErr
     db.write(move |conn| {
         let row = db::articles::find(conn, id)?.ok_or_else(|| no_article(id))?;
         authorize(&actor, &row)?;
+        let before = db::articles::view(conn, row)?;
+        keys::article_written(conn, Some(&before), None, crate::domain::date::now())?;
         // The foreign keys take its comments and share events along; the
         // site-wide share rollups are not keyed by article and are adjusted here.
         db::shares::forget_article(conn, id)?;

@@ -25,8 +25,10 @@ use crate::domain::comment::{AdminFilter, After};
 /// The read model the comment use cases return (see docs/ARCHITECTURE.md:
 /// service re-exports the rows it hands to `http`).
 pub use crate::db::comments::CommentRow;
+use crate::domain::change::Action;
 use crate::domain::comment::{self, CommentStatus, Submission};
 use crate::error::AppError;
+use crate::service::keys;
 
 /// The moderation settings in force.
 #[derive(Clone)]
@@ -179,6 +181,7 @@ pub async fn create(db: &Db, rules: Rules, slug: String, input: NewCommentInput)
         if row.is_counted() {
             db::articles::add_to_comment_count(conn, article.id, 1)?;
         }
+        keys::comment_written(conn, row.id, article.id, Action::Created, row.is_counted())?;
         // Issued with every comment, spam and held ones included, so the
         // answer has the same shape whatever happened to the comment.
         let trust_token = comment::trust_token(&rules.trust_key, row.id, &row.author_email);
@@ -221,7 +224,7 @@ pub async fn list_public(
     db: &Db,
     slug: String,
     window: Window,
-) -> Result<(Vec<CommentRow>, Option<i64>), AppError> {
+) -> Result<(i64, Vec<CommentRow>, Option<i64>), AppError> {
     db.read(move |conn| {
         let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| no_article(&slug))?;
@@ -230,7 +233,7 @@ pub async fn list_public(
             true => Some(db::comments::count_public(conn, article.id)?),
             false => None,
         };
-        Ok((rows, total))
+        Ok((article.id, rows, total))
     })
     .await
 }
@@ -301,7 +304,10 @@ pub async fn update(
                 db::articles::add_to_comment_count(conn, current.article_id, from.count_delta(to))?;
             }
         }
-        db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))
+        let after = db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))?;
+        let visible = current.is_counted() || after.is_counted();
+        keys::comment_written(conn, id, current.article_id, Action::Updated, visible)?;
+        Ok(after)
     })
     .await
 }
@@ -316,8 +322,10 @@ pub async fn bulk_moderate(db: &Db, ids: Vec<i64>, status: CommentStatus) -> Res
         let missing = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
         let moved = db::comments::bulk_set_status(conn, &ids, status, crate::domain::date::now())?;
         let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
-        for (article_id, delta) in &moved {
+        for (id, article_id, delta) in &moved {
             *deltas.entry(*article_id).or_default() += delta;
+            // A move between two hidden statuses changes no public thread.
+            keys::comment_written(conn, *id, *article_id, Action::Updated, *delta != 0)?;
         }
         for (article_id, delta) in deltas {
             if delta != 0 {
@@ -340,6 +348,8 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
         if current.is_counted() {
             db::articles::add_to_comment_count(conn, current.article_id, -1)?;
         }
+        // A tombstone shows in the thread, so any delete may change it.
+        keys::comment_written(conn, id, current.article_id, Action::Deleted, true)?;
         if db::comments::has_replies(conn, id)? {
             if !current.removed {
                 db::comments::make_tombstone(conn, id, crate::domain::date::now())?;

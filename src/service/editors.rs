@@ -4,8 +4,10 @@
 use crate::auth::password;
 use crate::db::editors::{EditorChanges, NewEditor};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::change::Action;
 use crate::domain::{Role, slug};
 use crate::error::AppError;
+use crate::service::keys;
 
 /// An editor account as stored (the password hash stays below `http`).
 pub use crate::db::editors::EditorRow;
@@ -159,6 +161,11 @@ pub async fn update(
             db::tokens::revoke_editor(conn, id, now)?;
             db::password_resets::delete_for_editor(conn, id)?;
         }
+        // Name and bio are public (the embedded author); email, role and
+        // password are not. Deactivating hides nothing public either.
+        if patch.name.is_some() || patch.bio.is_some() {
+            keys::author_written(conn, id, Action::Updated)?;
+        }
         let changes = EditorChanges {
             email: patch.email,
             name: patch.name,
@@ -192,6 +199,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
             )));
         }
         db::editors::delete(conn, id)?;
+        keys::author_written(conn, id, Action::Deleted)?;
         Ok(())
     })
     .await

@@ -4,6 +4,7 @@
 pub mod articles;
 pub mod comments;
 pub mod editors;
+pub mod keys;
 pub mod render;
 pub mod shares;
 pub mod tags;

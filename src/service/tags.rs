@@ -10,8 +10,10 @@
 
 use crate::db::tags::{NewTag, TagChanges, TagRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::change::Action;
 use crate::domain::{Role, slug};
 use crate::error::AppError;
+use crate::service::keys;
 
 /// A tag with its article count.
 pub struct TagView {
@@ -156,6 +158,7 @@ pub async fn create(db: &Db, input: NewTagInput) -> Result<TagView, AppError> {
                 updated_at: now,
             },
         )?;
+        keys::tag_written(conn, tag.id, Action::Created)?;
         Ok(TagView {
             tag,
             article_count: 0,
@@ -190,13 +193,22 @@ pub async fn update(
             updated_at: Some(crate::domain::date::now()),
         };
         let tag = db::tags::update(conn, id, &changes)?;
+        keys::tag_written(conn, id, Action::Updated)?;
         Ok(with_counts(conn, vec![tag], false)?.remove(0))
     })
     .await
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
-    let deleted = db.write(move |conn| Ok(db::tags::delete(conn, id)?)).await?;
+    let deleted = db
+        .write(move |conn| {
+            let deleted = db::tags::delete(conn, id)?;
+            if deleted > 0 {
+                keys::tag_written(conn, id, Action::Deleted)?;
+            }
+            Ok(deleted)
+        })
+        .await?;
     if deleted == 0 {
         return Err(AppError::not_found(format!("No tag has id {id}.")));
     }

@@ -9,6 +9,7 @@ mod comments;
 mod demo;
 mod docs;
 mod editors;
+mod freshness;
 mod health;
 mod hostile;
 mod infra;

@@ -6,5 +6,6 @@
 mod support;
 
 mod durability;
+mod instances;
 mod outage;
 mod shutdown;

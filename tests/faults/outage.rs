@@ -246,7 +246,7 @@ fn poll_ready(server: &crate::support::Server, limit: Duration) -> Option<Durati
 
 /// The PostgreSQL address of `url`, and a function giving `url` with that
 /// address replaced by another (the proxy's).
-fn through_proxy(url: &str) -> (SocketAddr, impl Fn(SocketAddr) -> String + use<>) {
+pub(crate) fn through_proxy(url: &str) -> (SocketAddr, impl Fn(SocketAddr) -> String + use<>) {
     let (scheme, rest) = url.split_once("://").expect("scheme");
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);

@@ -205,14 +205,19 @@ pub fn find_visible_by_slug(
         .optional()
 }
 
-/// When the next scheduled article (published, with a future
-/// `published_at`) goes public, if any.
-pub fn next_scheduled(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Option<NaiveDateTime>> {
+/// Ids of the published articles whose `published_at` fell in
+/// `(after, until]`: scheduled articles that went public in that window.
+pub fn published_between(
+    conn: &mut DbConnection,
+    after: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
     articles::table
         .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .filter(articles::published_at.gt(now))
-        .select(diesel::dsl::min(articles::published_at))
-        .first(conn)
+        .filter(articles::published_at.gt(after))
+        .filter(articles::published_at.le(until))
+        .select(articles::id)
+        .load(conn)
 }
 
 /// `(id, slug)` of the articles among `slugs` that the public may see at

@@ -346,7 +346,7 @@ pub async fn list_admin_articles(
         query: q,
         ..Default::default()
     };
-    let body = super::load_list(&state, &req, filter, Order::RecentlyUpdated, &paging, fields).await?;
+    let (body, _) = super::load_list(&state, &req, filter, Order::RecentlyUpdated, &paging, fields).await?;
     let mut builder = HttpResponse::Ok();
     builder.no_store();
     Ok(pagination::list_response(builder, &body))

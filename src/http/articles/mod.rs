@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use actix_web::HttpRequest;
 
 use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
+use crate::domain::change::KeySet;
 use crate::error::{AppError, FieldError};
 use crate::http::cursor::{Keyset, Scope};
 use crate::http::pagination::{self, ListBody, Paging};
@@ -215,7 +216,7 @@ pub async fn load_list(
     order: Order,
     paging: &Paging,
     fields: FieldSet,
-) -> Result<ListBody<Shaped>, AppError> {
+) -> Result<(ListBody<Shaped>, KeySet), AppError> {
     let after = cursor_after(paging, order)?;
     let per_page = paging.per_page() as usize;
     let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
@@ -241,12 +242,13 @@ pub async fn load_list(
         .items
         .last()
         .and_then(|v| next_cursor(paging, order, page.has_more, v));
+    let keys = crate::service::keys::article_list(page.items.iter().map(|v| v.article.id));
     let data = page
         .items
         .into_iter()
         .map(|v| fields.shape(ArticleResponse::from(v)))
         .collect();
-    Ok(pagination::page_of(req, paging, data, page.total, next))
+    Ok((pagination::page_of(req, paging, data, page.total, next), keys))
 }
 
 /// Parses a `from`/`to` bound: RFC 3339 (`2026-11-24T09:30:00Z`) or a date

@@ -11,6 +11,7 @@ use super::{
     ArticleField, ArticleList, ArticleResponse, FieldSet, parse_bound, parse_query_text, parse_sort,
 };
 use crate::domain::article::{ArticleSort, ListFilter, Order};
+use crate::domain::change::KeySet;
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
 use crate::http::extract::{Errors, NoParams, Query, known_slug};
@@ -127,8 +128,8 @@ pub async fn list_articles(
         published_to: to,
         ..Default::default()
     };
-    let body = super::load_list(&state, &req, filter, Order::Public(sort), &paging, fields).await?;
-    public_list_response(&req, &state, &body)
+    let (body, keys) = super::load_list(&state, &req, filter, Order::Public(sort), &paging, fields).await?;
+    public_list_response(&req, &state, &body, keys)
 }
 
 /// A list answer for the public: cacheable, with ETag and `Link`.
@@ -136,14 +137,16 @@ pub fn public_list_response<T: serde::Serialize>(
     req: &HttpRequest,
     state: &AppState,
     body: &pagination::ListBody<T>,
+    keys: KeySet,
 ) -> Result<HttpResponse, AppError> {
-    pagination::cached_list_response(
+    let response = pagination::cached_list_response(
         req,
         body,
         CachePolicy::Public {
             max_age: state.config.cache_max_age_seconds,
         },
-    )
+    )?;
+    Ok(conditional::with_keys(response, keys))
 }
 
 /// Get a published article
@@ -176,12 +179,13 @@ pub async fn get_article(
         .ok_or_else(|| AppError::not_found(format!("No published article has the slug `{slug}`.")))?;
     let last_modified =
         header::HttpDate::from(std::time::SystemTime::from(view.article.updated_at.and_utc()));
+    let keys = crate::service::keys::article(&view);
     let body = serde_json::to_vec(&ArticleResponse::from(view)).map_err(AppError::internal)?;
     let extra = [(
         header::LAST_MODIFIED,
         HeaderValue::from_str(&last_modified.to_string()).map_err(AppError::internal)?,
     )];
-    Ok(conditional::cached_bytes(
+    let response = conditional::cached_bytes(
         &req,
         StatusCode::OK,
         body,
@@ -189,5 +193,6 @@ pub async fn get_article(
             max_age: state.config.cache_max_age_seconds,
         },
         &extra,
-    ))
+    );
+    Ok(conditional::with_keys(response, keys))
 }

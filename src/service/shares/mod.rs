@@ -115,7 +115,7 @@ impl Shares {
             (d, key, repeat)
         });
         if let Some((_, _, true)) = key {
-            let counts = counts(&self.db, press.slug).await?;
+            let (_, counts) = counts(&self.db, press.slug).await?;
             return Ok(Recorded::Duplicate(counts));
         }
         let result = self.commit(press.slug, press.channel).await;
@@ -163,13 +163,14 @@ fn not_public(slug: &str) -> AppError {
 }
 
 /// The share counts of a public article.
-pub async fn counts(db: &Db, slug: String) -> Result<ChannelTally, AppError> {
+pub async fn counts(db: &Db, slug: String) -> Result<(i64, ChannelTally), AppError> {
     db.read(move |conn| {
         let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| not_public(&slug))?;
-        Ok(tallies(db::shares::counts_for(conn, &[article.id])?)
+        let tally = tallies(db::shares::counts_for(conn, &[article.id])?)
             .remove(&article.id)
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok((article.id, tally))
     })
     .await
 }

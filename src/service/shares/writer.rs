@@ -11,8 +11,10 @@ use tokio::sync::oneshot;
 use super::not_public;
 use crate::db::shares::NewShareEvent;
 use crate::db::{self, Db, DbConnection};
+use crate::domain::change::Action;
 use crate::domain::share::{ChannelTally, ShareChannel};
 use crate::error::AppError;
+use crate::service::keys;
 
 /// A press waiting for the writer, with where to send its answer.
 pub(super) struct Job {
@@ -91,6 +93,7 @@ pub(super) fn record_batch(
     db::shares::record(conn, &events)?;
     let mut found: Vec<i64> = ids.values().flatten().copied().collect();
     found.sort_unstable();
+    keys::shares_written(conn, &found, Action::Created)?;
     let tallies = tallies(db::shares::counts_for(conn, &found)?);
     Ok(presses
         .iter()

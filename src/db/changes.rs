@@ -1,0 +1,199 @@
+//! The change log (table `changes`): written by every write that changes
+//! what the public API shows, in that write's own transaction, and read by
+//! the caches of every instance (and later by the sync feed and webhooks).
+//!
+//! Reading without skipping: ids are taken in one order and may commit in
+//! another. On PostgreSQL each row carries its transaction's id (`tx`); a
+//! reader orders by `(tx, id)` and reads only rows of transactions older
+//! than every transaction still running (`pg_snapshot_xmin`), which can no
+//! longer add rows below its position. SQLite runs one write transaction at
+//! a time, so `tx` is 0 and rows commit in id order.
+//!
+//! Writers never pass keys around by hand: [`record`] also hands the keys to
+//! the write that is running on this thread ([`collecting`], used by
+//! `Db::write_blocking`), which gives them to the `Db`'s commit listeners
+//! once the transaction has committed: that is how the instance that made a
+//! write evicts its cache before the response leaves.
+
+use std::cell::RefCell;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use super::DbConnection;
+use super::schema::changes;
+use crate::domain::change::{self, Action, Change, Entity, Key};
+
+/// A position in the log: everything at or before it has been read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub tx: i64,
+    pub id: i64,
+}
+
+/// One stored change.
+#[derive(Debug, Clone, Queryable)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub tx: i64,
+    pub origin: i64,
+    pub entity: Entity,
+    pub entity_id: i64,
+    pub action: Action,
+    pub keys: String,
+    pub changed_at: NaiveDateTime,
+}
+
+impl ChangeRow {
+    pub fn position(&self) -> Position {
+        Position {
+            tx: self.tx,
+            id: self.id,
+        }
+    }
+
+    pub fn keys(&self) -> Vec<Key> {
+        change::split(&self.keys)
+    }
+}
+
+struct Collecting {
+    origin: i64,
+    keys: Vec<Key>,
+}
+
+thread_local! {
+    static COLLECTING: RefCell<Option<Collecting>> = const { RefCell::new(None) };
+}
+
+/// Runs a write's transaction, `f`, collecting the keys its [`record`]s
+/// name; rows are stamped with `origin` (the instance).
+pub(super) fn collecting<T>(origin: i64, f: impl FnOnce() -> T) -> (T, Vec<Key>) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            COLLECTING.with(|c| c.borrow_mut().take());
+        }
+    }
+    COLLECTING.with(|c| {
+        *c.borrow_mut() = Some(Collecting {
+            origin,
+            keys: Vec::new(),
+        })
+    });
+    let _reset = Reset;
+    let out = f();
+    let keys = COLLECTING.with(|c| c.borrow_mut().take().map(|c| c.keys).unwrap_or_default());
+    (out, keys)
+}
+
+/// Records `change` in the transaction running on `conn`.
+pub fn record(conn: &mut DbConnection, change: &Change, at: NaiveDateTime) -> QueryResult<()> {
+    let origin = COLLECTING.with(|c| {
+        let mut c = c.borrow_mut();
+        let Some(c) = c.as_mut() else { return 0 };
+        c.keys.extend_from_slice(&change.keys);
+        c.origin
+    });
+    diesel::insert_into(changes::table)
+        .values((
+            changes::origin.eq(origin),
+            changes::entity.eq(change.entity),
+            changes::entity_id.eq(change.entity_id),
+            changes::action.eq(change.action),
+            changes::keys.eq(change::join(&change.keys)),
+            changes::changed_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `(tx, id) > after`, in SQL.
+fn after_filter(
+    after: Position,
+) -> Box<dyn BoxableExpression<changes::table, super::MultiBackend, SqlType = diesel::sql_types::Bool>> {
+    Box::new(
+        changes::tx
+            .gt(after.tx)
+            .or(changes::tx.eq(after.tx).and(changes::id.gt(after.id))),
+    )
+}
+
+const SETTLED_TX: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+/// Up to `limit` rows after `after`, in log order, that can no longer be
+/// preceded by a row committing later ("settled").
+pub fn read_settled(conn: &mut DbConnection, after: Position, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    let mut query = changes::table
+        .filter(after_filter(after))
+        .order((changes::tx, changes::id))
+        .limit(limit)
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
+    }
+    query.load(conn)
+}
+
+/// Up to `limit` committed rows with an id above `after_id`, settled or not,
+/// in id order: what a cache applies early (evicting early is always
+/// safe), so that one long-running transaction elsewhere in the database
+/// cannot hold back every other instance's evictions.
+pub fn read_recent(conn: &mut DbConnection, after_id: i64, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    changes::table
+        .filter(changes::id.gt(after_id))
+        .order(changes::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The position a new reader starts from: every row it could still miss
+/// lies after it. (On PostgreSQL rows of transactions that committed after
+/// the oldest running one began lie after it too: read again, harmlessly.)
+pub fn head(conn: &mut DbConnection) -> QueryResult<Position> {
+    match conn {
+        DbConnection::Pg(_) => {
+            let settled: i64 = diesel::select(sql::<BigInt>(SETTLED_TX)).get_result(conn)?;
+            Ok(Position {
+                tx: settled - 1,
+                id: i64::MAX,
+            })
+        }
+        DbConnection::Sqlite(_) => Ok(Position {
+            tx: 0,
+            id: last_id(conn)?,
+        }),
+    }
+}
+
+/// The highest id in the log (0 when empty).
+pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    let last: Option<i64> = changes::table.select(diesel::dsl::max(changes::id)).first(conn)?;
+    Ok(last.unwrap_or(0))
+}
+
+/// Deletes up to `limit` rows older than `before`, and share rows (which
+/// only caches read) older than `shares_before`; returns how many went.
+pub fn purge(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+    shares_before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<usize> {
+    let old = changes::table
+        .filter(
+            changes::changed_at.lt(before).or(changes::entity
+                .eq(Entity::Share)
+                .and(changes::changed_at.lt(shares_before))),
+        )
+        .select(changes::id)
+        .order(changes::id)
+        .limit(limit);
+    let ids: Vec<i64> = old.load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(changes::table.filter(changes::id.eq_any(&ids))).execute(conn)
+}

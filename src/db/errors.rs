@@ -1,0 +1,57 @@
+//! What database errors mean to the rest of the service: `503` for "cannot
+//! serve right now" (timeouts, a restarting server, a full disk), `404` for
+//! a row that is not there, `500` for everything else.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::error::AppError;
+
+impl From<DieselError> for AppError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::NotFound => AppError::not_found("The resource does not exist."),
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => AppError::Unavailable(e.to_string()),
+            DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
+                AppError::Unavailable(e.to_string())
+            }
+            _ => AppError::Internal(format!("database error: {e}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::Error> for AppError {
+    fn from(e: diesel::r2d2::Error) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// Errors that mean "the database cannot serve right now" rather than a bug:
+/// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
+fn is_unavailable_message(message: &str) -> bool {
+    const MARKERS: [&str; 11] = [
+        "file is not a database",
+        "database disk image is malformed",
+        "statement timeout",
+        "database is locked",
+        "disk is full",
+        "disk I/O error",
+        "unable to open database file",
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
+}
+
+/// True when `e` is a unique-constraint violation (for retry-with-new-slug).
+pub fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}

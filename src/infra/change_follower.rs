@@ -1,0 +1,285 @@
+//! The reader of the change log that keeps this instance's response cache
+//! fresh: it evicts the keys of every change another instance (or a
+//! process on the same SQLite file) committed, of scheduled articles going
+//! public, and of counters whose lag is up; and it purges old changes.
+//!
+//! ```text
+//!  instance A                       database                  instance B
+//!  write ──┬─ tx: rows + change ──▶ changes (tx, id, keys)
+//!          └─ after commit: evict
+//!             A's entries by key
+//!                                   ◀── every 200 ms ───────  follower reads
+//!                                       rows after its          settled + recent
+//!                                       position                rows, evicts B's
+//!                                                               entries by key
+//! ```
+//!
+//! Why polling and not `LISTEN`: diesel reads notifications only when
+//! asked, so waiting for them would mean a second PostgreSQL client; a poll
+//! every [`POLL`] is five indexed reads a second per instance, bounds the
+//! delay well inside `response_cache::SYNC_BOUND`, works through a transaction-pooling
+//! PgBouncer, and reads one durable source that a dropped connection
+//! cannot make it miss.
+//!
+//! When a poll fails (the database restarted, the network broke), the
+//! cache is emptied and bypassed (`ResponseCache::lose_sync`; a warning in
+//! the log, `broadsheet_change_log_in_sync 0` in `/metrics`); the first poll
+//! that works again starts from the log's head with the cache empty. The
+//! cache also refuses itself whenever no poll has been confirmed for
+//! `response_cache::SYNC_BOUND`, so a poll that hangs cannot serve stale pages either.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use crate::db::changes::{self, ChangeRow, Position};
+use crate::db::{Backend, Db};
+use crate::domain::change::Key;
+use crate::error::AppError;
+use crate::infra::response_cache::{Cause, ResponseCache};
+
+/// How often the log is read.
+pub const POLL: Duration = Duration::from_millis(200);
+/// Rows read per query; a full batch is followed by another at once.
+const BATCH: i64 = 1_000;
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// Share presses only evict caches, which read them within seconds.
+const SHARE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Where the follower is in the log.
+struct Follower {
+    db: Db,
+    retention_days: u32,
+    /// `None` until the head is read (at start and after a failure).
+    position: Option<Position>,
+    /// PostgreSQL: the highest id read by the early pass, and the ids it
+    /// applied that the settled pass has not reached yet.
+    recent_id: i64,
+    applied_early: HashSet<i64>,
+    /// Scheduled articles that went public after this are still to evict.
+    published_after: chrono::NaiveDateTime,
+    in_sync: bool,
+    last_sweep: Instant,
+    last_purge: Option<Instant>,
+}
+
+/// Starts the follower thread for `cache`; it ends when the cache is
+/// dropped. Returns `None` (and logs) when the thread cannot start, in
+/// which case the cache is never trusted (`ResponseCache::follow` without
+/// a confirmation bypasses it).
+pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<std::thread::JoinHandle<()>> {
+    cache.follow();
+    let weak = Arc::downgrade(cache);
+    let follower = Follower {
+        db,
+        retention_days,
+        position: None,
+        recent_id: 0,
+        applied_early: HashSet::new(),
+        published_after: crate::domain::date::now(),
+        in_sync: true,
+        last_sweep: Instant::now(),
+        // The first purge a minute after start, not at once: a fleet that
+        // restarts together should not all purge in the same second.
+        last_purge: Instant::now().checked_sub(PURGE_EVERY - Duration::from_secs(60)),
+    };
+    std::thread::Builder::new()
+        .name("change-follower".into())
+        .spawn(move || follower.run(weak))
+        .map_err(|e| tracing::error!(error = %e, "cannot start the change-log follower; the response cache stays off"))
+        .ok()
+}
+
+impl Follower {
+    fn run(mut self, cache: Weak<ResponseCache>) {
+        loop {
+            let Some(cache) = cache.upgrade() else { return };
+            self.tick(&cache);
+            drop(cache);
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn tick(&mut self, cache: &ResponseCache) {
+        match self.poll(cache) {
+            Ok(()) => {
+                if !self.in_sync {
+                    tracing::info!("change log readable again: response cache back on");
+                    self.in_sync = true;
+                }
+                cache.confirm_synced();
+            }
+            Err(e) => {
+                if self.in_sync {
+                    tracing::warn!(error = %e, "change log unreadable: response cache emptied and bypassed until it is back");
+                    self.in_sync = false;
+                }
+                cache.lose_sync();
+                self.position = None;
+            }
+        }
+        cache.apply_lagged(POLL, Cause::Counters);
+        if self.last_sweep.elapsed() >= SWEEP_EVERY {
+            cache.sweep_expired();
+            self.last_sweep = Instant::now();
+        }
+        if self.last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            self.last_purge = Some(Instant::now());
+            if let Err(e) = self.purge() {
+                tracing::warn!(error = %e, "could not purge old changes; will retry");
+            }
+        }
+    }
+
+    /// Reads what was committed since the last poll and evicts its keys.
+    fn poll(&mut self, cache: &ResponseCache) -> Result<(), AppError> {
+        let Some(position) = self.position else {
+            let (head, last_id) = self
+                .db
+                .read_blocking(|conn| Ok((changes::head(conn)?, changes::last_id(conn)?)))?;
+            // Anything kept before the head was read may predate changes
+            // this follower will never see: start empty (fills in flight
+            // are refused too).
+            cache.clear(Cause::Unsynced);
+            self.position = Some(head);
+            self.recent_id = last_id;
+            self.applied_early.clear();
+            return Ok(());
+        };
+        let early = self.db.backend() == Backend::Postgres;
+        let (after_id, from) = (self.recent_id, self.published_after);
+        let now = crate::domain::date::now();
+        let (settled, recent, published) = self.db.read_blocking(move |conn| {
+            let settled = changes::read_settled(conn, position, BATCH)?;
+            let recent = if early {
+                changes::read_recent(conn, after_id, BATCH)?
+            } else {
+                Vec::new()
+            };
+            let published = crate::db::articles::published_between(conn, from, now)?;
+            Ok((settled, recent, published))
+        })?;
+        self.published_after = now;
+        let mut keys = Vec::new();
+        for id in published {
+            keys.extend([Key::Article(id), Key::Articles, Key::Tags]);
+        }
+        let more = settled.len() as i64 == BATCH || recent.len() as i64 == BATCH;
+        self.take(&settled, &recent, &mut keys);
+        if !keys.is_empty() {
+            keys.sort_unstable();
+            keys.dedup();
+            cache.invalidate(&keys, Cause::OtherInstance);
+        }
+        if more {
+            return self.poll(cache);
+        }
+        Ok(())
+    }
+
+    /// The keys of rows not yet applied and not this instance's own (those
+    /// were evicted at commit); moves the position on.
+    fn take(&mut self, settled: &[ChangeRow], recent: &[ChangeRow], keys: &mut Vec<Key>) {
+        let own = self.db.origin();
+        for row in recent {
+            self.recent_id = self.recent_id.max(row.id);
+            if self.applied_early.insert(row.id) && row.origin != own {
+                keys.extend(row.keys());
+            }
+        }
+        for row in settled {
+            self.position = Some(row.position());
+            self.recent_id = self.recent_id.max(row.id);
+            if !self.applied_early.remove(&row.id) && row.origin != own {
+                keys.extend(row.keys());
+            }
+        }
+    }
+
+    /// Deletes changes past retention (share presses after an hour), in
+    /// bounded batches.
+    fn purge(&self) -> Result<(), AppError> {
+        let now = crate::domain::date::now();
+        let before = now - chrono::TimeDelta::days(self.retention_days.into());
+        let shares_before = now - SHARE_RETENTION;
+        for _ in 0..100 {
+            let n = self
+                .db
+                .write_blocking(|conn| Ok(changes::purge(conn, before, shares_before, 10_000)?))?;
+            if n < 10_000 {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::change::{Action, Change, Entity};
+
+    #[test]
+    fn applies_other_origins_changes_once_and_not_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, url) = crate::db::test_sqlite_db(dir.path());
+        crate::db::migrate::run_pending(&url).unwrap();
+        let cache = Arc::new(ResponseCache::new(
+            1 << 20,
+            Duration::from_secs(60),
+            Duration::ZERO,
+        ));
+        let mut follower = Follower {
+            db: db.clone(),
+            retention_days: 30,
+            position: None,
+            recent_id: 0,
+            applied_early: HashSet::new(),
+            published_after: crate::domain::date::now(),
+            in_sync: true,
+            last_sweep: Instant::now(),
+            last_purge: None,
+        };
+        follower.poll(&cache).unwrap();
+        let put = |key: &str, k: Key| {
+            cache.store(
+                key.into(),
+                cache.ticket(),
+                Duration::from_secs(60),
+                vec![k],
+                crate::infra::response_cache::CachedResponse {
+                    etag: "\"1\"".into(),
+                    headers: vec![],
+                    body: b"x".to_vec().into(),
+                },
+            )
+        };
+        put("/a/1", Key::Article(1));
+        put("/a/2", Key::Article(2));
+        // Written through another handle (another origin): as another
+        // instance would.
+        let other = Db::connect(
+            &url,
+            crate::db::PoolOptions {
+                max_size: Some(1),
+                timeout: Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        other
+            .write_blocking(|conn| {
+                let change = Change::new(Entity::Article, 1, Action::Updated, [Key::Article(1)]);
+                changes::record(conn, &change, crate::domain::date::now())?;
+                Ok(())
+            })
+            .unwrap();
+        follower.poll(&cache).unwrap();
+        assert!(cache.lookup("/a/1").is_none(), "another instance's change evicts");
+        assert!(cache.lookup("/a/2").is_some());
+        assert_eq!(cache.stats().evictions(Cause::OtherInstance), 1);
+        put("/a/1", Key::Article(1));
+        follower.poll(&cache).unwrap();
+        assert!(cache.lookup("/a/1").is_some(), "a change is applied once");
+    }
+}

@@ -1,0 +1,137 @@
+//! Freshness in one place: the surrogate keys each public representation
+//! is built from (read side), and the change each write records with the
+//! keys it touches (write side). The two halves must agree; they live
+//! side by side so that one review sees both. Key meanings:
+//! `domain::change`.
+
+use chrono::NaiveDateTime;
+
+use crate::db::articles::ArticleView;
+use crate::db::{self, DbConnection};
+use crate::domain::change::{Action, Change, Entity, Key, KeySet};
+use crate::error::AppError;
+
+// ----------------------------------------------------------------------
+// Read side
+
+/// An article page: the article, who wrote it, its tags' names, its counters.
+pub fn article(view: &ArticleView) -> KeySet {
+    let id = view.article.id;
+    KeySet::new(
+        [Key::Article(id), Key::Author(view.author.id), Key::Counts(id)]
+            .into_iter()
+            .chain(view.tags.iter().map(|t| Key::Tag(t.id))),
+    )
+}
+
+/// An article list (home, tag or author page, search): any public article
+/// change may enter or leave it; its items' counters lag.
+pub fn article_list(ids: impl IntoIterator<Item = i64>) -> KeySet {
+    KeySet::new(std::iter::once(Key::Articles).chain(ids.into_iter().map(Key::Counts)))
+}
+
+/// The tag list: names and article counts.
+pub fn tag_list() -> KeySet {
+    KeySet::new([Key::Tags])
+}
+
+/// One tag: its own fields, and its article count (which moves with
+/// article changes, that touch `tags`).
+pub fn tag(id: i64) -> KeySet {
+    KeySet::new([Key::Tag(id), Key::Tags])
+}
+
+/// An article's comment thread, or one comment of it (gone with the
+/// article, too).
+pub fn comments(article_id: i64) -> KeySet {
+    KeySet::new([Key::Article(article_id), Key::Comments(article_id)])
+}
+
+/// An article's share counts: exact.
+pub fn shares(article_id: i64) -> KeySet {
+    KeySet::new([Key::Article(article_id), Key::Shares(article_id)])
+}
+
+// ----------------------------------------------------------------------
+// Write side
+
+fn record(conn: &mut DbConnection, change: Change) -> Result<(), AppError> {
+    db::changes::record(conn, &change, crate::domain::date::now())?;
+    Ok(())
+}
+
+/// An article created (`before` None), changed, or deleted (`after` None).
+/// A change the public never saw (a draft edited) touches only the
+/// article's own key.
+pub fn article_written(
+    conn: &mut DbConnection,
+    before: Option<&ArticleView>,
+    after: Option<&ArticleView>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(id) = after.or(before).map(|v| v.article.id) else {
+        return Ok(());
+    };
+    let was = before.is_some_and(|v| v.article.is_visible(now));
+    let is = after.is_some_and(|v| v.article.is_visible(now));
+    let action = match (before, after) {
+        (None, _) if is => Action::Published,
+        (None, _) => Action::Created,
+        (_, None) => Action::Deleted,
+        _ => Action::of_article(was, is),
+    };
+    let mut keys = vec![Key::Article(id)];
+    if was || is {
+        keys.extend([Key::Articles, Key::Tags]);
+        keys.extend(before.into_iter().chain(after).map(|v| Key::Author(v.author.id)));
+    }
+    record(conn, Change::new(Entity::Article, id, action, keys))
+}
+
+/// A tag created, renamed or re-described, or deleted: every article
+/// showing its name and every list embedding those articles.
+pub fn tag_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(), AppError> {
+    let keys = match action {
+        Action::Created => vec![Key::Tags],
+        _ => vec![Key::Tag(id), Key::Tags, Key::Articles],
+    };
+    record(conn, Change::new(Entity::Tag, id, action, keys))
+}
+
+/// An editor's public face (name, slug) changed or the editor went.
+pub fn author_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(), AppError> {
+    record(
+        conn,
+        Change::new(Entity::Editor, id, action, [Key::Author(id), Key::Articles]),
+    )
+}
+
+/// A comment appeared, changed status or went. `visible` when the public
+/// thread changed (an approved comment came or went); the article's
+/// `comment_count` follows within the counters' lag either way.
+pub fn comment_written(
+    conn: &mut DbConnection,
+    id: i64,
+    article_id: i64,
+    action: Action,
+    visible: bool,
+) -> Result<(), AppError> {
+    let mut keys = vec![Key::Counts(article_id)];
+    if visible {
+        keys.push(Key::Comments(article_id));
+    }
+    record(conn, Change::new(Entity::Comment, id, action, keys))
+}
+
+/// Share presses on these articles: their counts routes at once, the
+/// counters in bodies and lists within the lag. One row per article per
+/// batch, however many presses.
+pub fn shares_written(conn: &mut DbConnection, article_ids: &[i64], action: Action) -> Result<(), AppError> {
+    for id in article_ids {
+        record(
+            conn,
+            Change::new(Entity::Share, *id, action, [Key::Shares(*id), Key::Counts(*id)]),
+        )?;
+    }
+    Ok(())
+}
