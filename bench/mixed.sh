@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# Mixed-traffic benchmark (issue 16, item 5): cached reads while readers write.
+# Not part of `cargo test`.
+#
+#   bench/mixed.sh [--backends sqlite,postgres] [--sizes 1k,1m] [--duration 10]
+#                  [--connections 32] [--articles 1000] [--shares-per-second 50]
+#                  [--comments-per-second 5] [--edit-every 5] [--chart docs/bench/mixed.svg]
+#
+# For each backend and size it seeds a database exactly as bench/run.sh does
+# (same seeder, same bench/data files and broadsheet_bench_<size> databases,
+# reused when they exist), copies it to a scratch database (so every run
+# starts from the same data and the seed stays as run.sh expects it), adds
+# an editor account with the CLI, starts the server with the response cache
+# on (the default 64 MiB) and rate limits and share de-duplication off, and
+# runs the same read load twice:
+#
+#   1. alone ("no writes");
+#   2. while three fixed-rate writers run ("with writes"): share presses
+#      (POST /articles/{slug}/shares, 50/s), reader comments
+#      (POST /articles/{slug}/comments, 5/s) and an editor's edit
+#      (PATCH /admin/articles/{id} with a bearer token from /auth/login,
+#      one every 5 s), each spread over the same articles as the reads.
+#
+# The reads: wrk -t2 -c32, GET /api/v1/articles/{slug} rotated over the
+# newest --articles published articles (article-1 is the newest), and every
+# tenth request the home list GET /api/v1/articles. 1 s of warm-up, then
+# --duration seconds; the writers start with the warm-up and stop about a
+# second after the measured reads.
+#
+# The share and comment writers are wrk processes whose Lua delay() hook
+# keeps each write on a fixed schedule (a monotonic clock through LuaJIT's
+# FFI). The edits come from a shell loop with curl, one new connection per
+# edit (a connection idle for 5 s between edits would meet the server's 5 s
+# keep-alive and request timeouts, actix's defaults, and get 408). The rates
+# in the table are what was reached (2xx answers / the writer's own run
+# time), with non-2xx answers counted apart. A slow server makes them fall
+# short, and the table shows it.
+#
+# Prints a markdown table (stdout) and draws reads/s and p99 latency with and
+# without writes as an SVG chart with gnuplot (--chart). Progress lines go
+# to stderr when it is a terminal.
+#
+# Needs wrk, gnuplot and jq (Debian packages); installs them with apt-get if
+# missing. Uses loopback port 18080 and, on PostgreSQL, a scratch database
+# broadsheet_mixed_<size> (dropped at the end). PGURL as in run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+BACKENDS=sqlite,postgres
+SIZES=1k
+DURATION=10
+CONNECTIONS=32
+ARTICLES=1000
+SHARES_PER_SECOND=50
+COMMENTS_PER_SECOND=5
+EDIT_EVERY=5
+CHART=docs/bench/mixed.svg
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+export PGOPTIONS='-c client_min_messages=warning'
+PORT=18080
+JWT=bench-secret-bench-secret-bench-secret-0
+EDITOR_EMAIL=mixed-editor@bench.test
+EDITOR_PASSWORD=mixed-benchmark-editor-password
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backends) BACKENDS=$2; shift 2 ;;
+    --sizes) SIZES=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --articles) ARTICLES=$2; shift 2 ;;
+    --shares-per-second) SHARES_PER_SECOND=$2; shift 2 ;;
+    --comments-per-second) COMMENTS_PER_SECOND=$2; shift 2 ;;
+    --edit-every) EDIT_EVERY=$2; shift 2 ;;
+    --chart) CHART=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+IFS=, read -ra backend_list <<<"$BACKENDS"
+IFS=, read -ra size_list <<<"$SIZES"
+for backend in "${backend_list[@]}"; do
+  case "$backend" in sqlite|postgres) ;; *) echo "unknown backend $backend" >&2; exit 2 ;; esac
+done
+for size in "${size_list[@]}"; do size_numbers "$size" >/dev/null; done
+
+STEP=0
+STEPS=$(( 2 + 4 * ${#backend_list[@]} * ${#size_list[@]} ))
+progress() { # one line per step, only on a terminal
+  STEP=$((STEP + 1))
+  if [ -t 2 ]; then echo "[$STEP/$STEPS] $*" >&2; fi
+}
+
+for tool in wrk:wrk gnuplot:gnuplot-nox jq:jq; do
+  command -v "${tool%%:*}" >/dev/null || {
+    echo "installing ${tool#*:}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${tool#*:}" >/dev/null
+  }
+done
+
+progress "building the release binary"
+cargo build --release --quiet --bin broadsheet
+BIN=$ROOT/target/release/broadsheet
+mkdir -p bench/data
+WORK=$(mktemp -d)
+SERVER_PID=""
+WRITER_PIDS=()
+SCRATCH_DB=""
+cleanup() {
+  local pid
+  for pid in "${WRITER_PIDS[@]}"; do
+    pkill -P "$pid" 2>/dev/null || true # the editor loop's sleep or curl
+    kill "$pid" 2>/dev/null || true
+  done
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [ -n "$SCRATCH_DB" ]; then
+    psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The reads: prepared requests for every slug of $MIXED_SLUGS, rotated;
+# every tenth request the home list. Each thread starts at its own place.
+cat > "$WORK/reads.lua" <<'LUA'
+local requests, n, k, i = {}, 0, 0, 0
+local list
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("offset", threads * 7919)
+end
+function init(args)
+  for slug in io.lines(os.getenv("MIXED_SLUGS")) do
+    n = n + 1
+    requests[n] = wrk.format("GET", "/api/v1/articles/" .. slug)
+  end
+  list = wrk.format("GET", "/api/v1/articles")
+  k = (offset or 0) % n
+end
+function request()
+  i = i + 1
+  if i % 10 == 0 then return list end
+  k = k % n + 1
+  return requests[k]
+end
+LUA
+
+# A writer: args kind (share|comment), rate per second, connections,
+# targets file (slugs), start index.
+# Write number s is due at start + s/rate; delay() waits for it (the first
+# request of each connection goes at once). Counts 2xx and other answers.
+cat > "$WORK/writer.lua" <<'LUA'
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } mixed_timespec;
+int clock_gettime(int clk_id, mixed_timespec *tp);
+]]
+local ts = ffi.new("mixed_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local channels = {"email", "facebook", "x", "linkedin", "whatsapp", "telegram", "reddit", "copy_link", "other"}
+local kind, interval, start, slot
+local targets, n, k, sent = {}, 0, 0, 0
+ok, bad, first_bad = 0, 0, nil
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  kind = args[1]
+  interval = 1000 / tonumber(args[2])
+  slot = tonumber(args[3]) - 1
+  for line in io.lines(args[4]) do
+    n = n + 1
+    targets[n] = line
+  end
+  k = tonumber(args[5]) % n
+  wrk.headers["Content-Type"] = "application/json"
+  start = now_ms()
+end
+function request()
+  sent = sent + 1
+  k = k % n + 1
+  local t = targets[k]
+  if kind == "share" then
+    return wrk.format("POST", "/api/v1/articles/" .. t .. "/shares", nil,
+      '{"channel":"' .. channels[sent % #channels + 1] .. '"}')
+  else
+    return wrk.format("POST", "/api/v1/articles/" .. t .. "/comments", nil, string.format(
+      '{"author_name":"Mixed Reader %d","author_email":"reader%d@example.com",' ..
+      '"body":"Comment %d of the mixed benchmark, about the tram plan."}', sent % 500, sent % 500, sent))
+  end
+end
+function delay()
+  slot = slot + 1
+  local wait = start + slot * interval - now_ms()
+  if wait < 0 then return 0 end
+  return math.floor(wait)
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    ok = ok + 1
+  else
+    bad = bad + 1
+    if not first_bad then first_bad = status .. " " .. string.sub(body or "", 1, 200) end
+  end
+end
+function done(summary, latency, requests)
+  local o, b, fb = 0, 0, nil
+  for _, t in ipairs(threads) do
+    o = o + t:get("ok")
+    b = b + t:get("bad")
+    fb = fb or t:get("first_bad")
+  end
+  io.write(string.format("mixed-writes ok=%d bad=%d seconds=%.3f\n", o, b, summary.duration / 1e6))
+  if fb then io.write("mixed-first-bad " .. (fb:gsub("%s+", " ")) .. "\n") end
+end
+LUA
+
+# The published articles among article-1..article-N (the seeder makes every
+# hundredth article a draft and the next one archived).
+published_slugs() { # count
+  awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) if ((i - 1) % 100 >= 2) print "article-" i }'
+}
+
+# A copy of the seeded database to write into; sets SCRATCH_URL.
+scratch_copy() { # backend size
+  if [ "$1" = sqlite ]; then
+    local file=$ROOT/bench/data/$2.db
+    rm -f "$WORK"/mixed.db*
+    cp "$file" "$WORK/mixed.db"
+    if [ -f "$file-wal" ]; then cp "$file-wal" "$WORK/mixed.db-wal"; fi
+    SCRATCH_URL=sqlite://$WORK/mixed.db
+  else
+    SCRATCH_DB=broadsheet_mixed_$2
+    psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null
+    psql "$PGURL/postgres" -qc "CREATE DATABASE $SCRATCH_DB TEMPLATE broadsheet_bench_$2 STRATEGY FILE_COPY" >/dev/null
+    SCRATCH_URL=$PGURL/$SCRATCH_DB
+  fi
+}
+
+drop_scratch() {
+  if [ -n "$SCRATCH_DB" ]; then
+    psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $SCRATCH_DB WITH (FORCE)" >/dev/null
+    SCRATCH_DB=""
+  fi
+  rm -f "$WORK"/mixed.db*
+}
+
+# writer kind rate connections targets start: runs in the background,
+# output in $WORK/<kind>.out.
+writer() {
+  local kind=$1; shift
+  wrk -t1 "-c$2" "-d$((DURATION + 2))s" --timeout 10s -s "$WORK/writer.lua" \
+    "http://127.0.0.1:$PORT" -- "$kind" "$@" >"$WORK/$kind.out" 2>&1 &
+  WRITER_PIDS+=("$!")
+}
+
+# The editor: PATCH one article of ids.txt (in turn) every $EDIT_EVERY
+# seconds, at 0.5, 1.5, 2.5… intervals from the start, for as long as the
+# wrk writers run; same output as they. In the background.
+editor_writes() { # token
+  (
+    local start now due k=0 ok=0 bad=0 first="" code id
+    local ids; mapfile -t ids <"$WORK/ids.txt"
+    local end_ns=$(( $(date +%s%N) + (DURATION + 2) * 1000000000 ))
+    local every_ns; every_ns=$(awk -v e="$EDIT_EVERY" 'BEGIN { printf "%.0f", e * 1e9 }')
+    start=$(date +%s%N)
+    while :; do
+      due=$(( start + k * every_ns + every_ns / 2 ))
+      [ "$due" -lt "$end_ns" ] || break
+      now=$(date +%s%N)
+      if [ "$due" -gt "$now" ]; then sleep "$(awk -v d=$((due - now)) 'BEGIN { printf "%.3f", d / 1e9 }')"; fi
+      id=${ids[k % ${#ids[@]}]}
+      code=$(curl -s -o "$WORK/edit.body" -w '%{http_code}' --max-time 10 -X PATCH \
+        "http://127.0.0.1:$PORT/api/v1/admin/articles/$id" -H "Authorization: Bearer $1" \
+        -H 'content-type: application/json' \
+        -d "{\"subtitle\":\"Edited during the mixed benchmark (edit $((k + 1)))\"}" || true)
+      if [ "${code:0:1}" = 2 ]; then
+        ok=$((ok + 1))
+      else
+        bad=$((bad + 1))
+        [ -n "$first" ] || first="$code $(head -c 200 "$WORK/edit.body" 2>/dev/null | tr -s '[:space:]' ' ')"
+      fi
+      k=$((k + 1))
+    done
+    sleep "$(awk -v d=$((end_ns - $(date +%s%N))) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e9 }')"
+    echo "mixed-writes ok=$ok bad=$bad seconds=$(awk -v d=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", d / 1e9 }')"
+    if [ -n "$first" ]; then echo "mixed-first-bad $first"; fi
+  ) >"$WORK/edit.out" 2>&1 &
+  WRITER_PIDS+=("$!")
+}
+
+# WRITER_RESULT="ok bad seconds" of a writer's output; its first non-2xx
+# answer to stderr.
+writer_result() { # kind
+  local out=$WORK/$1.out
+  WRITER_RESULT=$(sed -n 's/^mixed-writes ok=\([0-9]*\) bad=\([0-9]*\) seconds=\([0-9.]*\)$/\1 \2 \3/p' "$out")
+  if [ -z "$WRITER_RESULT" ]; then
+    echo "the $1 writer failed:" >&2; cat "$out" >&2; exit 1
+  fi
+  grep '^mixed-first-bad ' "$out" | sed "s/^mixed-first-bad /first non-2xx $1 answer: /" >&2 || true
+}
+
+rate() { # ok seconds
+  awk -v n="$1" -v s="$2" 'BEGIN { printf (n / s >= 10 ? "%.1f" : "%.2f"), n / s }'
+}
+
+label() { # backend size
+  local name=SQLite; [ "$1" = postgres ] && name=PostgreSQL
+  echo "$name $2"
+}
+
+published_slugs "$ARTICLES" >"$WORK/slugs.txt"
+export MIXED_SLUGS=$WORK/slugs.txt
+slug_count=$(wc -l <"$WORK/slugs.txt")
+: >"$WORK/chart.dat"
+
+echo "# Broadsheet mixed traffic — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+echo
+echo "Reads: wrk -t2 -c$CONNECTIONS -d${DURATION}s, article by slug over $slug_count published articles, every tenth request the home list."
+echo "Writes: $SHARES_PER_SECOND share presses/s, $COMMENTS_PER_SECOND comments/s, an edit every $EDIT_EVERY s (target rates; reached rates below)."
+echo
+echo "| backend | size | run | reads/s | of no-write | p50 ms | p99 ms | read non-2xx | shares/s (non-2xx) | comments/s (non-2xx) | edits/s (count, non-2xx) | load avg |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+for size in "${size_list[@]}"; do
+  read -r n_articles n_comments n_shares < <(size_numbers "$size")
+  [ "$ARTICLES" -le "$n_articles" ] || { echo "--articles $ARTICLES exceeds the $n_articles of size $size" >&2; exit 2; }
+  for backend in "${backend_list[@]}"; do
+    progress "$backend $size: seed ($n_articles articles, $n_comments comments, $n_shares share events; reused if present)"
+    seed "$backend" "$size"
+
+    progress "$backend $size: scratch copy, editor account, server start, sign-in"
+    scratch_copy "$backend" "$size"
+    url=$SCRATCH_URL
+    printf '%s\n' "$EDITOR_PASSWORD" | DATABASE_URL=$url JWT_SECRET=$JWT DEMO_CONTENT=false RUST_LOG=warn \
+      "$BIN" editor create --email "$EDITOR_EMAIL" --name "Mixed Bench Editor" --role editor --password-stdin >/dev/null
+    start_server "$url" 67108864
+    B=http://127.0.0.1:$PORT/api/v1
+    # Articles to edit: 20 spread over the read set, by id.
+    awk -v n="$slug_count" 'NR % int((n + 19) / 20) == 1' "$WORK/slugs.txt" | while read -r slug; do
+      curl -sf "$B/articles/$slug" | jq -r .id
+    done >"$WORK/ids.txt"
+    [ "$(wc -l <"$WORK/ids.txt")" -gt 0 ] || { echo "no article ids" >&2; exit 1; }
+    token=$(curl -sf "$B/auth/login" -H 'content-type: application/json' \
+      -d "{\"email\":\"$EDITOR_EMAIL\",\"password\":\"$EDITOR_PASSWORD\"}" | jq -r .access_token)
+    if [ -z "$token" ] || [ "$token" = null ]; then echo "sign-in failed" >&2; exit 1; fi
+
+    progress "$backend $size: reads without writes (${DURATION} s, $slug_count articles + home list)"
+    load0=$(awk '{print $1}' /proc/loadavg)
+    read -r r0 p50_0 p99_0 bad0 < <(load "$B/articles" "$WORK/reads.lua")
+    printf '| %s | %s | no writes | %s | 100%% | %s | %s | %s | | | | %s |\n' \
+      "$backend" "$size" "$r0" "$p50_0" "$p99_0" "$bad0" "$load0"
+
+    progress "$backend $size: reads with writes (${DURATION} s; $SHARES_PER_SECOND shares/s, $COMMENTS_PER_SECOND comments/s, an edit every $EDIT_EVERY s)"
+    load1=$(awk '{print $1}' /proc/loadavg)
+    WRITER_PIDS=()
+    writer share "$SHARES_PER_SECOND" 5 "$WORK/slugs.txt" 0
+    writer comment "$COMMENTS_PER_SECOND" 2 "$WORK/slugs.txt" "$((slug_count / 3))"
+    editor_writes "$token"
+    read -r r1 p50_1 p99_1 bad1 < <(load "$B/articles" "$WORK/reads.lua")
+    for pid in "${WRITER_PIDS[@]}"; do wait "$pid" || true; done
+    WRITER_PIDS=()
+    writer_result share; read -r s_ok s_bad s_sec <<<"$WRITER_RESULT"
+    writer_result comment; read -r c_ok c_bad c_sec <<<"$WRITER_RESULT"
+    writer_result edit; read -r e_ok e_bad e_sec <<<"$WRITER_RESULT"
+    pct=$(awk -v a="$r1" -v b="$r0" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')
+    printf '| %s | %s | with writes | %s | %s%% | %s | %s | %s | %s (%s) | %s (%s) | %s (%s, %s) | %s |\n' \
+      "$backend" "$size" "$r1" "$pct" "$p50_1" "$p99_1" "$bad1" \
+      "$(rate "$s_ok" "$s_sec")" "$s_bad" "$(rate "$c_ok" "$c_sec")" "$c_bad" \
+      "$(rate "$e_ok" "$e_sec")" "$e_ok" "$e_bad" "$load1"
+    printf '"%s" %s %s %s %s %s\n' "$(label "$backend" "$size")" "$r0" "$r1" "$pct" "$p99_0" "$p99_1" >>"$WORK/chart.dat"
+
+    stop_server
+    drop_scratch
+  done
+done
+
+progress "chart: $CHART"
+mkdir -p "$(dirname "$CHART")"
+cat > "$WORK/chart.gp" <<'GP'
+set terminal svg size 960,440 dynamic font "sans,12" background "#ffffff"
+set output out
+set multiplot layout 1,2 title heading
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top right
+set xtics nomirror
+set xrange [-0.6:rows - 0.4]
+set yrange [0:*]
+set offsets 0, 0, graph 0.15, 0
+set title "reads/s (label: with writes as % of no writes)"
+plot data using 2:xtic(1) title "no writes" lc rgb "#4c72b0", \
+     '' using 3 title "with writes" lc rgb "#dd8452", \
+     '' using ($0 + 1.0/6):3:(sprintf("%d%%", int($4))) with labels offset 0,0.8 notitle
+set title "p99 latency of the reads, ms (dashed: issue 16 target, 10 ms)"
+set arrow 1 from graph 0, first 10 to graph 1, first 10 nohead dt 2 lw 1.5 lc rgb "#555555" front
+plot data using 5:xtic(1) title "no writes" lc rgb "#4c72b0", \
+     '' using 6 title "with writes" lc rgb "#dd8452"
+unset multiplot
+GP
+gnuplot -e "out='$CHART'; data='$WORK/chart.dat'; rows=$(wc -l <"$WORK/chart.dat")" \
+  -e "heading=\"Cached reads with and without readers' writes ($SHARES_PER_SECOND shares/s, $COMMENTS_PER_SECOND comments/s, an edit every $EDIT_EVERY s)\"" \
+  "$WORK/chart.gp"
