@@ -71,19 +71,7 @@ struct Follower {
 pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<std::thread::JoinHandle<()>> {
     cache.follow();
     let weak = Arc::downgrade(cache);
-    let follower = Follower {
-        db,
-        retention_days,
-        position: None,
-        recent_id: 0,
-        applied_early: HashSet::new(),
-        published_after: crate::domain::date::now(),
-        in_sync: true,
-        last_sweep: Instant::now(),
-        // The first purge a minute after start, not at once: a fleet that
-        // restarts together should not all purge in the same second.
-        last_purge: Instant::now().checked_sub(PURGE_EVERY - Duration::from_secs(60)),
-    };
+    let follower = Follower::new(db, retention_days);
     std::thread::Builder::new()
         .name("change-follower".into())
         .spawn(move || follower.run(weak))
@@ -92,6 +80,22 @@ pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<
 }
 
 impl Follower {
+    fn new(db: Db, retention_days: u32) -> Follower {
+        Follower {
+            db,
+            retention_days,
+            position: None,
+            recent_id: 0,
+            applied_early: HashSet::new(),
+            published_after: crate::domain::date::now(),
+            in_sync: true,
+            last_sweep: Instant::now(),
+            // The first purge a minute after start, not at once: a fleet
+            // that restarts together should not all purge in one second.
+            last_purge: Instant::now().checked_sub(PURGE_EVERY - Duration::from_secs(60)),
+        }
+    }
+
     fn run(mut self, cache: Weak<ResponseCache>) {
         loop {
             let Some(cache) = cache.upgrade() else { return };
@@ -230,17 +234,7 @@ mod tests {
             Duration::from_secs(60),
             Duration::ZERO,
         ));
-        let mut follower = Follower {
-            db: db.clone(),
-            retention_days: 30,
-            position: None,
-            recent_id: 0,
-            applied_early: HashSet::new(),
-            published_after: crate::domain::date::now(),
-            in_sync: true,
-            last_sweep: Instant::now(),
-            last_purge: None,
-        };
+        let mut follower = Follower::new(db.clone(), 30);
         follower.poll(&cache).unwrap();
         let put = |key: &str, k: Key| {
             cache.store(

@@ -172,6 +172,13 @@ fn acknowledged_writes_survive_kill_9(backend: Backend) {
          (SELECT COUNT(*) FROM article_tags t WHERE t.article_id = a.id) <> 3",
     );
     assert_eq!(partial, 0, "articles without all their tags");
+    // The change log commits with its write or not at all: every article
+    // the writers created (acknowledged or not) has its change row.
+    let unlogged = sql.scalar(
+        "SELECT COUNT(*) AS n FROM articles a WHERE a.title LIKE 'Durable %' AND NOT EXISTS \
+         (SELECT 1 FROM changes c WHERE c.entity = 'article' AND c.entity_id = a.id)",
+    );
+    assert_eq!(unlogged, 0, "articles whose creation the change log lacks");
 
     // And the restarted server takes writes again.
     let reply = server

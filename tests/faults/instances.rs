@@ -57,6 +57,14 @@ fn metric(client: &mut Client, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
 }
 
+/// An editor's PATCH of article `id`; its answer must be `200`.
+fn patch(admin: &mut Client, id: i64, body: serde_json::Value) {
+    let reply = admin
+        .request("PATCH", &format!("/api/v1/admin/articles/{id}"), Some(&body))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
 fn title(reply: &Reply) -> String {
     reply.json()["title"].as_str().unwrap_or_default().to_string()
 }
@@ -87,14 +95,7 @@ fn edits_on_one_instance_reach_the_other(backend: Backend) {
         "B served the second reads from its cache ({hits} hits)"
     );
 
-    let edit = admin
-        .request(
-            "PATCH",
-            &format!("/api/v1/admin/articles/{id}"),
-            Some(&json!({"title": "Edited on A"})),
-        )
-        .unwrap();
-    assert_eq!(edit.status, 200, "{}", edit.text());
+    patch(&mut admin, id, json!({"title": "Edited on A"}));
     let written = Instant::now();
     let took = watch(
         &mut reader,
@@ -124,14 +125,7 @@ fn edits_on_one_instance_reach_the_other(backend: Backend) {
     );
 
     // A takedown: unpublished on A, gone from B within the bound.
-    let down = admin
-        .request(
-            "PATCH",
-            &format!("/api/v1/admin/articles/{id}"),
-            Some(&json!({"status": "draft"})),
-        )
-        .unwrap();
-    assert_eq!(down.status, 200, "{}", down.text());
+    patch(&mut admin, id, json!({"status": "draft"}));
     let written = Instant::now();
     let took = watch(
         &mut reader,
@@ -175,14 +169,7 @@ fn an_instance_cut_off_from_the_change_log_serves_nothing_stale() {
     }
 
     proxy.cut(Cut::Refuse);
-    let edit = admin
-        .request(
-            "PATCH",
-            &format!("/api/v1/admin/articles/{id}"),
-            Some(&json!({"title": "Changed while B was cut off"})),
-        )
-        .unwrap();
-    assert_eq!(edit.status, 200);
+    patch(&mut admin, id, json!({"title": "Changed while B was cut off"}));
     let written = Instant::now();
     // B cannot reach the database: past the bound it answers 503, never
     // the page it kept.
