@@ -191,6 +191,7 @@ fn validate_update(body: UpdateCommentRequest) -> Result<CommentPatch, AppError>
         (status = 200, description = "A page of comments.", body = CommentList,
          headers(
             ("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
+            ("Surrogate-Key" = String),
             ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`."),
             ("Link" = String, description = "RFC 8288 links to the next and previous pages."),
          )),
@@ -236,6 +237,7 @@ pub async fn list_comments(
         (status = 200, description = "The comment.", body = CommentResponse,
          headers(
             ("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
+            ("Surrogate-Key" = String),
             ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`."),
          )),
         (status = 304, description = "Not modified (`If-None-Match`)."),

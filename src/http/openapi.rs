@@ -317,6 +317,15 @@ fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Valu
             json!({"type": "string", "example": "public, max-age=60"}),
         ),
         (
+            "Surrogate-Key",
+            false,
+            "The surrogate keys this response was built from, space separated (`article:<id>`, \
+             `articles`, `tag:<id>`, `tags`, `author:<id>`, `comments:<article id>`, \
+             `shares:<article id>`), for a CDN to purge by; under 1 KB. Named by \
+             `SURROGATE_KEY_HEADER` (`Cache-Tag`, comma separated, or `xkey`; absent when `off`).",
+            json!({"type": "string", "maxLength": 1024, "example": "article:42 tag:3 author:7"}),
+        ),
+        (
             "Last-Modified",
             true,
             "When the resource was last changed (HTTP date).",

@@ -249,7 +249,7 @@ pub async fn record_share(
     params(("slug" = String, Path, description = "Slug of a published article", example = "its-too-late-now")),
     responses(
         (status = 200, description = "The article's share counts.", body = ShareCountsResponse,
-         headers(("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
+         headers(("Surrogate-Key" = String), ("ETag" = String, description = "Strong tag of the body; send as `If-None-Match`."),
                  ("Cache-Control" = String, description = "`public, max-age=CACHE_MAX_AGE_SECONDS`"))),
         (status = 304, description = "Not modified (`If-None-Match`)."),
     )

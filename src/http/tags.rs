@@ -166,7 +166,7 @@ async fn page_of_tags(
     params(TagListParams),
     responses(
         (status = 200, description = "A page of tags.", body = TagList,
-         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
+         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String), ("Surrogate-Key" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
     )
 )]
@@ -193,7 +193,7 @@ pub async fn list_tags(
     params(("slug" = String, Path, description = "The tag's slug.", example = "cities")),
     responses(
         (status = 200, description = "The tag.", body = TagResponse,
-         headers(("ETag" = String), ("Cache-Control" = String))),
+         headers(("ETag" = String), ("Cache-Control" = String), ("Surrogate-Key" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
     )
 )]

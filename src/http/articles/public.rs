@@ -90,7 +90,7 @@ pub struct ArticleListParams {
     params(ArticleListParams),
     responses(
         (status = 200, description = "A page of articles.", body = ArticleList,
-         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String))),
+         headers(("ETag" = String), ("Cache-Control" = String), ("Link" = String), ("Surrogate-Key" = String))),
         (status = 304, response = crate::http::openapi::NotModified),
     )
 )]
@@ -160,6 +160,7 @@ pub fn public_list_response<T: serde::Serialize>(
         (status = 200, description = "The article.", body = ArticleResponse,
          headers(
             ("ETag" = String),
+            ("Surrogate-Key" = String),
             ("Last-Modified" = String, description = "When the article was last edited."),
             ("Cache-Control" = String)
          )),
