@@ -60,8 +60,9 @@ impl AppState {
                     cache.invalidate(keys, Cause::LocalWrite);
                 }
             }));
-            change_follower::start(db.clone(), &cache, config.changes_retention_days);
         }
+        // Also with the cache off: it purges the change log.
+        change_follower::start(db.clone(), &cache, config.changes_retention_days);
         let metrics = Arc::new(Metrics::new(db.clone(), cache.stats()));
         let metrics_exposure = Exposure {
             separate_listener: config.metrics_addr.is_some(),

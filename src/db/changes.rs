@@ -137,14 +137,21 @@ pub fn read_settled(conn: &mut DbConnection, after: Position, limit: i64) -> Que
     query.load(conn)
 }
 
-/// Up to `limit` committed rows with an id above `after_id`, settled or not,
-/// in id order: what a cache applies early (evicting early is always
-/// safe), so that one long-running transaction elsewhere in the database
-/// cannot hold back every other instance's evictions.
-pub fn read_recent(conn: &mut DbConnection, after_id: i64, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+/// Up to `limit` committed rows after `after`, settled or not, in log
+/// order: what a cache applies early (evicting early is always safe), so
+/// that a transaction running long anywhere on the server (which holds the
+/// settled position back: `pg_snapshot_xmin` covers every database of it)
+/// cannot hold back every other instance's evictions. A reader that finds
+/// a full batch here behind an unmoving settled position knows it may be
+/// missing rows beyond it.
+pub fn read_committed_after(
+    conn: &mut DbConnection,
+    after: Position,
+    limit: i64,
+) -> QueryResult<Vec<ChangeRow>> {
     changes::table
-        .filter(changes::id.gt(after_id))
-        .order(changes::id)
+        .filter(after_filter(after))
+        .order((changes::tx, changes::id))
         .limit(limit)
         .load(conn)
 }

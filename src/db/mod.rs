@@ -134,8 +134,8 @@ pub struct Db {
     /// This handle's mark on the change-log rows it writes, so that its
     /// own cache (told at commit, below) can skip them when it reads the log.
     origin: i64,
-    /// Told the keys of every committed write's change-log rows, after the
-    /// commit and before the write's caller goes on.
+    /// Told the keys of every write's change-log rows, after the commit
+    /// (or the failure) and before the write's caller goes on.
     listeners: Arc<parking_lot::RwLock<Vec<CommitListener>>>,
 }
 
@@ -353,8 +353,10 @@ impl Db {
             }
         });
         self.writes.fetch_add(1, Ordering::Release);
-        // Only a committed write's keys: a rolled-back one changed nothing.
-        if result.is_ok() && !keys.is_empty() {
+        // Failed writes too: a COMMIT whose answer was lost may have
+        // committed, and this instance skips its own rows in the log.
+        // Evicting for a write that rolled back costs only a miss.
+        if !keys.is_empty() {
             for listener in self.listeners.read().iter() {
                 listener(&keys);
             }

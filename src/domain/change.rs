@@ -9,14 +9,15 @@
 //! | key | carried by | touched by |
 //! |---|---|---|
 //! | `article:<id>` | the article, its comments and share counts | any change to the article |
-//! | `articles` | every article list (home, tag page, search) | a change to a public article (or one becoming or ceasing to be public) |
+//! | `articles` | every article list (home, tag page, search) | a change to an article that is or was published (scheduled included), a tag or author rename |
 //! | `tag:<id>` | the tag, and articles showing it | a tag's rename, description or delete |
 //! | `tags` | the tag list | a tag change, or an article change that moves a tag's count |
-//! | `author:<id>` | articles by that author | the editor's name or slug |
+//! | `author:<id>` | articles by that author | the editor's name |
 //! | `comments:<article id>` | the article's comment thread and its comments | a comment appearing, changing or going |
 //! | `shares:<article id>` | the article's share counts route | a share press |
 //! | `counts:<article id>` | the article and lists showing it (never sent to CDNs) | a share press or comment: **lagged**, see below |
-//! | `all` | nothing; evicts everything | a change too broad to name (a bulk delete of share events) |
+//! | `rankings` | lists sorted by a counter (never sent to CDNs) | a share press or comment: **lagged** |
+//! | `all` | nothing; evicts everything | a change row this code cannot read (a newer version's key), or one written by hand |
 //!
 //! `counts:` keys are the counters (`share_count`, `comment_count`) shown in
 //! article bodies and lists. A share press must not evict the article body
@@ -37,19 +38,22 @@ pub enum Key {
     Comments(i64),
     Shares(i64),
     Counts(i64),
+    /// The order of lists sorted by a counter (`-share_count`,
+    /// `-comment_count`): lagged like the counters.
+    Rankings,
     All,
 }
 
 impl Key {
     /// Applied late and batched (see the module documentation).
     pub fn lagged(self) -> bool {
-        matches!(self, Key::Counts(_))
+        matches!(self, Key::Counts(_) | Key::Rankings)
     }
 
     /// Sent to CDNs in the `Surrogate-Key` header. Counters are not: a CDN
     /// purge per share press would empty the CDN as surely as our old cache.
     pub fn public(self) -> bool {
-        !matches!(self, Key::Counts(_) | Key::All)
+        !matches!(self, Key::Counts(_) | Key::Rankings | Key::All)
     }
 
     pub fn parse(text: &str) -> Option<Key> {
@@ -58,6 +62,7 @@ impl Key {
             None => match text {
                 "articles" => Key::Articles,
                 "tags" => Key::Tags,
+                "rankings" => Key::Rankings,
                 "all" => Key::All,
                 _ => return None,
             },
@@ -83,6 +88,7 @@ impl fmt::Display for Key {
             Key::Comments(id) => write!(f, "comments:{id}"),
             Key::Shares(id) => write!(f, "shares:{id}"),
             Key::Counts(id) => write!(f, "counts:{id}"),
+            Key::Rankings => f.write_str("rankings"),
             Key::All => f.write_str("all"),
         }
     }
@@ -326,6 +332,7 @@ mod tests {
             Key::Comments(7),
             Key::Shares(7),
             Key::Counts(7),
+            Key::Rankings,
             Key::All,
         ];
         assert_eq!(split(&join(&keys)), keys);

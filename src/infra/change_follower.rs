@@ -44,6 +44,7 @@ pub const POLL: Duration = Duration::from_millis(200);
 const BATCH: i64 = 1_000;
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+const PURGE_BATCH: i64 = 10_000;
 /// Share presses only evict caches, which read them within seconds.
 const SHARE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
@@ -53,9 +54,8 @@ struct Follower {
     retention_days: u32,
     /// `None` until the head is read (at start and after a failure).
     position: Option<Position>,
-    /// PostgreSQL: the highest id read by the early pass, and the ids it
-    /// applied that the settled pass has not reached yet.
-    recent_id: i64,
+    /// PostgreSQL: ids of rows beyond the settled position that were
+    /// applied already (committed, but not settled yet).
     applied_early: HashSet<i64>,
     /// Scheduled articles that went public after this are still to evict.
     published_after: chrono::NaiveDateTime,
@@ -69,7 +69,10 @@ struct Follower {
 /// which case the cache is never trusted (`ResponseCache::follow` without
 /// a confirmation bypasses it).
 pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<std::thread::JoinHandle<()>> {
-    cache.follow();
+    // With the cache off the thread only purges the log.
+    if cache.enabled() {
+        cache.follow();
+    }
     let weak = Arc::downgrade(cache);
     let follower = Follower::new(db, retention_days);
     std::thread::Builder::new()
@@ -85,7 +88,6 @@ impl Follower {
             db,
             retention_days,
             position: None,
-            recent_id: 0,
             applied_early: HashSet::new(),
             published_after: crate::domain::date::now(),
             in_sync: true,
@@ -99,21 +101,53 @@ impl Follower {
     fn run(mut self, cache: Weak<ResponseCache>) {
         loop {
             let Some(cache) = cache.upgrade() else { return };
-            self.tick(&cache);
+            // A panic in one tick must not end the thread: the cache would
+            // then be bypassed for good (safe, but slow) with no word why.
+            let tick = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.tick(&cache)));
+            if tick.is_err() {
+                tracing::error!("the change-log follower panicked; starting over from the log's head");
+                cache.lose_sync();
+                self.position = None;
+            }
             drop(cache);
             std::thread::sleep(POLL);
         }
     }
 
     fn tick(&mut self, cache: &ResponseCache) {
+        if cache.enabled() {
+            self.follow(cache);
+        }
+        if self.last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            match self.purge_batch() {
+                // More to go: the next tick takes the next batch, so a long
+                // purge never holds up the polls (or the SQLite writer).
+                Ok(n) if n as i64 == PURGE_BATCH => {}
+                Ok(_) => self.last_purge = Some(Instant::now()),
+                Err(e) => {
+                    self.last_purge = Some(Instant::now());
+                    tracing::warn!(error = %e, "could not purge old changes; will retry");
+                }
+            }
+        }
+    }
+
+    /// One poll of the log for the cache, and the cache's housekeeping.
+    fn follow(&mut self, cache: &ResponseCache) {
+        // Stamped before the read: what the poll confirms is the log as of
+        // its start.
+        let started = cache.now_ms();
         match self.poll(cache) {
-            Ok(()) => {
+            Ok(true) => {
                 if !self.in_sync {
                     tracing::info!("change log readable again: response cache back on");
                     self.in_sync = true;
                 }
-                cache.confirm_synced();
+                cache.confirm_synced(started);
             }
+            // Read, but not all of it: confirm nothing, so the cache turns
+            // itself off past the bound rather than serve what it missed.
+            Ok(false) => self.in_sync = false,
             Err(e) => {
                 if self.in_sync {
                     tracing::warn!(error = %e, "change log unreadable: response cache emptied and bypassed until it is back");
@@ -128,94 +162,90 @@ impl Follower {
             cache.sweep_expired();
             self.last_sweep = Instant::now();
         }
-        if self.last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
-            self.last_purge = Some(Instant::now());
-            if let Err(e) = self.purge() {
-                tracing::warn!(error = %e, "could not purge old changes; will retry");
-            }
-        }
     }
 
     /// Reads what was committed since the last poll and evicts its keys.
-    fn poll(&mut self, cache: &ResponseCache) -> Result<(), AppError> {
+    /// `Ok(false)` when more rows wait beyond its position than one read
+    /// takes: a transaction somewhere on the server has held the settled
+    /// position back for that long (see `read_committed_after`).
+    fn poll(&mut self, cache: &ResponseCache) -> Result<bool, AppError> {
         let Some(position) = self.position else {
-            let (head, last_id) = self
-                .db
-                .read_blocking(|conn| Ok((changes::head(conn)?, changes::last_id(conn)?)))?;
+            let head = self.db.read_blocking(|conn| Ok(changes::head(conn)?))?;
             // Anything kept before the head was read may predate changes
             // this follower will never see: start empty (fills in flight
             // are refused too).
             cache.clear(Cause::Unsynced);
             self.position = Some(head);
-            self.recent_id = last_id;
             self.applied_early.clear();
-            return Ok(());
+            return Ok(true);
         };
         let early = self.db.backend() == Backend::Postgres;
-        let (after_id, from) = (self.recent_id, self.published_after);
-        let now = crate::domain::date::now();
-        let (settled, recent, published) = self.db.read_blocking(move |conn| {
-            let settled = changes::read_settled(conn, position, BATCH)?;
-            let recent = if early {
-                changes::read_recent(conn, after_id, BATCH)?
-            } else {
-                Vec::new()
-            };
-            let published = crate::db::articles::published_between(conn, from, now)?;
-            Ok((settled, recent, published))
-        })?;
-        self.published_after = now;
-        let mut keys = Vec::new();
-        for id in published {
-            keys.extend([Key::Article(id), Key::Articles, Key::Tags]);
+        loop {
+            let position = self.position.unwrap_or(position);
+            let from = self.published_after;
+            let now = crate::domain::date::now();
+            let (settled, committed, published) = self.db.read_blocking(move |conn| {
+                let settled = changes::read_settled(conn, position, BATCH)?;
+                let committed = if early {
+                    changes::read_committed_after(conn, position, BATCH)?
+                } else {
+                    Vec::new()
+                };
+                let published = crate::db::articles::published_between(conn, from, now)?;
+                Ok((settled, committed, published))
+            })?;
+            self.published_after = now;
+            let mut keys = Vec::new();
+            for id in published {
+                keys.extend([Key::Article(id), Key::Articles, Key::Tags]);
+            }
+            self.take(&settled, &committed, &mut keys);
+            if !keys.is_empty() {
+                keys.sort_unstable();
+                keys.dedup();
+                cache.invalidate(&keys, Cause::OtherInstance);
+            }
+            let complete = (committed.len() as i64) < BATCH;
+            // A full batch of settled rows: there may be more. A window of
+            // committed rows wider than a batch: read on while the settled
+            // position moves.
+            if settled.len() as i64 == BATCH || (!complete && !settled.is_empty()) {
+                continue;
+            }
+            if !complete && self.in_sync {
+                tracing::warn!(
+                    "more than {BATCH} changes wait behind a transaction still running on the database server: response cache bypassed until it ends"
+                );
+            }
+            return Ok(complete);
         }
-        let more = settled.len() as i64 == BATCH || recent.len() as i64 == BATCH;
-        self.take(&settled, &recent, &mut keys);
-        if !keys.is_empty() {
-            keys.sort_unstable();
-            keys.dedup();
-            cache.invalidate(&keys, Cause::OtherInstance);
-        }
-        if more {
-            return self.poll(cache);
-        }
-        Ok(())
     }
 
     /// The keys of rows not yet applied and not this instance's own (those
     /// were evicted at commit); moves the position on.
-    fn take(&mut self, settled: &[ChangeRow], recent: &[ChangeRow], keys: &mut Vec<Key>) {
+    fn take(&mut self, settled: &[ChangeRow], committed: &[ChangeRow], keys: &mut Vec<Key>) {
         let own = self.db.origin();
-        for row in recent {
-            self.recent_id = self.recent_id.max(row.id);
+        for row in committed {
             if self.applied_early.insert(row.id) && row.origin != own {
                 keys.extend(row.keys());
             }
         }
         for row in settled {
             self.position = Some(row.position());
-            self.recent_id = self.recent_id.max(row.id);
             if !self.applied_early.remove(&row.id) && row.origin != own {
                 keys.extend(row.keys());
             }
         }
     }
 
-    /// Deletes changes past retention (share presses after an hour), in
-    /// bounded batches.
-    fn purge(&self) -> Result<(), AppError> {
+    /// Deletes one batch of changes past retention (share presses after an
+    /// hour); returns how many went.
+    fn purge_batch(&self) -> Result<usize, AppError> {
         let now = crate::domain::date::now();
         let before = now - chrono::TimeDelta::days(self.retention_days.into());
         let shares_before = now - SHARE_RETENTION;
-        for _ in 0..100 {
-            let n = self
-                .db
-                .write_blocking(|conn| Ok(changes::purge(conn, before, shares_before, 10_000)?))?;
-            if n < 10_000 {
-                break;
-            }
-        }
-        Ok(())
+        self.db
+            .write_blocking(|conn| Ok(changes::purge(conn, before, shares_before, PURGE_BATCH)?))
     }
 }
 

@@ -161,9 +161,10 @@ pub async fn update(
             db::tokens::revoke_editor(conn, id, now)?;
             db::password_resets::delete_for_editor(conn, id)?;
         }
-        // Name and bio are public (the embedded author); email, role and
-        // password are not. Deactivating hides nothing public either.
-        if patch.name.is_some() || patch.bio.is_some() {
+        // The name is public (the embedded author); bio, email, role and
+        // password are not shown to the public. Deactivating hides nothing
+        // public either.
+        if patch.name.is_some() {
             keys::author_written(conn, id, Action::Updated)?;
         }
         let changes = EditorChanges {

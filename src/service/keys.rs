@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::articles::ArticleView;
 use crate::db::{self, DbConnection};
+use crate::domain::article::ArticleStatus;
 use crate::domain::change::{Action, Change, Entity, Key, KeySet};
 use crate::error::AppError;
 
@@ -25,9 +26,15 @@ pub fn article(view: &ArticleView) -> KeySet {
 }
 
 /// An article list (home, tag or author page, search): any public article
-/// change may enter or leave it; its items' counters lag.
-pub fn article_list(ids: impl IntoIterator<Item = i64>) -> KeySet {
-    KeySet::new(std::iter::once(Key::Articles).chain(ids.into_iter().map(Key::Counts)))
+/// change may enter or leave it; its items' counters lag, and so does its
+/// order when it is `ranked` by a counter.
+pub fn article_list(ids: impl IntoIterator<Item = i64>, ranked: bool) -> KeySet {
+    let rankings = ranked.then_some(Key::Rankings);
+    KeySet::new(
+        std::iter::once(Key::Articles)
+            .chain(rankings)
+            .chain(ids.into_iter().map(Key::Counts)),
+    )
 }
 
 /// The tag list: names and article counts.
@@ -80,10 +87,12 @@ pub fn article_written(
         (_, None) => Action::Deleted,
         _ => Action::of_article(was, is),
     };
+    // Lists are keyed by status, not by the clock: a scheduled article is
+    // one edit away from the lists however close its `published_at` is.
+    let listed = |v: Option<&ArticleView>| v.is_some_and(|v| v.article.status == ArticleStatus::Published);
     let mut keys = vec![Key::Article(id)];
-    if was || is {
+    if was || is || listed(before) || listed(after) {
         keys.extend([Key::Articles, Key::Tags]);
-        keys.extend(before.into_iter().chain(after).map(|v| Key::Author(v.author.id)));
     }
     record(conn, Change::new(Entity::Article, id, action, keys))
 }
@@ -98,7 +107,8 @@ pub fn tag_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(
     record(conn, Change::new(Entity::Tag, id, action, keys))
 }
 
-/// An editor's public face (name, slug) changed or the editor went.
+/// An editor's public face (the name shown on articles) changed, or the
+/// editor went.
 pub fn author_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(), AppError> {
     record(
         conn,
@@ -116,7 +126,7 @@ pub fn comment_written(
     action: Action,
     visible: bool,
 ) -> Result<(), AppError> {
-    let mut keys = vec![Key::Counts(article_id)];
+    let mut keys = vec![Key::Counts(article_id), Key::Rankings];
     if visible {
         keys.push(Key::Comments(article_id));
     }
@@ -130,7 +140,12 @@ pub fn shares_written(conn: &mut DbConnection, article_ids: &[i64], action: Acti
     for id in article_ids {
         record(
             conn,
-            Change::new(Entity::Share, *id, action, [Key::Shares(*id), Key::Counts(*id)]),
+            Change::new(
+                Entity::Share,
+                *id,
+                action,
+                [Key::Shares(*id), Key::Counts(*id), Key::Rankings],
+            ),
         )?;
     }
     Ok(())

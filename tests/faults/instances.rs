@@ -75,6 +75,19 @@ fn edits_on_one_instance_reach_the_other(backend: Backend) {
     };
     let a = env.start(&[]);
     let b = env.start(&[]);
+    // On PostgreSQL, a transaction left open (with a transaction id) for
+    // the whole test, as a long batch job or a forgotten psql session
+    // would: it holds back every settled read of the log, and B must
+    // evict all the same.
+    let _open_transaction = (backend == Backend::Postgres).then(|| {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(env.url()).expect("connect");
+        diesel::sql_query("BEGIN").execute(&mut conn).expect("begin");
+        diesel::sql_query("SELECT pg_current_xact_id()")
+            .execute(&mut conn)
+            .expect("take a transaction id");
+        conn
+    });
     let mut admin = a.admin();
     let article = create_article(&mut admin, "Two instances", &["Scale"]);
     let (id, slug) = (

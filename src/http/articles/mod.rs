@@ -242,7 +242,11 @@ pub async fn load_list(
         .items
         .last()
         .and_then(|v| next_cursor(paging, order, page.has_more, v));
-    let keys = crate::service::keys::article_list(page.items.iter().map(|v| v.article.id));
+    let ranked = matches!(
+        order,
+        Order::Public(ArticleSort::MostShared | ArticleSort::MostCommented)
+    );
+    let keys = crate::service::keys::article_list(page.items.iter().map(|v| v.article.id), ranked);
     let data = page
         .items
         .into_iter()

@@ -43,7 +43,7 @@
 mod stats;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -107,16 +107,7 @@ pub struct ResponseCache {
     clock: AtomicU64,
     /// Lagged keys waiting to be applied, with when each was first seen.
     pending: Mutex<HashMap<Key, Instant>>,
-    /// Whether a change-log reader keeps this cache fresh (then it must
-    /// confirm within [`SYNC_BOUND`]), and when it last did, as
-    /// milliseconds since `epoch`.
-    followed: AtomicBool,
-    synced_ms: AtomicU64,
-    epoch: Instant,
 }
-
-/// `synced_ms` before the first confirmation.
-const NEVER: u64 = u64::MAX;
 
 /// A single path may hold at most 1/PATH_SHARE of the cache.
 const PATH_SHARE: usize = 4;
@@ -198,9 +189,6 @@ impl ResponseCache {
             tick: AtomicU64::new(0),
             clock: AtomicU64::new(0),
             pending: Mutex::default(),
-            followed: AtomicBool::new(false),
-            synced_ms: AtomicU64::new(NEVER),
-            epoch: Instant::now(),
         }
     }
 
@@ -236,37 +224,34 @@ impl ResponseCache {
         format!("{path}?{}", pairs.join("&"))
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    /// The cache's clock for [`ResponseCache::confirm_synced`].
+    pub fn now_ms(&self) -> u64 {
+        self.stats.now_ms()
     }
 
     /// A change-log reader now keeps this cache fresh: from here on the
     /// cache serves only while [`ResponseCache::confirm_synced`] is recent
     /// (and not at all before the first).
     pub fn follow(&self) {
-        self.followed.store(true, Ordering::Release);
+        self.stats.follow();
     }
 
-    /// The change-log reader has read everything committed until now.
-    pub fn confirm_synced(&self) {
-        self.synced_ms.store(self.now_ms(), Ordering::Release);
-        self.stats.out_of_sync.store(false, Ordering::Relaxed);
+    /// The change-log reader has read everything committed before
+    /// `read_began_ms` ([`ResponseCache::now_ms`] when its read began).
+    pub fn confirm_synced(&self, read_began_ms: u64) {
+        self.stats.confirm(read_began_ms);
     }
 
     /// The change-log reader could not read it: empty the cache, which is
-    /// bypassed until [`ResponseCache::confirm_synced`].
+    /// bypassed until the next [`ResponseCache::confirm_synced`].
     pub fn lose_sync(&self) {
-        self.stats.out_of_sync.store(true, Ordering::Relaxed);
+        self.stats.unconfirm();
         self.clear(Cause::Unsynced);
     }
 
     /// True when the cache may be used now.
     pub fn usable(&self) -> bool {
-        if !self.followed.load(Ordering::Acquire) {
-            return true;
-        }
-        let synced = self.synced_ms.load(Ordering::Acquire);
-        synced != NEVER && self.now_ms().saturating_sub(synced) <= SYNC_BOUND.as_millis() as u64
+        self.stats.usable()
     }
 
     /// Takes a [`Ticket`]: call before the handler reads the database.

@@ -1,6 +1,9 @@
 //! The response cache's counters, shared with the metrics collector.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::SYNC_BOUND;
 
 /// Why entries left the cache (the `cause` label of
 /// `broadsheet_response_cache_evictions_total`).
@@ -47,8 +50,11 @@ impl Cause {
     }
 }
 
-/// Hit, miss, size and eviction counters.
-#[derive(Default)]
+/// `synced_ms` before the first confirmation, and after a failed read.
+const NEVER: u64 = u64::MAX;
+
+/// Hit, miss, size and eviction counters, and whether the change log is
+/// read (what decides whether the cache may be used at all).
 pub struct CacheStats {
     pub(super) hits: AtomicU64,
     pub(super) misses: AtomicU64,
@@ -56,9 +62,27 @@ pub struct CacheStats {
     pub(super) bypassed: AtomicU64,
     pub(super) bytes: AtomicUsize,
     evictions: [AtomicU64; 6],
-    /// Whether this instance reads the change log (a cache on its own
-    /// with no reader reports itself in sync).
-    pub(super) out_of_sync: AtomicBool,
+    /// Whether a change-log reader keeps the cache fresh (then it must
+    /// confirm within `SYNC_BOUND`), and the moment its last confirmed
+    /// read began, as milliseconds since `epoch`.
+    followed: AtomicBool,
+    synced_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for CacheStats {
+    fn default() -> Self {
+        CacheStats {
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            bypassed: AtomicU64::new(0),
+            bytes: AtomicUsize::new(0),
+            evictions: Default::default(),
+            followed: AtomicBool::new(false),
+            synced_ms: AtomicU64::new(NEVER),
+            epoch: Instant::now(),
+        }
+    }
 }
 
 impl CacheStats {
@@ -96,9 +120,36 @@ impl CacheStats {
         self.evictions[cause.index()].fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// False while the change log is out of reach (the cache is then
-    /// empty and bypassed).
+    /// False while the change log has not been read within `SYNC_BOUND`
+    /// (the cache is then bypassed): out of reach, stuck, or held back.
     pub fn in_sync(&self) -> bool {
-        !self.out_of_sync.load(Ordering::Relaxed)
+        self.usable()
+    }
+
+    pub(super) fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    pub(super) fn follow(&self) {
+        self.followed.store(true, Ordering::Release);
+    }
+
+    pub(super) fn confirm(&self, read_began_ms: u64) {
+        self.synced_ms.store(read_began_ms, Ordering::Release);
+    }
+
+    pub(super) fn unconfirm(&self) {
+        self.synced_ms.store(NEVER, Ordering::Release);
+    }
+
+    /// True when the cache may be used now: nobody follows the log for it
+    /// (a cache on its own), or the last confirmed read began within
+    /// `SYNC_BOUND`.
+    pub(super) fn usable(&self) -> bool {
+        if !self.followed.load(Ordering::Acquire) {
+            return true;
+        }
+        let synced = self.synced_ms.load(Ordering::Acquire);
+        synced != NEVER && self.now_ms().saturating_sub(synced) <= SYNC_BOUND.as_millis() as u64
     }
 }

@@ -154,17 +154,17 @@ fn an_unconfirmed_follower_bypasses_the_cache() {
     cache.follow();
     put(&cache, "/a", &[], 10);
     assert!(cache.lookup("/a").is_none(), "not before the first confirmation");
-    cache.confirm_synced();
+    cache.confirm_synced(cache.now_ms());
     put(&cache, "/a", &[], 10);
     assert!(cache.lookup("/a").is_some());
-    cache.synced_ms.store(0, Ordering::Release);
+    cache.confirm_synced(cache.now_ms());
     std::thread::sleep(SYNC_BOUND + Duration::from_millis(20));
     assert!(cache.lookup("/a").is_none(), "served past the bound");
     assert_eq!(cache.stats().bypassed(), 2);
     cache.lose_sync();
     assert!(!cache.stats().in_sync());
     assert_eq!(cache.entry_count(), 0);
-    cache.confirm_synced();
+    cache.confirm_synced(cache.now_ms());
     put(&cache, "/a", &[], 10);
     assert!(cache.lookup("/a").is_some());
 }
