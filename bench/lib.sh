@@ -14,6 +14,12 @@ size_numbers() {
   esac
 }
 
+# The published articles among article-1..article-N (the seeder makes every
+# hundredth article a draft and the next one archived).
+published_slugs() { # count
+  awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) if ((i - 1) % 100 >= 2) print "article-" i }'
+}
+
 database_url() {
   case "$1" in
     sqlite) echo "sqlite://$ROOT/bench/data/$2.db" ;;

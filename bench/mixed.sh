@@ -224,12 +224,6 @@ function done(summary, latency, requests)
 end
 LUA
 
-# The published articles among article-1..article-N (the seeder makes every
-# hundredth article a draft and the next one archived).
-published_slugs() { # count
-  awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) if ((i - 1) % 100 >= 2) print "article-" i }'
-}
-
 # A copy of the seeded database to write into; sets SCRATCH_URL.
 scratch_copy() { # backend size
   if [ "$1" = sqlite ]; then

@@ -74,7 +74,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>>
     comments::table
         .find(id)
         .select(CommentRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

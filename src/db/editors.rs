@@ -62,7 +62,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<EditorRow>> 
     editors::table
         .find(id)
         .select(EditorRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -70,7 +70,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     editors::table
         .filter(editors::email.eq(email))
         .select(EditorRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -149,7 +149,7 @@ pub fn login_locked_until(
     let locked: Option<Option<NaiveDateTime>> = login_failures::table
         .find(email_hash)
         .select(login_failures::locked_until)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(locked.flatten().filter(|t| *t > now))
 }

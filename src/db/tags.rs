@@ -57,7 +57,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<TagRow>> {
     tags::table
         .find(id)
         .select(TagRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -65,7 +65,7 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<T
     tags::table
         .filter(tags::slug.eq(slug))
         .select(TagRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -144,7 +144,7 @@ pub fn find_visible_by_slug(
         .filter(tags::slug.eq(slug))
         .filter(has_visible_article!(now))
         .select(TagRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -115,6 +115,19 @@ pub struct ListFilter {
     pub query: Option<String>,
     pub published_from: Option<NaiveDateTime>,
     pub published_to: Option<NaiveDateTime>,
+    /// Which columns the rows carry (not which rows match).
+    pub columns: Columns,
+}
+
+/// The columns an article list loads. The two bodies are most of a row's
+/// bytes and list items leave them out unless `?fields=` names one, so a
+/// list loads them only then; rows loaded without them carry empty bodies,
+/// which nothing may serialise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Columns {
+    #[default]
+    All,
+    WithoutBodies,
 }
 
 /// Where a cursor-mode page starts: after the row with these keys.

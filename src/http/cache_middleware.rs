@@ -13,7 +13,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
 use actix_web::{Error, HttpResponse, web};
 
 use std::time::Duration;
@@ -33,20 +32,20 @@ fn cacheable_path(path: &str) -> bool {
 fn replay(entry: &CachedResponse, if_none_match: Option<&header::HeaderValue>) -> HttpResponse {
     let not_modified = if_none_match
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match_hits(v, &entry.etag));
+        .is_some_and(|v| none_match_hits(v, entry.etag.to_str().unwrap_or_default()));
     let mut builder = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    builder.insert_header((header::ETAG, entry.etag.as_str()));
+    builder.insert_header((header::ETAG, entry.etag.clone()));
     for (name, value) in &entry.headers {
-        builder.insert_header((name.as_str(), value.as_str()));
+        builder.insert_header((name.clone(), value.clone()));
     }
     if not_modified {
         builder.finish()
     } else {
-        builder.body(Bytes::from_owner(entry.body.clone()))
+        builder.body(entry.body.clone())
     }
 }
 
@@ -95,20 +94,15 @@ pub async fn public_response_cache(
     if !enabled || response.status() != StatusCode::OK || !public {
         return Ok(response.map_into_boxed_body());
     }
-    let Some(etag) = response
-        .headers()
-        .get(header::ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-    else {
+    let Some(etag) = response.headers().get(header::ETAG).cloned() else {
         return Ok(response.map_into_boxed_body());
     };
     let (request, response) = response.into_parts();
-    let headers: Vec<(String, String)> = response
+    let headers: Vec<(header::HeaderName, header::HeaderValue)> = response
         .headers()
         .iter()
         .filter(|(name, _)| *name != header::ETAG && *name != header::CONTENT_LENGTH)
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     let (response, body) = response.into_parts();
     let body = actix_web::body::to_bytes(body)
@@ -122,7 +116,9 @@ pub async fn public_response_cache(
         CachedResponse {
             etag,
             headers,
-            body: body.to_vec().into(),
+            // An exact-size copy: the body's buffer may be larger than its
+            // bytes, and the cache counts what it holds.
+            body: actix_web::web::Bytes::copy_from_slice(&body),
         },
     );
     Ok(ServiceResponse::new(

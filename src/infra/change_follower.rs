@@ -273,9 +273,9 @@ mod tests {
                 Duration::from_secs(60),
                 vec![k],
                 crate::infra::response_cache::CachedResponse {
-                    etag: "\"1\"".into(),
+                    etag: http::HeaderValue::from_static("\"1\""),
                     headers: vec![],
-                    body: b"x".to_vec().into(),
+                    body: bytes::Bytes::from_static(b"x"),
                 },
             )
         };

@@ -89,13 +89,8 @@ fn no_article(id: i64) -> AppError {
 /// The published article at `slug`, visible now (the public article page).
 pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, AppError> {
     let now = crate::domain::date::now();
-    db.read(
-        move |conn| match db::articles::find_visible_by_slug(conn, &slug, now)? {
-            Some(row) => Ok(Some(db::articles::view(conn, row)?)),
-            None => Ok(None),
-        },
-    )
-    .await
+    db.read(move |conn| Ok(db::articles::find_visible_view_by_slug(conn, &slug, now)?))
+        .await
 }
 
 pub async fn create(

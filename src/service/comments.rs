@@ -226,14 +226,14 @@ pub async fn list_public(
     window: Window,
 ) -> Result<(i64, Vec<CommentRow>, Option<i64>), AppError> {
     db.read(move |conn| {
-        let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
+        let article_id = db::articles::find_visible_id_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| no_article(&slug))?;
-        let rows = db::comments::list_public(conn, article.id, window.after, window.offset, window.limit)?;
+        let rows = db::comments::list_public(conn, article_id, window.after, window.offset, window.limit)?;
         let total = match window.with_total {
-            true => Some(db::comments::count_public(conn, article.id)?),
+            true => Some(db::comments::count_public(conn, article_id)?),
             false => None,
         };
-        Ok((article.id, rows, total))
+        Ok((article_id, rows, total))
     })
     .await
 }
@@ -241,10 +241,10 @@ pub async fn list_public(
 /// One comment of the public thread of the article at `slug`.
 pub async fn get_public(db: &Db, slug: String, id: i64) -> Result<CommentRow, AppError> {
     db.read(move |conn| {
-        let article = db::articles::find_visible_by_slug(conn, &slug, crate::domain::date::now())?
+        let article_id = db::articles::find_visible_id_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| no_article(&slug))?;
         db::comments::find(conn, id)?
-            .filter(|c| c.article_id == article.id && c.status() == CommentStatus::Approved)
+            .filter(|c| c.article_id == article_id && c.status() == CommentStatus::Approved)
             .ok_or_else(|| no_comment(id))
     })
     .await

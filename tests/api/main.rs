@@ -17,6 +17,7 @@ mod migrations;
 mod openapi;
 mod passwords;
 mod problems;
+mod reads;
 mod security;
 mod shares;
 mod tags;

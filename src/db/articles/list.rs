@@ -3,12 +3,30 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
 
-use super::{ArticleRow, filtered};
+use super::{ArticleRow, filtered, load_rows};
 use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
+
+/// The tag's index range: the entries of `tag_id` visible at `now`, within
+/// the filter's time window; `$source` is `article_tags` alone (counts) or
+/// joined to its articles (pages).
+macro_rules! tag_index_range {
+    ($source:expr, $filter:expr, $tag_id:expr, $now:expr) => {{
+        let mut query = $source
+            .filter(article_tags::tag_id.eq($tag_id))
+            .filter(article_tags::published_at.le($now))
+            .into_boxed::<MultiBackend>();
+        if let Some(from) = $filter.published_from {
+            query = query.filter(article_tags::published_at.ge(from));
+        }
+        if let Some(to) = $filter.published_to {
+            query = query.filter(article_tags::published_at.le(to));
+        }
+        query
+    }};
+}
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
@@ -16,7 +34,9 @@ pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
         let Some(tag_id) = tag_id(conn, tag)? else {
             return Ok(0);
         };
-        return tag_index_query(filter, tag_id, now).count().get_result(conn);
+        return tag_index_range!(article_tags::table, filter, tag_id, now)
+            .count()
+            .get_result(conn);
     }
     if let Some(total) = count_by_status(conn, filter)? {
         return Ok(total);
@@ -52,22 +72,26 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
     match (filter.visible_at, filter.status) {
         (Some(now), None | Some(ArticleStatus::Published)) => {
             // Two range scans rather than one OR, which a planner may turn
-            // into a scan of every published article.
-            const VISIBLE: &str = "SELECT (SELECT count FROM article_status_counts WHERE status = $1) \
-                 - (SELECT COUNT(*) FROM articles WHERE status = $1 AND published_at > $2) \
-                 - (SELECT COUNT(*) FROM articles WHERE status = $1 AND published_at IS NULL) AS count";
+            // into a scan of every published article. Subqueries in one
+            // statement that diesel prepares once per connection (as
+            // `sql_query` or a SQL literal, it was parsed on every run).
             let published = ArticleStatus::Published.as_str();
-            let row: CountRow = match conn {
-                DbConnection::Sqlite(c) => diesel::sql_query(VISIBLE.replace('$', "?"))
-                    .bind::<Text, _>(published)
-                    .bind::<Timestamp, _>(now)
-                    .get_result(c)?,
-                DbConnection::Pg(c) => diesel::sql_query(VISIBLE)
-                    .bind::<Text, _>(published)
-                    .bind::<Timestamp, _>(now)
-                    .get_result(c)?,
-            };
-            Ok(Some(row.count))
+            let stored = counts::table
+                .filter(counts::status.eq(published))
+                .select(counts::count)
+                .single_value();
+            let scheduled = articles::table
+                .filter(articles::status.eq(published))
+                .filter(articles::published_at.gt(now))
+                .count()
+                .single_value();
+            let undated = articles::table
+                .filter(articles::status.eq(published))
+                .filter(articles::published_at.is_null())
+                .count()
+                .single_value();
+            let visible: Option<i64> = diesel::select(stored - scheduled - undated).get_result(conn)?;
+            Ok(Some(visible.unwrap_or(0)))
         }
         (Some(_), Some(_)) => Ok(None),
         (None, status) => stored(conn, status).map(Some),
@@ -92,26 +116,8 @@ fn tag_id(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<i64>> {
     tags::table
         .filter(tags::slug.eq(slug))
         .select(tags::id)
-        .first(conn)
+        .get_result(conn)
         .optional()
-}
-
-fn tag_index_query(
-    filter: &ListFilter,
-    tag_id: i64,
-    now: NaiveDateTime,
-) -> article_tags::BoxedQuery<'static, MultiBackend> {
-    let mut query = article_tags::table
-        .filter(article_tags::tag_id.eq(tag_id))
-        .filter(article_tags::published_at.le(now))
-        .into_boxed();
-    if let Some(from) = filter.published_from {
-        query = query.filter(article_tags::published_at.ge(from));
-    }
-    if let Some(to) = filter.published_to {
-        query = query.filter(article_tags::published_at.le(to));
-    }
-    query
 }
 
 fn list_tag_page(
@@ -126,7 +132,12 @@ fn list_tag_page(
     let Some(tag_id) = tag_id(conn, tag)? else {
         return Ok(vec![]);
     };
-    let mut query = tag_index_query(filter, tag_id, now);
+    let mut query = tag_index_range!(
+        article_tags::table.inner_join(articles::table),
+        filter,
+        tag_id,
+        now
+    );
     if let Some(After::Published(p, id)) = after {
         query = if newest_first {
             query.filter(
@@ -147,17 +158,8 @@ fn list_tag_page(
     } else {
         query.order((article_tags::published_at.asc(), article_tags::article_id.asc()))
     };
-    let ids: Vec<i64> = query
-        .offset(offset)
-        .limit(limit)
-        .select(article_tags::article_id)
-        .load(conn)?;
-    let mut rows: Vec<ArticleRow> = articles::table
-        .filter(articles::id.eq_any(&ids))
-        .select(ArticleRow::as_select())
-        .load(conn)?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-    Ok(rows)
+    // One statement: the index range joined to the article rows.
+    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }
 
 /// A page of articles matching `filter`, in `order`: skipping `offset` rows
@@ -230,15 +232,5 @@ pub fn list(
         }
         Order::RecentlyUpdated => query.order((articles::updated_at.desc(), articles::id.desc())),
     };
-    query
-        .offset(offset)
-        .limit(limit)
-        .select(ArticleRow::as_select())
-        .load(conn)
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
+    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }

@@ -13,9 +13,12 @@ use diesel::sql_types::{Bool, Nullable};
 
 mod list;
 mod search;
+mod views;
 
 pub use list::{count, list};
 pub use search::{NARROWED_SCAN, RELEVANCE_WINDOW, fts5_query, list_by_relevance};
+use views::load_rows;
+pub use views::{ArticleView, AuthorRef, TagRef, embed, find_visible_view_by_slug, view};
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
@@ -93,32 +96,6 @@ pub struct ArticleChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-/// The author as embedded in an article.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = editors)]
-pub struct AuthorRef {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-}
-
-/// A tag as embedded in an article.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = tags)]
-pub struct TagRef {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-}
-
-/// An article with what it embeds.
-#[derive(Debug, Clone)]
-pub struct ArticleView {
-    pub article: ArticleRow,
-    pub author: AuthorRef,
-    pub tags: Vec<TagRef>,
-}
-
 type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
 
 /// The list query for `filter`, without order or paging (lists, counts and
@@ -179,7 +156,7 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ArticleRow>>
     articles::table
         .find(id)
         .select(ArticleRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -187,7 +164,7 @@ pub fn find_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<A
     articles::table
         .filter(articles::slug.eq(slug))
         .select(ArticleRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -199,9 +176,26 @@ pub fn find_visible_by_slug(
 ) -> QueryResult<Option<ArticleRow>> {
     articles::table
         .filter(articles::slug.eq(slug))
-        .filter(visible_filter(now))
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::published_at.le(now))
         .select(ArticleRow::as_select())
-        .first(conn)
+        .get_result(conn)
+        .optional()
+}
+
+/// The id of the article at `slug` if the public may see it at `now`: what
+/// the comment and share routes need of it, without its bodies.
+pub fn find_visible_id_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
+        .filter(articles::published_at.le(now))
+        .select(articles::id)
+        .get_result(conn)
         .optional()
 }
 
@@ -232,56 +226,6 @@ pub fn visible_ids_by_slug(
         .filter(visible_filter(now))
         .select((articles::id, articles::slug))
         .load(conn)
-}
-
-/// Loads the author and tags of `rows` in two queries, whatever their number.
-pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
-    if rows.is_empty() {
-        return Ok(vec![]);
-    }
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    author_ids.sort_unstable();
-    author_ids.dedup();
-    let authors: Vec<AuthorRef> = editors::table
-        .filter(editors::id.eq_any(&author_ids))
-        .select(AuthorRef::as_select())
-        .load(conn)?;
-    let tag_rows: Vec<(i64, TagRef)> = article_tags::table
-        .inner_join(tags::table)
-        .filter(article_tags::article_id.eq_any(&ids))
-        .order((article_tags::article_id, article_tags::position))
-        .select((article_tags::article_id, TagRef::as_select()))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|article| {
-            let author = authors
-                .iter()
-                .find(|a| a.id == article.author_id)
-                .cloned()
-                .unwrap_or(AuthorRef {
-                    id: article.author_id,
-                    slug: String::new(),
-                    name: String::new(),
-                });
-            let tags = tag_rows
-                .iter()
-                .filter(|(article_id, _)| *article_id == article.id)
-                .map(|(_, t)| t.clone())
-                .collect();
-            ArticleView {
-                article,
-                author,
-                tags,
-            }
-        })
-        .collect())
-}
-
-/// One article with its author and tags.
-pub fn view(conn: &mut DbConnection, row: ArticleRow) -> QueryResult<ArticleView> {
-    Ok(embed(conn, vec![row])?.remove(0))
 }
 
 /// Inserts `new`, making its slug unique: `base`, `base-2`, `base-3`… The

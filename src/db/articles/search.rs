@@ -8,8 +8,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 
-use super::ArticleRow;
-use super::filtered;
+use super::{ArticleRow, filtered, load_rows};
 use crate::db::schema::articles;
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::ArticleStatus;
@@ -202,10 +201,11 @@ pub fn list_by_relevance(
         .skip(offset.max(0) as usize)
         .take(limit.max(0) as usize)
         .collect();
-    let mut rows: Vec<ArticleRow> = articles::table
-        .filter(articles::id.eq_any(&page))
-        .select(ArticleRow::as_select())
-        .load(conn)?;
+    let mut rows: Vec<ArticleRow> = load_rows!(
+        articles::table.filter(articles::id.eq_any(&page)),
+        filter.columns,
+        conn
+    )?;
     rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
     Ok((rows, total))
 }

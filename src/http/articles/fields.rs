@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::ArticleResponse;
-use crate::domain::article::{FIELDS, HEAVY_FIELDS};
+use crate::domain::article::{Columns, FIELDS, HEAVY_FIELDS};
 use crate::error::FieldError;
 
 /// The fields a list item carries: a bit per entry of [`FIELDS`].
@@ -46,6 +46,16 @@ impl FieldSet {
             errors.push(FieldError::new("fields", "must name at least one field"));
         }
         FieldSet(chosen)
+    }
+
+    /// The columns a list must load for these fields: the bodies only when
+    /// one of them is asked for.
+    pub fn columns(self) -> Columns {
+        if HEAVY_FIELDS.iter().any(|f| self.has(f)) {
+            Columns::All
+        } else {
+            Columns::WithoutBodies
+        }
     }
 
     /// The article, to be serialised with only these fields.

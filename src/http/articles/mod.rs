@@ -212,12 +212,13 @@ pub enum ArticleField {
 pub async fn load_list(
     state: &AppState,
     req: &HttpRequest,
-    filter: ListFilter,
+    mut filter: ListFilter,
     order: Order,
     paging: &Paging,
     fields: FieldSet,
 ) -> Result<(ListBody<Shaped>, KeySet), AppError> {
     let after = cursor_after(paging, order)?;
+    filter.columns = fields.columns();
     let per_page = paging.per_page() as usize;
     let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
     // A search waits for a slot as long as it would for a connection.

@@ -47,6 +47,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
 use parking_lot::Mutex;
 
 use crate::domain::change::Key;
@@ -60,12 +62,18 @@ pub const SYNC_BOUND: Duration = Duration::from_secs(1);
 /// memory is dropped and every fill in flight is refused instead.
 const MAX_REMEMBERED_KEYS: usize = 100_000;
 
-/// One kept response: what the middleware needs to answer again.
+/// One kept response: what the middleware needs to answer again, in the
+/// `http` crate's header types (the ones actix-web re-exports; a crate of
+/// HTTP types, not of the framework) so that a hit sends them as they are:
+/// kept as strings, every header name and value was parsed and checked
+/// again on every hit, which cost the cached list routes about a tenth of
+/// their rate (docs/BENCHMARKS.md, issue 14's before and after).
 pub struct CachedResponse {
-    pub etag: String,
+    pub etag: HeaderValue,
     /// Every header but `ETag` and `Content-Length`.
-    pub headers: Vec<(String, String)>,
-    pub body: Arc<[u8]>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Shared, not copied, by every hit.
+    pub body: Bytes,
 }
 
 /// The invalidation clock when a miss began: see "No stale fill".
@@ -295,7 +303,7 @@ impl ResponseCache {
             + response
                 .headers
                 .iter()
-                .map(|(n, v)| n.len() + v.len() + 16)
+                .map(|(n, v)| n.as_str().len() + v.len() + 16)
                 .sum::<usize>()
             + keys.len() * 48
             + 128;

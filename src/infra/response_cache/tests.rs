@@ -4,8 +4,11 @@ use super::*;
 
 fn response(bytes: usize) -> CachedResponse {
     CachedResponse {
-        etag: "\"0\"".into(),
-        headers: vec![("content-type".into(), "application/json".into())],
+        etag: http::HeaderValue::from_static("\"0\""),
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        )],
         body: vec![b'x'; bytes].into(),
     }
 }
