@@ -101,7 +101,7 @@ done
 
 progress "building the release binary"
 cargo build --release --quiet --bin broadsheet
-BIN=$ROOT/target/release/broadsheet
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/broadsheet
 mkdir -p bench/data
 WORK=$(mktemp -d)
 SERVER_PID=""

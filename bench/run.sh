@@ -55,7 +55,7 @@ NGINX=$(PATH=$PATH:/usr/sbin command -v nginx)
 
 echo "building release binaries…" >&2
 cargo build --release --quiet --bin broadsheet
-BIN=$ROOT/target/release/broadsheet
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/broadsheet
 mkdir -p bench/data
 WORK=$(mktemp -d)
 SERVER_PID=""

@@ -54,7 +54,7 @@ command -v wrk >/dev/null || {
 
 echo "building release binary…" >&2
 cargo build --release --quiet --bin broadsheet
-BIN=$ROOT/target/release/broadsheet
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/broadsheet
 
 WORK=$(mktemp -d)
 SERVER_PID=""

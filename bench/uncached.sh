@@ -97,7 +97,7 @@ done
 if [ -z "$BIN" ]; then
   progress "building the release binary"
   cargo build --release --quiet --bin broadsheet
-  BIN=$ROOT/target/release/broadsheet
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/broadsheet
 else
   progress "measuring $BIN"
 fi
