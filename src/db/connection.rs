@@ -247,3 +247,31 @@ pub(super) fn with_libpq_timeouts(url: &str, timeout: Duration) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    /// `.cargo/config.toml` builds SQLite with its query planner stability
+    /// guarantee; without it, SQLite plans a prepared statement again
+    /// whenever a value bound to a `LIMIT` or an analysed range changes,
+    /// which was every request (docs/BENCHMARKS.md, "Uncached reads").
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+        #[derive(QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = Text)]
+            compile_options: String,
+        }
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut conn)
+            .unwrap();
+        let names: Vec<&str> = options.iter().map(|o| o.compile_options.as_str()).collect();
+        assert!(
+            names.contains(&"ENABLE_QPSG"),
+            "SQLite compile options: {names:?}"
+        );
+    }
+}
