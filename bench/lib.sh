@@ -20,6 +20,37 @@ published_slugs() { # count
   awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) if ((i - 1) % 100 >= 2) print "article-" i }'
 }
 
+# Splits --backends and --sizes into backend_list and size_list and checks
+# them.
+parse_lists() { # backends sizes
+  IFS=, read -ra backend_list <<<"$1"
+  IFS=, read -ra size_list <<<"$2"
+  local backend size
+  for backend in "${backend_list[@]}"; do
+    case "$backend" in sqlite|postgres) ;; *) echo "unknown backend $backend" >&2; exit 2 ;; esac
+  done
+  for size in "${size_list[@]}"; do size_numbers "$size" >/dev/null; done
+}
+
+# One line per step on stderr with its time, only on a terminal; the caller
+# sets STEPS.
+STEP=0
+progress() {
+  STEP=$((STEP + 1))
+  if [ -t 2 ]; then echo "[$STEP/$STEPS] $(date +%T) $*" >&2; fi
+}
+
+# Installs the Debian packages of the commands missing: need_tools cmd:package…
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "${tool%%:*}" >/dev/null || {
+      echo "installing ${tool#*:}" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y "${tool#*:}" >/dev/null
+    }
+  done
+}
+
 database_url() {
   case "$1" in
     sqlite) echo "sqlite://$ROOT/bench/data/$2.db" ;;

@@ -73,26 +73,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-IFS=, read -ra backend_list <<<"$BACKENDS"
-IFS=, read -ra size_list <<<"$SIZES"
-for backend in "${backend_list[@]}"; do
-  case "$backend" in sqlite|postgres) ;; *) echo "unknown backend $backend" >&2; exit 2 ;; esac
-done
-for size in "${size_list[@]}"; do size_numbers "$size" >/dev/null; done
-
-STEP=0
+parse_lists "$BACKENDS" "$SIZES"
 STEPS=$(( 2 + 3 * ${#backend_list[@]} * ${#size_list[@]} ))
-progress() { # one line per step, only on a terminal
-  STEP=$((STEP + 1))
-  if [ -t 2 ]; then echo "[$STEP/$STEPS] $(date +%T) $*" >&2; fi
-}
-
-for tool in wrk:wrk gnuplot:gnuplot-nox pgbench:postgresql-client; do
-  command -v "${tool%%:*}" >/dev/null || {
-    echo "installing ${tool#*:}" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${tool#*:}" >/dev/null
-  }
-done
+need_tools wrk:wrk gnuplot:gnuplot-nox pgbench:postgresql-client
 
 if [ -z "$BIN" ]; then
   progress "building the release binary"
