@@ -44,6 +44,7 @@
 # postgresql-client); installs wrk and gnuplot with apt-get if missing. Uses
 # loopback port 18080; PGURL as in run.sh.
 set -euo pipefail
+CALLER_DIR=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 # shellcheck source=bench/lib.sh
@@ -69,7 +70,7 @@ while [ $# -gt 0 ]; do
     --articles) ARTICLES=$2; shift 2 ;;
     --sslmode) SSLMODE=$2; shift 2 ;;
     --chart) CHART=$2; shift 2 ;;
-    --bin) BIN=$2; shift 2 ;;
+    --bin) BIN=$(cd "$CALLER_DIR" && realpath "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -130,12 +131,22 @@ rotated() {
   load "http://127.0.0.1:$PORT/" "$WORK/rotate.lua"
 }
 
-# pgbench -S on a scale-10 database of its own, created once.
-pgbench_tps() {
-  if ! psql "$PGURL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='broadsheet_pgbench'" | grep -q 1; then
-    psql "$PGURL/postgres" -qc "CREATE DATABASE broadsheet_pgbench"
-    PGSSLMODE=$SSLMODE pgbench -q -i -s 10 "$PGURL/broadsheet_pgbench" >/dev/null 2>&1
+# pgbench's scale-10 database, created once; dropped again when its set-up
+# fails, so the next run does not take a half-made one.
+pgbench_init() {
+  if psql "$PGURL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='broadsheet_pgbench'" | grep -q 1; then
+    return
   fi
+  psql "$PGURL/postgres" -qc "CREATE DATABASE broadsheet_pgbench"
+  if ! PGSSLMODE=$SSLMODE pgbench -q -i -s 10 "$PGURL/broadsheet_pgbench" >"$WORK/pgbench-init.log" 2>&1; then
+    cat "$WORK/pgbench-init.log" >&2
+    psql "$PGURL/postgres" -qc "DROP DATABASE broadsheet_pgbench"
+    exit 1
+  fi
+}
+
+# pgbench -S for the run's duration -> tps
+pgbench_tps() {
   PGSSLMODE=$SSLMODE pgbench -S -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" "$PGURL/broadsheet_pgbench" 2>/dev/null |
     awk '/^tps = / {printf "%.0f", $3}'
 }
@@ -173,7 +184,9 @@ for size in "${size_list[@]}"; do
 
     progress "$backend $size: reference"
     if [ "$backend" = postgres ]; then
+      pgbench_init
       reference=$(pgbench_tps)
+      [ -n "$reference" ] || { echo "pgbench -S gave no rate" >&2; exit 1; }
       ref_label="pgbench -S $reference tps"
     else
       start_server "$url" 67108864

@@ -202,9 +202,11 @@ impl Db {
         // same cores. Measured on 2 cores with PostgreSQL on the same box
         // (uncached article reads, 32 clients): 10,585 req/s with 16
         // connections, 12,221 with 4 (p99 11.8 → 7.9 ms); SQLite home lists
-        // 6,668 with 8 readers, 7,452 with 4 (docs/BENCHMARKS.md).
+        // 6,668 with 8 readers, 7,452 with 4 (docs/BENCHMARKS.md). At most
+        // 16, the earlier default: a large host must not open more than a
+        // share of PostgreSQL's default 100 connections by itself.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-        let default_size = (2 * cores).max(4);
+        let default_size = (2 * cores).clamp(4, 16);
         let pool = Pool::builder()
             .max_size(options.max_size.unwrap_or(default_size))
             .min_idle(Some(0))

@@ -96,6 +96,18 @@ pub fn counts_for(
     conn: &mut DbConnection,
     article_ids: &[i64],
 ) -> QueryResult<Vec<(i64, ShareChannel, i64)>> {
+    if let [id] = article_ids {
+        // One article (its share-count route): `=`, which diesel keeps
+        // prepared; an `IN` list is compiled again on every run on SQLite.
+        return share_counts::table
+            .filter(share_counts::article_id.eq(*id))
+            .select((
+                share_counts::article_id,
+                share_counts::channel,
+                share_counts::count,
+            ))
+            .load::<(i64, ShareChannel, i64)>(conn);
+    }
     let mut out = Vec::new();
     for ids in article_ids.chunks(CHUNK) {
         out.extend(
