@@ -9,7 +9,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable};
 
 mod list;
 mod search;
@@ -103,7 +102,7 @@ type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
 fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
     let mut query = articles::table.into_boxed::<MultiBackend>();
     if let Some(now) = filter.visible_at {
-        query = query.filter(visible_filter(now));
+        query = query.filter(visible_at(now));
     }
     if let Some(status) = filter.status {
         query = query.filter(articles::status.eq(status.as_str()));
@@ -142,15 +141,19 @@ fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
     query
 }
 
-pub(super) fn visible_filter(
-    now: NaiveDateTime,
-) -> Box<dyn BoxableExpression<articles::table, MultiBackend, SqlType = Nullable<Bool>>> {
-    Box::new(
-        articles::status
-            .eq(ArticleStatus::Published.as_str())
-            .and(articles::published_at.le(now)),
-    )
+/// "The public may see it at `now`": published, and `published_at` past.
+/// The one spelling of that rule for every query here. Not boxed, so a
+/// query built on it keeps diesel's static statement identity.
+pub(super) fn visible_at(now: NaiveDateTime) -> VisibleAt {
+    articles::status
+        .eq(ArticleStatus::Published.as_str())
+        .and(articles::published_at.le(now))
 }
+
+pub(super) type VisibleAt = diesel::dsl::And<
+    diesel::dsl::Eq<articles::status, &'static str>,
+    diesel::dsl::LtEq<articles::published_at, NaiveDateTime>,
+>;
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ArticleRow>> {
     articles::table
@@ -176,8 +179,7 @@ pub fn find_visible_by_slug(
 ) -> QueryResult<Option<ArticleRow>> {
     articles::table
         .filter(articles::slug.eq(slug))
-        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .filter(articles::published_at.le(now))
+        .filter(visible_at(now))
         .select(ArticleRow::as_select())
         .get_result(conn)
         .optional()
@@ -192,8 +194,7 @@ pub fn find_visible_id_by_slug(
 ) -> QueryResult<Option<i64>> {
     articles::table
         .filter(articles::slug.eq(slug))
-        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .filter(articles::published_at.le(now))
+        .filter(visible_at(now))
         .select(articles::id)
         .get_result(conn)
         .optional()
@@ -223,7 +224,7 @@ pub fn visible_ids_by_slug(
 ) -> QueryResult<Vec<(i64, String)>> {
     articles::table
         .filter(articles::slug.eq_any(slugs))
-        .filter(visible_filter(now))
+        .filter(visible_at(now))
         .select((articles::id, articles::slug))
         .load(conn)
 }

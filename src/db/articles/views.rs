@@ -9,7 +9,6 @@ use diesel::prelude::*;
 use super::ArticleRow;
 use crate::db::DbConnection;
 use crate::db::schema::{article_tags, articles, editors, tags};
-use crate::domain::article::ArticleStatus;
 
 /// The author as embedded in an article.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -94,8 +93,7 @@ pub fn find_visible_view_by_slug(
     let found = articles::table
         .inner_join(editors::table)
         .filter(articles::slug.eq(slug))
-        .filter(articles::status.eq(ArticleStatus::Published.as_str()))
-        .filter(articles::published_at.le(now))
+        .filter(super::visible_at(now))
         .select((ArticleRow::as_select(), AuthorRef::as_select()))
         .get_result(conn)
         .optional()?;
