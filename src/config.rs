@@ -54,6 +54,9 @@ pub struct Config {
     pub counts_max_lag: Duration,
     /// The header that carries surrogate keys to a CDN.
     pub surrogate_key_header: crate::domain::change::KeyHeader,
+    /// Absolute addresses of the public site's pages (`SITE_URL`,
+    /// `ARTICLE_URL_TEMPLATE`).
+    pub site_urls: crate::domain::url::SiteUrls,
     /// How long the change log keeps a change (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
     pub comment_moderation: CommentModeration,
@@ -149,6 +152,7 @@ impl Config {
         let trusted_proxies = parse::trusted_proxies(&get)?;
         let cors_allowed_origins = parse::cors_allowed_origins(&get)?;
         let metrics_token = parse::metrics_token(&get)?;
+        let site_urls = parse::site_urls(&get)?;
         let db_pool_size = parse::automatic_count::<u32>(&get, "DB_POOL_SIZE")?;
         let workers = parse::automatic_count::<usize>(&get, "WORKERS")?;
 
@@ -169,6 +173,7 @@ impl Config {
             response_cache_bytes: parse_num(&get, "RESPONSE_CACHE_BYTES", 64 * 1024 * 1024)?,
             counts_max_lag: Duration::from_secs(parse_num(&get, "COUNTS_MAX_LAG_SECONDS", 10)?),
             surrogate_key_header: parse::key_header(&get)?,
+            site_urls,
             changes_retention_days: parse::retention_days(&get)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,

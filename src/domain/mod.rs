@@ -11,5 +11,6 @@ pub mod role;
 pub mod share;
 pub mod slug;
 pub mod text;
+pub mod url;
 
 pub use role::Role;
