@@ -127,7 +127,9 @@ pub async fn seed_if_empty(
             slug: None,
             status: demo.status,
             tags: demo.tags.iter().map(|t| t.to_string()).collect(),
-            featured_image_url: None,
+            featured_image: None,
+            featured: false,
+            seo: Default::default(),
             comments_enabled: true,
             published_at: (demo.status == ArticleStatus::Published).then(|| {
                 (now - Duration::hours(demo.hours_ago))

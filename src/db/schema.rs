@@ -72,6 +72,11 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        featured -> Bool,
+        featured_image_meta -> Nullable<Text>,
+        seo -> Text,
+        pull_quotes -> Text,
+        body_text -> Nullable<Text>,
     }
 }
 

@@ -74,19 +74,31 @@ impl ArticleSort {
     }
 }
 
-/// Every field of an article, for `?fields=` validation.
-pub const FIELDS: [&str; 19] = [
+/// Every field of an article, for `?fields=` validation, in the order
+/// they are written.
+pub const FIELDS: [&str; 30] = [
     "id",
     "slug",
+    "url",
     "title",
     "subtitle",
     "excerpt",
     "body_markdown",
     "body_html",
+    "body_text",
     "status",
     "author",
     "tags",
+    "featured_image",
     "featured_image_url",
+    "featured",
+    "pull_quotes",
+    "meta_title",
+    "meta_description",
+    "og_title",
+    "og_description",
+    "og_image_url",
+    "canonical_url",
     "reading_time_minutes",
     "word_count",
     "comments_enabled",
@@ -97,8 +109,13 @@ pub const FIELDS: [&str; 19] = [
     "updated_at",
 ];
 
-/// Fields left out of public list items unless asked for.
-pub const HEAVY_FIELDS: [&str; 2] = ["body_markdown", "body_html"];
+/// Fields a list item leaves out unless `?fields=` asks for them: the
+/// bodies, most of a row's bytes.
+pub const HEAVY_FIELDS: [&str; 3] = ["body_markdown", "body_html", "body_text"];
+
+/// Fields the article page leaves out unless asked for: the plain-text
+/// body repeats the body in another form.
+pub const ON_REQUEST_FIELDS: [&str; 1] = ["body_text"];
 
 // Query shapes: what a list asks of `db`, plain data the use cases build
 // from a request (no diesel here, so `http` can name them too).

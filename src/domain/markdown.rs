@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 
 mod cost;
+pub mod pull_quote;
 
 pub use cost::{MAX_NESTING, check_cost};
 
@@ -34,16 +35,69 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
         let mut builder = ammonia::Builder::default();
         builder
             .url_schemes(["http", "https", "mailto"].into_iter().collect())
-            .link_rel(Some("noopener noreferrer"));
+            .link_rel(Some("noopener noreferrer"))
+            // The one class Markdown writes (see `pull_quote`).
+            .add_allowed_classes("figure", ["pull-quote"]);
         builder
     })
 }
 
+/// A body rendered once, on write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// Sanitised HTML.
+    pub html: String,
+    /// What a reader reads, without markup: blocks (paragraphs, headings,
+    /// list items, quotes) separated by a blank line; pull quotes left
+    /// out, since they repeat the body (they are in `pull_quotes`).
+    pub text: String,
+    /// The text of each pull quote, in order.
+    pub pull_quotes: Vec<String>,
+}
+
+/// Renders Markdown: sanitised HTML with pull quotes marked, the plain
+/// text, and the pull quotes, from one parse.
+pub fn render(markdown: &str) -> Rendered {
+    let (events, pull_quotes) = pull_quote::mark(Parser::new_ext(markdown, options()));
+    let text = text_of(&events);
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, events.into_iter());
+    Rendered {
+        html: sanitizer().clean(&raw).to_string(),
+        text,
+        pull_quotes,
+    }
+}
+
 /// Renders Markdown to sanitised HTML.
 pub fn to_html(markdown: &str) -> String {
-    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut raw, Parser::new_ext(markdown, options()));
-    sanitizer().clean(&raw).to_string()
+    render(markdown).html
+}
+
+/// The text of marked events (see [`Rendered::text`]).
+fn text_of(events: &[Event<'_>]) -> String {
+    let mut text = String::new();
+    let mut in_pull_quote = 0usize;
+    for event in events {
+        match event {
+            Event::Html(h) if h.as_ref() == pull_quote::OPEN => in_pull_quote += 1,
+            Event::Html(h) if h.as_ref() == pull_quote::CLOSE => {
+                in_pull_quote = in_pull_quote.saturating_sub(1)
+            }
+            _ if in_pull_quote > 0 => {}
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak => text.push(' '),
+            Event::HardBreak => text.push('\n'),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock) => {
+                while text.ends_with([' ', '\n']) {
+                    text.pop();
+                }
+                text.push_str("\n\n");
+            }
+            _ => {}
+        }
+    }
+    text.trim().to_string()
 }
 
 /// Sanitises a fragment of HTML with the article rules (for tests and for
@@ -155,20 +209,11 @@ fn has_unsafe_scheme(value: &str) -> bool {
     is_scheme && !matches!(scheme, "http" | "https" | "mailto")
 }
 
-/// The text a reader sees, without markup: for word counts and excerpts.
+/// The text a reader sees, without markup: for word counts and excerpts
+/// (see [`Rendered::text`]).
 pub fn plain_text(markdown: &str) -> String {
-    let mut text = String::with_capacity(markdown.len());
-    for event in Parser::new_ext(markdown, options()) {
-        match event {
-            Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::BlockQuote(_)) => {
-                text.push(' ')
-            }
-            _ => {}
-        }
-    }
-    text
+    let (events, _) = pull_quote::mark(Parser::new_ext(markdown, options()));
+    text_of(&events)
 }
 
 pub fn word_count(plain: &str) -> usize {

@@ -18,6 +18,7 @@ use crate::db::{self, Db, DbConnection};
 /// service re-exports the rows it hands to `http`).
 pub use crate::db::articles::ArticleView;
 use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
+use crate::domain::presentation::{FeaturedImage, Seo, SeoChange};
 use crate::domain::{Role, markdown, slug};
 use crate::error::AppError;
 use crate::service::render::{self, Renderer};
@@ -32,7 +33,9 @@ pub struct NewArticleInput {
     pub slug: Option<String>,
     pub status: ArticleStatus,
     pub tags: Vec<String>,
-    pub featured_image_url: Option<String>,
+    pub featured_image: Option<FeaturedImage>,
+    pub featured: bool,
+    pub seo: Seo,
     pub comments_enabled: bool,
     pub published_at: Option<NaiveDateTime>,
 }
@@ -47,7 +50,9 @@ pub struct ArticlePatch {
     pub slug: Option<String>,
     pub status: Option<ArticleStatus>,
     pub tags: Option<Vec<String>>,
-    pub featured_image_url: Option<Option<String>>,
+    pub featured_image: Option<Option<FeaturedImage>>,
+    pub featured: Option<bool>,
+    pub seo: SeoChange,
     pub comments_enabled: Option<bool>,
     pub published_at: Option<Option<NaiveDateTime>>,
 }
@@ -55,6 +60,9 @@ pub struct ArticlePatch {
 /// What a body renders to.
 struct Rendered {
     html: String,
+    text: String,
+    /// JSON array.
+    pull_quotes: String,
     excerpt: String,
     word_count: i32,
     reading_time_minutes: i32,
@@ -65,6 +73,8 @@ impl From<render::Body> for Rendered {
         let words = body.word_count;
         Rendered {
             html: body.html,
+            text: body.text,
+            pull_quotes: serde_json::to_string(&body.pull_quotes).unwrap_or_else(|_| "[]".into()),
             excerpt: body.excerpt,
             word_count: words.min(i32::MAX as usize) as i32,
             reading_time_minutes: markdown::reading_time_minutes(words).min(i32::MAX as usize) as i32,
@@ -114,6 +124,8 @@ pub async fn create(
             s if s.is_empty() => "article".to_string(),
             s => s,
         });
+        let (featured_image_url, featured_image_meta) =
+            input.featured_image.map(FeaturedImage::into_stored).unzip();
         let new = NewArticle {
             slug: base.clone(),
             title: input.title,
@@ -124,7 +136,12 @@ pub async fn create(
             body_html: rendered.html,
             status: input.status,
             author_id: actor.id,
-            featured_image_url: input.featured_image_url,
+            featured_image_url,
+            featured_image_meta,
+            featured: input.featured,
+            seo: input.seo.to_stored(),
+            pull_quotes: rendered.pull_quotes,
+            body_text: Some(rendered.text),
             word_count: rendered.word_count,
             reading_time_minutes: rendered.reading_time_minutes,
             comments_enabled: input.comments_enabled,
@@ -188,13 +205,23 @@ pub async fn update(
             slug: patch.slug,
             title: patch.title,
             subtitle: patch.subtitle,
-            featured_image_url: patch.featured_image_url,
             comments_enabled: patch.comments_enabled,
+            featured: patch.featured,
             published_at: patch.published_at,
             status: patch.status,
             updated_at: Some(now),
             ..Default::default()
         };
+        if let Some(image) = patch.featured_image {
+            let (url, meta) = image.map(FeaturedImage::into_stored).unzip();
+            changes.featured_image_url = Some(url);
+            changes.featured_image_meta = Some(meta);
+        }
+        if !patch.seo.is_empty() {
+            let mut seo = Seo::from_stored(&article.seo);
+            seo.apply(patch.seo);
+            changes.seo = Some(seo.to_stored());
+        }
         set_body(
             &mut changes,
             article,
@@ -239,6 +266,8 @@ fn set_body(
     let derived_excerpt = match rendered {
         Some(r) => {
             changes.body_html = Some(r.html.clone());
+            changes.body_text = Some(Some(r.text.clone()));
+            changes.pull_quotes = Some(r.pull_quotes.clone());
             changes.word_count = Some(r.word_count);
             changes.reading_time_minutes = Some(r.reading_time_minutes);
             r.excerpt.clone()

@@ -35,6 +35,9 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(3);
 /// A body rendered: sanitised HTML and what is derived from its text.
 pub struct Body {
     pub html: String,
+    /// The plain text (see `markdown::Rendered::text`).
+    pub text: String,
+    pub pull_quotes: Vec<String>,
     pub excerpt: String,
     pub word_count: usize,
 }
@@ -113,11 +116,13 @@ fn work(rx: &Mutex<Receiver<Job>>) {
 
 /// Renders on the calling thread (no cost check): what the pool runs.
 pub fn render_now(source: &str) -> Body {
-    let plain = markdown::plain_text(source);
+    let rendered = markdown::render(source);
     Body {
-        html: markdown::to_html(source),
-        excerpt: markdown::excerpt(&plain),
-        word_count: markdown::word_count(&plain),
+        excerpt: markdown::excerpt(&rendered.text),
+        word_count: markdown::word_count(&rendered.text),
+        html: rendered.html,
+        text: rendered.text,
+        pull_quotes: rendered.pull_quotes,
     }
 }
 

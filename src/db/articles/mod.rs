@@ -46,6 +46,15 @@ pub struct ArticleRow {
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub featured: bool,
+    /// JSON, see `domain::presentation::ImageMeta`.
+    pub featured_image_meta: Option<String>,
+    /// JSON, see `domain::presentation::Seo`.
+    pub seo: String,
+    /// JSON array of strings.
+    pub pull_quotes: String,
+    /// NULL for bodies written before the column existed.
+    pub body_text: Option<String>,
 }
 
 impl ArticleRow {
@@ -73,6 +82,11 @@ pub struct NewArticle {
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub featured: bool,
+    pub featured_image_meta: Option<String>,
+    pub seo: String,
+    pub pull_quotes: String,
+    pub body_text: Option<String>,
 }
 
 /// A partial update; `None` leaves the column alone.
@@ -93,6 +107,11 @@ pub struct ArticleChanges {
     pub comments_enabled: Option<bool>,
     pub published_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub featured: Option<bool>,
+    pub featured_image_meta: Option<Option<String>>,
+    pub seo: Option<String>,
+    pub pull_quotes: Option<String>,
+    pub body_text: Option<Option<String>>,
 }
 
 type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;

@@ -38,7 +38,8 @@ pub struct ArticleView {
 
 /// Loads the rows of a list `$query` with the filter's [`Columns`]: every
 /// column of [`ArticleRow`], or all but the bodies (empty strings in their
-/// place, in the same positions, so both load as `ArticleRow`).
+/// place, in the same positions, so both load as `ArticleRow`; the plain
+/// text body, also left out, loads as NULL).
 /// Everything in it is diesel's query builder, so the statement is
 /// prepared once per connection.
 macro_rules! load_rows {
@@ -73,6 +74,11 @@ macro_rules! load_rows {
                     a::published_at,
                     a::created_at,
                     a::updated_at,
+                    a::featured,
+                    a::featured_image_meta,
+                    a::seo,
+                    a::pull_quotes,
+                    None::<String>.into_sql::<diesel::sql_types::Nullable<Text>>(),
                 ))
                 .load::<$crate::db::articles::ArticleRow>($conn),
         }

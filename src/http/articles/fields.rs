@@ -4,16 +4,31 @@
 use serde::Serialize;
 
 use super::ArticleResponse;
-use crate::domain::article::{Columns, FIELDS, HEAVY_FIELDS};
+use crate::domain::article::{Columns, FIELDS, HEAVY_FIELDS, ON_REQUEST_FIELDS};
 use crate::error::FieldError;
 
 /// The fields a list item carries: a bit per entry of [`FIELDS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldSet(u32);
+pub struct FieldSet(u64);
 
 impl FieldSet {
-    fn bit(name: &str) -> Option<u32> {
+    fn bit(name: &str) -> Option<u64> {
         FIELDS.iter().position(|f| *f == name).map(|i| 1 << i)
+    }
+
+    /// Every field but `left_out`.
+    fn all_but(left_out: &[&str]) -> FieldSet {
+        let out = left_out.iter().filter_map(|f| Self::bit(f)).fold(0, |a, b| a | b);
+        FieldSet(((1u64 << FIELDS.len()) - 1) & !out)
+    }
+
+    /// Parses `?fields=` on the article page; without it, every field but
+    /// those given only on request.
+    pub fn parse_one(fields: Option<&str>, errors: &mut Vec<FieldError>) -> FieldSet {
+        match fields {
+            None => Self::all_but(&ON_REQUEST_FIELDS),
+            Some(_) => Self::parse(fields, errors),
+        }
     }
 
     fn has(self, name: &str) -> bool {
@@ -23,11 +38,7 @@ impl FieldSet {
     /// Parses `?fields=`; without it, every field but the heavy bodies.
     pub fn parse(fields: Option<&str>, errors: &mut Vec<FieldError>) -> FieldSet {
         let Some(list) = fields else {
-            let heavy = HEAVY_FIELDS
-                .iter()
-                .filter_map(|f| Self::bit(f))
-                .fold(0, |a, b| a | b);
-            return FieldSet(((1u32 << FIELDS.len()) - 1) & !heavy);
+            return Self::all_but(&HEAVY_FIELDS);
         };
         let mut chosen = 0;
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -86,18 +97,24 @@ impl Serialize for Shaped {
                 })*
             };
         }
+        fields!(id, slug, url, title, subtitle, excerpt, body_markdown, body_html);
+        if self.fields.has("body_text") {
+            map.serialize_entry("body_text", &a.body_text())?;
+        }
         fields!(
-            id,
-            slug,
-            title,
-            subtitle,
-            excerpt,
-            body_markdown,
-            body_html,
             status,
             author,
             tags,
+            featured_image,
             featured_image_url,
+            featured,
+            pull_quotes,
+            meta_title,
+            meta_description,
+            og_title,
+            og_description,
+            og_image_url,
+            canonical_url,
             reading_time_minutes,
             word_count,
             comments_enabled,
@@ -125,6 +142,10 @@ mod tests {
         assert_eq!(errors.len(), 1);
         let default = FieldSet::parse(None, &mut vec![]);
         assert!(!default.has("body_html") && !default.has("body_markdown") && default.has("title"));
-        assert!(default.has("updated_at"));
+        assert!(default.has("updated_at") && !default.has("body_text"));
+        let one = FieldSet::parse_one(None, &mut vec![]);
+        assert!(one.has("body_html") && one.has("body_markdown") && !one.has("body_text"));
+        let text = FieldSet::parse_one(Some("id,body_text"), &mut vec![]);
+        assert!(text.has("body_text") && text.columns() == Columns::All);
     }
 }

@@ -4,208 +4,24 @@
 
 pub mod admin;
 mod fields;
+mod input;
 pub mod public;
+mod response;
 
 pub use fields::{FieldSet, Shaped};
+pub use response::{ArticleField, ArticleList, ArticleResponse, ArticleSummary, AuthorSummary, TagSummary};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use chrono::NaiveDateTime;
 
 use actix_web::HttpRequest;
 
-use crate::domain::article::{After, ArticleSort, ArticleStatus, ListFilter, Order};
+use crate::domain::article::{After, ArticleSort, ListFilter, Order};
 use crate::domain::change::KeySet;
 use crate::error::{AppError, FieldError};
 use crate::http::cursor::{Keyset, Scope};
 use crate::http::pagination::{self, ListBody, Paging};
 use crate::service::articles::{self as service, ArticleView};
 use crate::state::AppState;
-
-/// The author of an article.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"}))]
-pub struct AuthorSummary {
-    pub id: i64,
-    /// Address of the author's page.
-    pub slug: String,
-    pub name: String,
-}
-
-/// A tag as embedded in an article.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 3, "slug": "cities", "name": "Cities"}))]
-pub struct TagSummary {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-}
-
-/// An article, with its author and tags.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
-    "subtitle": "Why the city should stop waiting for the perfect tram plan",
-    "excerpt": "Every year the plan gets better and the trams get further away…",
-    "body_markdown": "Every year the plan gets better…\n\n> The best tram is the one that runs.",
-    "body_html": "<p>Every year the plan gets better…</p>\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
-    "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
-    "featured_image_url": "https://images.example.com/tram.jpg",
-    "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
-    "comment_count": 12, "share_count": 87,
-    "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
-    "updated_at": "2026-11-24T09:30:00Z"
-}))]
-pub struct ArticleResponse {
-    pub id: i64,
-    /// Public address: `/api/v1/articles/{slug}`.
-    pub slug: String,
-    /// The headline.
-    pub title: String,
-    /// The standfirst: one line under the headline.
-    pub subtitle: Option<String>,
-    /// A short summary: given by the editor, or the start of the body.
-    pub excerpt: String,
-    /// The body as written, in Markdown.
-    pub body_markdown: String,
-    /// The body rendered to HTML and sanitised (no scripts, event handlers
-    /// or `javascript:` URLs); safe to insert into a page.
-    pub body_html: String,
-    pub status: ArticleStatus,
-    pub author: AuthorSummary,
-    /// In the order the editor gave them.
-    pub tags: Vec<TagSummary>,
-    pub featured_image_url: Option<String>,
-    /// At 200 words a minute, rounded up.
-    pub reading_time_minutes: i32,
-    pub word_count: i32,
-    /// Whether readers may post comments.
-    pub comments_enabled: bool,
-    /// Approved comments.
-    pub comment_count: i64,
-    /// Recorded share events.
-    pub share_count: i64,
-    /// When the article went (or goes) public; null for a draft never published.
-    pub published_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<ArticleView> for ArticleResponse {
-    fn from(view: ArticleView) -> Self {
-        let a = view.article;
-        ArticleResponse {
-            id: a.id,
-            slug: a.slug,
-            title: a.title,
-            subtitle: a.subtitle,
-            excerpt: a.excerpt,
-            body_markdown: a.body_markdown,
-            body_html: a.body_html,
-            status: a.status,
-            author: AuthorSummary {
-                id: view.author.id,
-                slug: view.author.slug,
-                name: view.author.name,
-            },
-            tags: view
-                .tags
-                .into_iter()
-                .map(|t| TagSummary {
-                    id: t.id,
-                    slug: t.slug,
-                    name: t.name,
-                })
-                .collect(),
-            featured_image_url: a.featured_image_url,
-            reading_time_minutes: a.reading_time_minutes,
-            word_count: a.word_count,
-            comments_enabled: a.comments_enabled,
-            comment_count: a.comment_count,
-            share_count: a.share_count,
-            published_at: a.published_at.map(|t| t.and_utc()),
-            created_at: a.created_at.and_utc(),
-            updated_at: a.updated_at.and_utc(),
-        }
-    }
-}
-
-/// An article in a list. Every field of an article may appear: by default
-/// all but `body_markdown` and `body_html`; with `?fields=a,b` only those.
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
-    "subtitle": "Why the city should stop waiting for the perfect tram plan",
-    "excerpt": "Every year the plan gets better and the trams get further away…",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
-    "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
-    "featured_image_url": "https://images.example.com/tram.jpg",
-    "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
-    "comment_count": 12, "share_count": 87,
-    "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
-    "updated_at": "2026-11-24T09:30:00Z"
-}))]
-#[allow(dead_code)]
-pub struct ArticleSummary {
-    pub id: Option<i64>,
-    pub slug: Option<String>,
-    pub title: Option<String>,
-    pub subtitle: Option<String>,
-    pub excerpt: Option<String>,
-    pub body_markdown: Option<String>,
-    pub body_html: Option<String>,
-    pub status: Option<ArticleStatus>,
-    pub author: Option<AuthorSummary>,
-    pub tags: Option<Vec<TagSummary>>,
-    pub featured_image_url: Option<String>,
-    pub reading_time_minutes: Option<i32>,
-    pub word_count: Option<i32>,
-    pub comments_enabled: Option<bool>,
-    pub comment_count: Option<i64>,
-    pub share_count: Option<i64>,
-    pub published_at: Option<DateTime<Utc>>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-pagination::list_schema!(ArticleList, ArticleSummary, "A page of articles.", {
-    "data": [{
-        "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
-        "subtitle": "Why the city should stop waiting for the perfect tram plan",
-        "excerpt": "Every year the plan gets better and the trams get further away…",
-        "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
-        "published_at": "2026-11-24T09:30:00Z"
-    }],
-    "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
-    "links": {"self": "/api/v1/articles?fields=id,slug,title,subtitle,excerpt,tags,published_at", "next": null, "prev": null}
-});
-
-/// A field of an article, as named in `?fields=`.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum ArticleField {
-    Id,
-    Slug,
-    Title,
-    Subtitle,
-    Excerpt,
-    BodyMarkdown,
-    BodyHtml,
-    Status,
-    Author,
-    Tags,
-    FeaturedImageUrl,
-    ReadingTimeMinutes,
-    WordCount,
-    CommentsEnabled,
-    CommentCount,
-    ShareCount,
-    PublishedAt,
-    CreatedAt,
-    UpdatedAt,
-}
 
 /// Runs an article list and shapes its page: what the public and the
 /// editor lists share. A constant number of queries (see `list_page`).
@@ -251,7 +67,7 @@ pub async fn load_list(
     let data = page
         .items
         .into_iter()
-        .map(|v| fields.shape(ArticleResponse::from(v)))
+        .map(|v| fields.shape(ArticleResponse::new(v, &state.config.site_urls)))
         .collect();
     Ok((pagination::page_of(req, paging, data, page.total, next), keys))
 }

@@ -14,7 +14,7 @@ use crate::domain::article::{ArticleSort, ListFilter, Order};
 use crate::domain::change::KeySet;
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
-use crate::http::extract::{Errors, NoParams, Query, known_slug};
+use crate::http::extract::{Errors, Query, known_slug};
 use crate::http::pagination::{self, Paging};
 use crate::state::AppState;
 
@@ -149,13 +149,34 @@ pub fn public_list_response<T: serde::Serialize>(
     Ok(conditional::with_keys(response, keys))
 }
 
+/// Which fields the article page carries.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleParams {
+    /// The fields to return, comma-separated (`fields=id,title,body_text`).
+    /// Default: every field but `body_text`.
+    #[param(
+        style = Form,
+        explode = false,
+        min_items = 1,
+        value_type = Option<Vec<ArticleField>>,
+        example = json!(["id", "title", "body_text"])
+    )]
+    pub fields: Option<String>,
+}
+
 /// Get a published article
 ///
 /// The article page. Draft, archived and scheduled articles are 404 here.
+/// `fields=` narrows it (and is the only way to get `body_text`).
 #[utoipa::path(
     operation_id = "getArticle",
     tag = "articles",
-    params(("slug" = String, Path, description = "The article's slug.", example = "its-too-late-now")),
+    params(
+        ("slug" = String, Path, description = "The article's slug.", example = "its-too-late-now-to-wait-for-the-perfect-tram-plan"),
+        ArticleParams
+    ),
     responses(
         (status = 200, description = "The article.", body = ArticleResponse,
          headers(
@@ -172,8 +193,11 @@ pub async fn get_article(
     state: web::Data<AppState>,
     req: HttpRequest,
     slug: web::Path<String>,
-    _query: Query<NoParams>,
+    query: Query<ArticleParams>,
 ) -> Result<HttpResponse, AppError> {
+    let mut errors = Errors::default();
+    let fields = FieldSet::parse_one(query.0.fields.as_deref(), &mut errors.0);
+    errors.finish()?;
     let slug = known_slug(slug.into_inner())?;
     let view = crate::service::articles::get_visible(&state.db, slug.clone())
         .await?
@@ -181,7 +205,8 @@ pub async fn get_article(
     let last_modified =
         header::HttpDate::from(std::time::SystemTime::from(view.article.updated_at.and_utc()));
     let keys = crate::service::keys::article(&view);
-    let body = serde_json::to_vec(&ArticleResponse::from(view)).map_err(AppError::internal)?;
+    let article = fields.shape(ArticleResponse::new(view, &state.config.site_urls));
+    let body = serde_json::to_vec(&article).map_err(AppError::internal)?;
     let extra = [(
         header::LAST_MODIFIED,
         HeaderValue::from_str(&last_modified.to_string()).map_err(AppError::internal)?,
