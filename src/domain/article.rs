@@ -46,16 +46,19 @@ pub enum ArticleSort {
     MostShared,
     #[serde(rename = "-comment_count")]
     MostCommented,
+    #[serde(rename = "-updated_at")]
+    RecentlyUpdated,
     #[serde(rename = "relevance")]
     Relevance,
 }
 
 impl ArticleSort {
-    pub const ALL: [ArticleSort; 5] = [
+    pub const ALL: [ArticleSort; 6] = [
         ArticleSort::NewestFirst,
         ArticleSort::OldestFirst,
         ArticleSort::MostShared,
         ArticleSort::MostCommented,
+        ArticleSort::RecentlyUpdated,
         ArticleSort::Relevance,
     ];
 
@@ -65,6 +68,7 @@ impl ArticleSort {
             ArticleSort::OldestFirst => "published_at",
             ArticleSort::MostShared => "-share_count",
             ArticleSort::MostCommented => "-comment_count",
+            ArticleSort::RecentlyUpdated => "-updated_at",
             ArticleSort::Relevance => "relevance",
         }
     }
@@ -128,12 +132,62 @@ pub struct ListFilter {
     pub status: Option<ArticleStatus>,
     pub author_id: Option<i64>,
     pub author_slug: Option<String>,
-    pub tag_slug: Option<String>,
+    /// Articles with any of these tags (slugs); empty: no tag filter.
+    pub tags_any: Vec<String>,
+    /// Articles with every one of these tags.
+    pub tags_all: Vec<String>,
+    /// Never these articles (the "more stories" box leaves out its own).
+    pub exclude_ids: Vec<i64>,
+    pub exclude_slugs: Vec<String>,
+    /// Only editors' picks (`Some(true)`) or only the others.
+    pub featured: Option<bool>,
+    /// Only articles edited at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
     pub query: Option<String>,
     pub published_from: Option<NaiveDateTime>,
     pub published_to: Option<NaiveDateTime>,
     /// Which columns the rows carry (not which rows match).
     pub columns: Columns,
+}
+
+impl ListFilter {
+    /// The one tag of a plain tag page (nothing but one tag and a time
+    /// window filters it): what the tag index serves alone.
+    pub fn only_tag(&self) -> Option<&str> {
+        let plain = self.status.is_none()
+            && self.author_id.is_none()
+            && self.author_slug.is_none()
+            && self.query.is_none()
+            && self.tags_all.is_empty()
+            && self.exclude_ids.is_empty()
+            && self.exclude_slugs.is_empty()
+            && self.featured.is_none()
+            && self.updated_since.is_none();
+        match self.tags_any.as_slice() {
+            [tag] if plain => Some(tag),
+            _ => None,
+        }
+    }
+
+    /// True when something beyond visibility, a status and the search
+    /// query narrows the list.
+    pub fn narrowed(&self) -> bool {
+        self.author_id.is_some()
+            || self.author_slug.is_some()
+            || !self.tags_any.is_empty()
+            || !self.tags_all.is_empty()
+            || !self.exclude_ids.is_empty()
+            || !self.exclude_slugs.is_empty()
+            || self.featured.is_some()
+            || self.updated_since.is_some()
+            || self.published_from.is_some()
+            || self.published_to.is_some()
+    }
+
+    /// True when nothing but visibility or a status filters the list.
+    pub fn only_status(&self) -> bool {
+        !self.narrowed() && self.query.is_none()
+    }
 }
 
 /// The columns an article list loads. The two bodies are most of a row's

@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(auth::reset_password)
                 .service(articles::public::list_articles)
                 .service(articles::public::get_article)
+                .service(articles::related::related_articles)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
                 .service(comments::list_comments)

@@ -103,6 +103,25 @@ pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, A
         .await
 }
 
+/// The articles related to the public article at `slug` (see
+/// `db::articles::related` for the ranking), with authors and tags; `None`
+/// when no public article has that slug.
+pub async fn related(
+    db: &Db,
+    slug: String,
+    limit: usize,
+) -> Result<Option<(i64, Vec<ArticleView>)>, AppError> {
+    let now = crate::domain::date::now();
+    db.read(move |conn| {
+        let Some(id) = db::articles::find_visible_id_by_slug(conn, &slug, now)? else {
+            return Ok(None);
+        };
+        let rows = db::articles::related(conn, id, now, limit)?;
+        Ok(Some((id, db::articles::embed(conn, rows)?)))
+    })
+    .await
+}
+
 pub async fn create(
     db: &Db,
     renderer: &Renderer,

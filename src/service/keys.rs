@@ -37,6 +37,16 @@ pub fn article_list(ids: impl IntoIterator<Item = i64>, ranked: bool) -> KeySet 
     )
 }
 
+/// The related articles of article `id`: like a list (any article write
+/// can change it), and the article itself (its tags).
+pub fn related(id: i64, ids: impl IntoIterator<Item = i64>) -> KeySet {
+    KeySet::new(
+        [Key::Articles, Key::Article(id)]
+            .into_iter()
+            .chain(ids.into_iter().map(Key::Counts)),
+    )
+}
+
 /// The tag list: names and article counts.
 pub fn tag_list() -> KeySet {
     KeySet::new([Key::Tags])

@@ -10,6 +10,7 @@ mod demo;
 mod docs;
 mod editors;
 mod freshness;
+mod frontend;
 mod health;
 mod hostile;
 mod infra;

@@ -53,13 +53,7 @@ pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
 /// filter.
 fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Option<i64>> {
     use crate::db::schema::article_status_counts as counts;
-    let only_status = filter.author_id.is_none()
-        && filter.author_slug.is_none()
-        && filter.tag_slug.is_none()
-        && filter.query.is_none()
-        && filter.published_from.is_none()
-        && filter.published_to.is_none();
-    if !only_status {
+    if !filter.only_status() {
         return Ok(None);
     }
     let stored = |conn: &mut DbConnection, status: Option<ArticleStatus>| -> QueryResult<i64> {
@@ -102,14 +96,7 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
 /// filters it) is read from the `article_tags (tag_id, published_at,
 /// article_id)` index: a range scan of the tag's entries, whatever its size.
 fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, &str)> {
-    let plain = filter.status.is_none()
-        && filter.author_id.is_none()
-        && filter.author_slug.is_none()
-        && filter.query.is_none();
-    match (filter.visible_at, &filter.tag_slug) {
-        (Some(now), Some(tag)) if plain => Some((now, tag.as_str())),
-        _ => None,
-    }
+    Some((filter.visible_at?, filter.only_tag()?))
 }
 
 fn tag_id(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<i64>> {
@@ -206,7 +193,10 @@ pub fn list(
                 .lt(*n)
                 .or(articles::comment_count.eq(*n).and(articles::id.lt(*id))),
         ),
-        (Order::RecentlyUpdated, Some(After::Updated(u, id))) => query.filter(
+        (
+            Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated),
+            Some(After::Updated(u, id)),
+        ) => query.filter(
             articles::updated_at
                 .lt(*u)
                 .or(articles::updated_at.eq(*u).and(articles::id.lt(*id))),
@@ -230,7 +220,9 @@ pub fn list(
         Order::Public(ArticleSort::Relevance) => {
             query.order((articles::published_at.desc(), articles::id.desc()))
         }
-        Order::RecentlyUpdated => query.order((articles::updated_at.desc(), articles::id.desc())),
+        Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated) => {
+            query.order((articles::updated_at.desc(), articles::id.desc()))
+        }
     };
     load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }

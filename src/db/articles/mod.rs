@@ -11,10 +11,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 mod list;
+mod related;
 mod search;
 mod views;
 
 pub use list::{count, list};
+pub use related::related;
 pub use search::{NARROWED_SCAN, RELEVANCE_WINDOW, fts5_query, list_by_relevance};
 use views::load_rows;
 pub use views::{ArticleView, AuthorRef, TagRef, embed, find_visible_view_by_slug, view};
@@ -138,7 +140,18 @@ fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
             ),
         );
     }
-    if let Some(tag) = &filter.tag_slug {
+    if !filter.tags_any.is_empty() {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .inner_join(tags::table)
+                    .filter(tags::slug.eq_any(&filter.tags_any))
+                    .select(article_tags::article_id),
+            ),
+        );
+    }
+    // One subquery per tag: an article must be in each.
+    for tag in &filter.tags_all {
         query = query.filter(
             articles::id.eq_any(
                 article_tags::table
@@ -147,6 +160,18 @@ fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
                     .select(article_tags::article_id),
             ),
         );
+    }
+    if !filter.exclude_ids.is_empty() {
+        query = query.filter(articles::id.ne_all(&filter.exclude_ids));
+    }
+    if !filter.exclude_slugs.is_empty() {
+        query = query.filter(articles::slug.ne_all(&filter.exclude_slugs));
+    }
+    if let Some(featured) = filter.featured {
+        query = query.filter(articles::featured.eq(featured));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(articles::updated_at.ge(since));
     }
     if let Some(from) = filter.published_from {
         query = query.filter(articles::published_at.ge(from));

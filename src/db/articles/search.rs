@@ -168,12 +168,7 @@ pub fn list_by_relevance(
     let Some(q) = &filter.query else {
         return Ok((vec![], 0));
     };
-    let narrowed = filter.status.is_some()
-        || filter.author_id.is_some()
-        || filter.author_slug.is_some()
-        || filter.tag_slug.is_some()
-        || filter.published_from.is_some()
-        || filter.published_to.is_some();
+    let narrowed = filter.status.is_some() || filter.narrowed();
     let newest = if narrowed {
         let scanned = newest_matches(conn, q, filter.visible_at, NARROWED_SCAN)?;
         let unranked = ListFilter {

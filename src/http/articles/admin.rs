@@ -30,7 +30,7 @@ pub struct AdminArticleListParams {
     /// themselves.
     #[param(example = "marta-okafor")]
     pub author: Option<String>,
-    /// Only articles with this tag (slug).
+    /// Only articles with any of these tags (slugs, comma separated).
     #[param(example = "cities")]
     pub tag: Option<String>,
     /// Full-text search over title, subtitle and body (1–200 characters).
@@ -84,6 +84,7 @@ pub async fn list_admin_articles(
     let paging = Paging::from_params(p.page, p.per_page, p.cursor.as_deref(), &mut errors.0);
     let q = parse_query_text(p.q.as_deref(), &mut errors.0);
     let fields = FieldSet::parse(p.fields.as_deref(), &mut errors.0);
+    let tags_any = super::filters::tag_slugs("tag", p.tag.as_deref(), &mut errors.0);
     let status = match p.status.as_deref() {
         None => None,
         Some(s) => match ArticleStatus::parse(s) {
@@ -118,7 +119,7 @@ pub async fn list_admin_articles(
         status,
         author_id,
         author_slug,
-        tag_slug: p.tag.filter(|t| !t.is_empty()),
+        tags_any,
         query: q,
         ..Default::default()
     };

@@ -4,8 +4,10 @@
 
 pub mod admin;
 mod fields;
+pub mod filters;
 mod input;
 pub mod public;
+pub mod related;
 mod response;
 
 pub use fields::{FieldSet, Shaped};
@@ -114,7 +116,7 @@ fn next_cursor(paging: &Paging, order: Order, has_more: bool, view: &ArticleView
     match order {
         Order::Public(ArticleSort::MostShared) => count(a.share_count),
         Order::Public(ArticleSort::MostCommented) => count(a.comment_count),
-        Order::RecentlyUpdated => time(a.updated_at),
+        Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated) => time(a.updated_at),
         Order::Public(_) => time(a.published_at.unwrap_or(a.created_at)),
     }
 }
@@ -131,7 +133,7 @@ pub fn cursor_after(paging: &Paging, order: Order) -> Result<Option<After>, AppE
         Order::Public(ArticleSort::MostShared | ArticleSort::MostCommented) => paging
             .keyset::<i64>(scope, &mut errors)
             .map(|k| After::Count(k.key, k.id)),
-        Order::RecentlyUpdated => paging
+        Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated) => paging
             .keyset::<NaiveDateTime>(scope, &mut errors)
             .map(|k| After::Updated(k.key, k.id)),
         Order::Public(_) => paging
@@ -158,7 +160,7 @@ pub fn parse_sort(sort: Option<&str>, has_query: bool, errors: &mut Vec<FieldErr
             None => {
                 errors.push(FieldError::new(
                     "sort",
-                    "must be one of -published_at, published_at, -share_count, -comment_count, relevance",
+                    "must be one of -published_at, published_at, -share_count, -comment_count, -updated_at, relevance",
                 ));
                 ArticleSort::NewestFirst
             }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{
-    ArticleField, ArticleList, ArticleResponse, FieldSet, parse_bound, parse_query_text, parse_sort,
+    ArticleField, ArticleList, ArticleResponse, FieldSet, filters, parse_bound, parse_query_text, parse_sort,
 };
 use crate::domain::article::{ArticleSort, ListFilter, Order};
 use crate::domain::change::KeySet;
@@ -23,9 +23,25 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ArticleListParams {
-    /// Only articles with this tag (its slug).
-    #[param(example = "cities")]
+    /// Only articles with any of these tags: slugs, comma separated (up to
+    /// 10). A tag that does not exist matches nothing (an empty page, not
+    /// an error); a malformed slug is a 422.
+    #[param(example = "transport,cities")]
     pub tag: Option<String>,
+    /// Only articles with every one of these tags (slugs, comma separated,
+    /// up to 10).
+    #[param(example = "transport,cities")]
+    pub tags_all: Option<String>,
+    /// Leave out these articles: ids or slugs, comma separated (up to 50),
+    /// e.g. the article a "more stories" box sits under.
+    #[param(example = "its-too-late-now-to-wait-for-the-perfect-tram-plan")]
+    pub exclude: Option<String>,
+    /// `true`: only editors' picks; `false`: only the others.
+    pub featured: Option<bool>,
+    /// Only articles edited at or after this time (RFC 3339 or a date),
+    /// e.g. to refresh an offline copy; with `sort=-updated_at`.
+    #[param(example = "2026-11-24T09:30:00Z")]
+    pub updated_since: Option<String>,
     /// Only articles by this author (their slug).
     #[param(example = "marta-okafor")]
     pub author: Option<String>,
@@ -51,8 +67,9 @@ pub struct ArticleListParams {
     )]
     pub to: Option<String>,
     /// Order: `-published_at` (newest first, the default), `published_at`,
-    /// `-share_count` (most shared), `-comment_count` (most discussed), or
-    /// `relevance` (the default with `q`; needs `q`; page mode only).
+    /// `-share_count` (most shared), `-comment_count` (most discussed),
+    /// `-updated_at` (most recently edited), or `relevance` (the default
+    /// with `q`; needs `q`; page mode only).
     #[param(inline, value_type = Option<ArticleSort>, example = "-published_at")]
     pub sort: Option<String>,
     /// Page mode: page number, from 1. Not with `cursor`.
@@ -118,10 +135,22 @@ pub async fn list_articles(
     {
         errors.0.push(FieldError::new("to", "must not be before `from`"));
     }
+    let tags_any = filters::tag_slugs("tag", p.tag.as_deref(), &mut errors.0);
+    let tags_all = filters::tag_slugs("tags_all", p.tags_all.as_deref(), &mut errors.0);
+    let (exclude_ids, exclude_slugs) = filters::exclude(p.exclude.as_deref(), &mut errors.0);
+    let updated_since = p
+        .updated_since
+        .as_deref()
+        .and_then(|v| parse_bound("updated_since", v, false, &mut errors.0));
     errors.finish()?;
     let filter = ListFilter {
         visible_at: Some(crate::domain::date::now()),
-        tag_slug: p.tag.filter(|t| !t.is_empty()),
+        tags_any,
+        tags_all,
+        exclude_ids,
+        exclude_slugs,
+        featured: p.featured,
+        updated_since,
         author_slug: p.author.filter(|a| !a.is_empty()),
         query: q,
         published_from: from,
