@@ -11,14 +11,49 @@ async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
         .iter()
         .map(|a| a["title"].as_str().unwrap())
         .collect();
-    assert_eq!(titles.len(), 3, "published demo articles: {titles:?}");
+    assert_eq!(titles.len(), 12, "published demo articles: {titles:?}");
     assert!(titles[0].starts_with("It's too late now"));
     let slug = home["data"][0]["slug"].as_str().unwrap().to_string();
     let article = app.get(&format!("/api/v1/articles/{slug}")).send().await.json();
     assert!(article["subtitle"].is_string());
     assert!(
-        article["body_html"].as_str().unwrap().contains("<blockquote>"),
+        article["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<figure class=\"pull-quote\">"),
         "a pull quote"
+    );
+    assert_eq!(article["pull_quotes"].as_array().unwrap().len(), 1);
+    let image = &article["featured_image"];
+    assert!(
+        image["url"].is_string() && !image["alt"].as_str().unwrap().is_empty(),
+        "{image}"
+    );
+    assert!(image["width"].is_u64() && image["caption"].is_string(), "{image}");
+    // Enough for every page a frontend builds.
+    let authors: std::collections::BTreeSet<&str> = home["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["author"]["slug"].as_str().unwrap())
+        .collect();
+    assert!(authors.len() >= 2, "{authors:?}");
+    let featured = app.get("/api/v1/articles?featured=true").send().await.json();
+    assert!(featured["data"].as_array().unwrap().len() >= 3, "{featured}");
+    let related = app
+        .get(&format!("/api/v1/articles/{slug}/related?per_page=4"))
+        .send()
+        .await
+        .json();
+    let related = related["data"].as_array().unwrap();
+    assert_eq!(related.len(), 4);
+    assert!(
+        related[0]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["slug"] == "transport" || t["slug"] == "cities"),
+        "{related:?}"
     );
     assert!(!article["tags"].as_array().unwrap().is_empty());
     assert!(
@@ -46,14 +81,14 @@ async fn demo_content_is_loaded_once_and_reads_like_a_news_site(app: TestApp) {
         .json();
     assert_eq!(shares["total"], article["share_count"]);
     let tags = app.get("/api/v1/tags").send().await.json();
-    assert!(tags["meta"]["total"].as_i64().unwrap() >= 3);
+    assert!(tags["meta"]["total"].as_i64().unwrap() >= 6);
 
     // Seeding again is a no-op: the database is not empty any more.
     broadsheet::demo::seed_if_empty(&app.parts.state.db, &app.parts.state.renderer, None)
         .await
         .unwrap();
     let again = app.get("/api/v1/articles").send().await.json();
-    assert_eq!(again["meta"]["total"], 3);
+    assert_eq!(again["meta"]["total"], 12);
 
     // The demo admin can sign in with the password from the environment.
     let res = app

@@ -293,7 +293,7 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
         .send()
         .await
         .problem(404, "not_found");
-    app.get("/api/v1/articles/base/related?per_page=21")
+    app.get("/api/v1/articles/base/related?per_page=101")
         .send()
         .await
         .invalid_field("per_page");

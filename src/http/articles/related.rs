@@ -12,16 +12,17 @@ use crate::http::extract::{Errors, Query, known_slug};
 use crate::state::AppState;
 
 /// Most related articles in one answer.
-pub const RELATED_MAX: u32 = 20;
-pub const RELATED_DEFAULT: u32 = 4;
+pub const RELATED_MAX: u32 = 100;
+/// As every list's `per_page` (a "more stories" box asks for its 3 or 4).
+pub const RELATED_DEFAULT: u32 = 20;
 
 /// How many related articles, and with which fields.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RelatedParams {
-    /// How many, 1–20 (default 4).
-    #[param(minimum = 1, maximum = 20)]
+    /// How many, 1–100 (default 20, as on every list).
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub per_page: Option<u32>,
     /// The fields of each item, comma-separated. Default: every field but
     /// the bodies.
@@ -43,6 +44,13 @@ pub struct RelatedBody {
 
 /// Related articles, best first (the schema of [`RelatedBody`]).
 #[derive(ToSchema)]
+#[schema(example = json!({"data": [{
+    "id": 4, "slug": "bus-lanes-work-when-they-are-enforced-not-when-they-are-painted",
+    "url": "https://news.example.com/bus-lanes-work-when-they-are-enforced-not-when-they-are-painted/",
+    "title": "Bus lanes work when they are enforced, not when they are painted",
+    "tags": [{"id": 2, "slug": "transport", "name": "Transport"}, {"id": 1, "slug": "cities", "name": "Cities"}],
+    "published_at": "2026-11-24T06:30:00Z"
+}]}))]
 #[allow(dead_code)]
 pub struct RelatedList {
     data: Vec<ArticleSummary>,
