@@ -35,14 +35,22 @@ pub struct TagSummary {
 /// An article, with its author and tags.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+    "id": 1, "slug": "its-too-late-now", "url": "https://news.example.com/its-too-late-now/",
+    "title": "It's too late now",
     "subtitle": "Why the city should stop waiting for the perfect tram plan",
     "excerpt": "Every year the plan gets better and the trams get further away…",
-    "body_markdown": "Every year the plan gets better…\n\n> The best tram is the one that runs.",
-    "body_html": "<p>Every year the plan gets better…</p>\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n",
+    "body_markdown": "Every year the plan gets better…\n\n> [!PULLQUOTE]\n> The best tram is the one that runs.",
+    "body_html": "<p>Every year the plan gets better…</p>\n<figure class=\"pull-quote\">\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n</figure>\n",
     "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
+    "featured_image": {"url": "https://images.example.com/tram.jpg", "alt": "A tram at a stop in the rain",
+                       "caption": "Line 4 at Market Square", "credit": "Photo: Ana Ruiz", "width": 1600, "height": 900},
     "featured_image_url": "https://images.example.com/tram.jpg",
+    "featured": true,
+    "pull_quotes": ["The best tram is the one that runs."],
+    "meta_title": "It's too late now", "meta_description": "Every year the plan gets better and the trams get further away…",
+    "og_title": "It's too late now", "og_description": "Every year the plan gets better and the trams get further away…",
+    "og_image_url": "https://images.example.com/tram.jpg", "canonical_url": "https://news.example.com/its-too-late-now/",
     "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
     "comment_count": 12, "share_count": 87,
     "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
@@ -186,12 +194,20 @@ impl ArticleResponse {
 /// all but `body_markdown` and `body_html`; with `?fields=a,b` only those.
 #[derive(ToSchema)]
 #[schema(example = json!({
-    "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+    "id": 1, "slug": "its-too-late-now", "url": "https://news.example.com/its-too-late-now/",
+    "title": "It's too late now",
     "subtitle": "Why the city should stop waiting for the perfect tram plan",
     "excerpt": "Every year the plan gets better and the trams get further away…",
     "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
+    "featured_image": {"url": "https://images.example.com/tram.jpg", "alt": "A tram at a stop in the rain",
+                       "caption": "Line 4 at Market Square", "credit": "Photo: Ana Ruiz", "width": 1600, "height": 900},
     "featured_image_url": "https://images.example.com/tram.jpg",
+    "featured": true,
+    "pull_quotes": ["The best tram is the one that runs."],
+    "meta_title": "It's too late now", "meta_description": "Every year the plan gets better and the trams get further away…",
+    "og_title": "It's too late now", "og_description": "Every year the plan gets better and the trams get further away…",
+    "og_image_url": "https://images.example.com/tram.jpg", "canonical_url": "https://news.example.com/its-too-late-now/",
     "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
     "comment_count": 12, "share_count": 87,
     "published_at": "2026-11-24T09:30:00Z", "created_at": "2026-11-23T16:02:11Z",
@@ -239,7 +255,8 @@ pub struct ArticleSummary {
 
 pagination::list_schema!(ArticleList, ArticleSummary, "A page of articles.", {
     "data": [{
-        "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
+        "id": 1, "slug": "its-too-late-now", "url": "https://news.example.com/its-too-late-now/",
+    "title": "It's too late now",
         "subtitle": "Why the city should stop waiting for the perfect tram plan",
         "excerpt": "Every year the plan gets better and the trams get further away…",
         "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
