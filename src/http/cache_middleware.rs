@@ -6,7 +6,8 @@
 //!   surrogate keys (`conditional::with_keys`) are kept, under those keys;
 //! - every public answer with keys carries them in `SURROGATE_KEY_HEADER`
 //!   (`Surrogate-Key` by default), for a CDN in front, cache on or off;
-//! - a hit honours `If-None-Match` like the handler would (`304`).
+//! - a hit honours `If-None-Match` and `If-Modified-Since` like the
+//!   handler would (`304`).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,7 +19,7 @@ use actix_web::{Error, HttpResponse, web};
 use std::time::Duration;
 
 use crate::domain::change::KeySet;
-use crate::http::conditional::none_match_hits;
+use crate::http::conditional::not_modified;
 use crate::infra::response_cache::{CachedResponse, ResponseCache};
 use crate::state::AppState;
 
@@ -29,10 +30,13 @@ fn cacheable_path(path: &str) -> bool {
         && path != "/api/v1/openapi.json"
 }
 
-fn replay(entry: &CachedResponse, if_none_match: Option<&header::HeaderValue>) -> HttpResponse {
-    let not_modified = if_none_match
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| none_match_hits(v, entry.etag.to_str().unwrap_or_default()));
+fn replay(entry: &CachedResponse, request: &header::HeaderMap) -> HttpResponse {
+    let last_modified = entry
+        .headers
+        .iter()
+        .find(|(name, _)| name == header::LAST_MODIFIED)
+        .map(|(_, value)| value);
+    let not_modified = not_modified(request, entry.etag.to_str().unwrap_or_default(), last_modified);
     let mut builder = if not_modified {
         HttpResponse::NotModified()
     } else {
@@ -67,7 +71,7 @@ pub async fn public_response_cache(
     let enabled = cache.enabled();
     let key = ResponseCache::key(req.path(), req.query_string());
     if enabled && let Some(entry) = cache.lookup(&key) {
-        let response = replay(&entry, req.headers().get(header::IF_NONE_MATCH));
+        let response = replay(&entry, req.headers());
         return Ok(req.into_response(response));
     }
     // Taken before the handler reads: see "No stale fill" in

@@ -97,6 +97,31 @@ pub fn check_if_match(if_match: Option<&str>, current_etag: &str) -> Result<(), 
     }
 }
 
+/// Whether a read may answer `304`, by RFC 9110's order of precedence
+/// (section 13.2.2): `If-None-Match` when the request has one (a weak
+/// comparison with `etag`); only without it, `If-Modified-Since` against
+/// `last_modified` (whole seconds, as HTTP dates have), when the
+/// representation has one. A date that does not parse is ignored, as the
+/// RFC asks.
+pub fn not_modified(headers: &header::HeaderMap, etag: &str, last_modified: Option<&HeaderValue>) -> bool {
+    if let Some(value) = headers.get(header::IF_NONE_MATCH) {
+        return value.to_str().is_ok_and(|v| none_match_hits(v, etag));
+    }
+    let date = |v: &HeaderValue| {
+        v.to_str()
+            .ok()
+            .and_then(|s| s.parse::<header::HttpDate>().ok())
+            .map(std::time::SystemTime::from)
+    };
+    match (
+        headers.get(header::IF_MODIFIED_SINCE).and_then(date),
+        last_modified.and_then(date),
+    ) {
+        (Some(since), Some(modified)) => modified <= since,
+        _ => false,
+    }
+}
+
 /// The `If-Match` header of a request, when it is readable.
 pub fn if_match(req: &HttpRequest) -> Option<String> {
     req.headers()
@@ -126,15 +151,14 @@ pub fn cached_bytes(
     extra: &[(header::HeaderName, HeaderValue)],
 ) -> HttpResponse {
     let etag = etag_of(&body);
-    // Only reads are conditional on If-None-Match: a write's answer is news.
+    // Only reads are conditional: a write's answer is news.
     let is_read =
         req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD;
-    let not_modified = is_read
-        && req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| none_match_hits(v, &etag));
+    let last_modified = extra
+        .iter()
+        .find(|(name, _)| name == header::LAST_MODIFIED)
+        .map(|(_, value)| value);
+    let not_modified = is_read && not_modified(req.headers(), &etag, last_modified);
     let mut builder = if not_modified {
         HttpResponse::NotModified()
     } else {
@@ -155,6 +179,54 @@ pub fn cached_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_none_match_comes_before_if_modified_since() {
+        let lm = HeaderValue::from_static("Sun, 06 Dec 2026 10:00:00 GMT");
+        let headers = |pairs: &[(header::HeaderName, &'static str)]| {
+            let mut map = header::HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(name.clone(), HeaderValue::from_static(value));
+            }
+            map
+        };
+        let ims = |v: &'static str| headers(&[(header::IF_MODIFIED_SINCE, v)]);
+        assert!(not_modified(
+            &ims("Sun, 06 Dec 2026 10:00:00 GMT"),
+            "\"a\"",
+            Some(&lm)
+        ));
+        assert!(not_modified(
+            &ims("Mon, 07 Dec 2026 10:00:00 GMT"),
+            "\"a\"",
+            Some(&lm)
+        ));
+        assert!(!not_modified(
+            &ims("Sun, 06 Dec 2026 09:59:59 GMT"),
+            "\"a\"",
+            Some(&lm)
+        ));
+        assert!(!not_modified(&ims("yesterday"), "\"a\"", Some(&lm)));
+        assert!(!not_modified(
+            &ims("Sun, 06 Dec 2026 10:00:00 GMT"),
+            "\"a\"",
+            None
+        ));
+        // A stale tag wins over a fresh date, and a matching tag over an old one.
+        let both = |tag: &'static str, date: &'static str| {
+            headers(&[(header::IF_NONE_MATCH, tag), (header::IF_MODIFIED_SINCE, date)])
+        };
+        assert!(!not_modified(
+            &both("\"b\"", "Mon, 07 Dec 2026 10:00:00 GMT"),
+            "\"a\"",
+            Some(&lm)
+        ));
+        assert!(not_modified(
+            &both("\"a\"", "Sat, 05 Dec 2026 10:00:00 GMT"),
+            "\"a\"",
+            Some(&lm)
+        ));
+    }
 
     #[test]
     fn tags_are_stable_and_distinct() {

@@ -389,6 +389,34 @@ async fn precondition_and_conditional_get(app: TestApp) {
     again.assert_status(304);
     assert!(again.body.is_empty());
     assert_eq!(again.header("etag"), Some(tag.as_str()));
+    // If-Modified-Since alone, against Last-Modified (the page is in the
+    // response cache by now: a hit honours it as the handler does).
+    let modified = public.header("last-modified").unwrap().to_string();
+    let by_date = app
+        .get("/api/v1/articles/two-editors")
+        .header("if-modified-since", &modified)
+        .send()
+        .await;
+    by_date.assert_status(304);
+    assert!(by_date.body.is_empty());
+    app.get("/api/v1/articles/two-editors")
+        .header("if-modified-since", "Thu, 01 Jan 2015 00:00:00 GMT")
+        .send()
+        .await
+        .assert_status(200);
+    // If-None-Match takes precedence (RFC 9110 13.2.2): a stale tag with a
+    // fresh date is a full answer.
+    app.get("/api/v1/articles/two-editors")
+        .header("if-none-match", "\"stale\"")
+        .header("if-modified-since", &modified)
+        .send()
+        .await
+        .assert_status(200);
+    app.get("/api/v1/articles/two-editors")
+        .header("if-modified-since", "not a date")
+        .send()
+        .await
+        .assert_status(200);
     let list = app.get("/api/v1/articles").send().await;
     let list_tag = list.header("etag").unwrap().to_string();
     app.get("/api/v1/articles")
