@@ -24,13 +24,18 @@ pub struct FeaturedImage {
     /// Text for readers who cannot see the image. Required when an image is
     /// set; `""` marks a decorative image and must be given explicitly.
     /// `null` only on images set before alt text was required.
+    #[schema(required = true)]
     pub alt: Option<String>,
+    #[schema(required = true)]
     pub caption: Option<String>,
     /// Photographer or agency.
+    #[schema(required = true)]
     pub credit: Option<String>,
     /// Intrinsic size in pixels, so a page can reserve the space (no layout
     /// shift).
+    #[schema(required = true)]
     pub width: Option<u32>,
+    #[schema(required = true)]
     pub height: Option<u32>,
 }
 

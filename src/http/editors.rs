@@ -30,6 +30,7 @@ pub struct EditorResponse {
     pub name: String,
     /// Public address of the editor's author page.
     pub slug: String,
+    #[schema(required = true)]
     pub bio: Option<String>,
     pub role: Role,
     /// A deactivated editor cannot sign in; existing tokens stop working.
@@ -133,7 +134,7 @@ pub struct PasswordResetResponse {
 #[into_params(parameter_in = Query)]
 pub struct EditorListParams {
     /// Page number, from 1.
-    #[param(minimum = 1, maximum = 100000, default = 1)]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -216,7 +216,8 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
             "must not contain NUL characters",
         ));
     }
-    let deserializer = serde_urlencoded::Deserializer::new(url_pairs(query));
+    let merged = merge_repeats(pairs)?;
+    let deserializer = serde_urlencoded::Deserializer::new(url_pairs(&merged));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
@@ -232,6 +233,31 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
             other => other,
         }
     })
+}
+
+/// Query parameters that take a comma-separated list. Generated clients
+/// that ignore the spec's `explode: false` send `fields=a&fields=b`; both
+/// forms mean the same list.
+const LIST_PARAMETERS: [&str; 4] = ["fields", "tag", "tags_all", "exclude"];
+
+/// The query with repeated list parameters joined by commas, re-encoded; any
+/// other parameter given twice is a `422` naming it (which value was meant
+/// is not ours to guess).
+fn merge_repeats(pairs: Vec<(String, String)>) -> Result<String, AppError> {
+    let mut merged: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match merged.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, joined)) if LIST_PARAMETERS.contains(&key.as_str()) => {
+                joined.push(',');
+                joined.push_str(&value);
+            }
+            Some(_) => return Err(AppError::field(key, "is given more than once")),
+            None => merged.push((key, value)),
+        }
+    }
+    Ok(form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(merged)
+        .finish())
 }
 
 fn url_pairs(query: &str) -> form_urlencoded::Parse<'_> {
@@ -386,6 +412,22 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// For a PATCH field that cannot be null: absent keeps the value (with
+/// `#[serde(default)]`), a value sets it, and an explicit `null` is a 422
+/// naming the field, instead of being read as "absent" and ignored.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    match <Option<T> as serde::Deserialize>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(
+            "must not be null (leave it out to keep the current value)",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +491,7 @@ mod tests {
     struct Params {
         page: Option<u32>,
         q: Option<String>,
+        fields: Option<String>,
     }
 
     #[test]
@@ -457,5 +500,18 @@ mod tests {
         assert_eq!(field_of(parse_query::<Params>("page=-1").unwrap_err()).0, "page");
         assert_eq!(field_of(parse_query::<Params>("pgae=1").unwrap_err()).0, "pgae");
         assert_eq!(field_of(parse_query::<Params>("q=a%00b").unwrap_err()).0, "q");
+        assert_eq!(
+            field_of(parse_query::<Params>("page=1&q=x&page=2").unwrap_err()),
+            ("page".to_string(), "is given more than once".to_string())
+        );
+    }
+
+    #[test]
+    fn list_parameters_may_repeat_as_generators_send_them() {
+        let one: Params = parse_query("fields=id,title&q=a%26b").unwrap();
+        let many: Params = parse_query("fields=id&q=a%26b&fields=title").unwrap();
+        assert_eq!(one.fields, many.fields);
+        assert_eq!(many.fields.as_deref(), Some("id,title"));
+        assert_eq!(many.q.as_deref(), Some("a&b"));
     }
 }

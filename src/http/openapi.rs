@@ -430,7 +430,10 @@ fn finish_parameter(parameter: &mut Value) {
         return;
     }
     let limits = match parameter["name"].as_str() {
-        Some("page") => json!({"minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+        // No `default`: generated clients send defaults on every call, and
+        // `page=1` beside `cursor=` is a 422 (without either, a list is in
+        // page mode from page 1 anyway).
+        Some("page") => json!({"minimum": 1, "maximum": MAX_PAGE}),
         Some("per_page") => json!({"minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
         Some("cursor") => json!({"maxLength": MAX_CURSOR_LEN}),
         _ => return,

@@ -189,8 +189,10 @@ pub struct ListLinks {
     #[serde(rename = "self")]
     pub self_: String,
     /// The next page, or null on the last one.
+    #[schema(required = true)]
     pub next: Option<String>,
     /// The previous page, or null on the first (always null in cursor mode).
+    #[schema(required = true)]
     pub prev: Option<String>,
 }
 

@@ -27,6 +27,7 @@ pub struct TagResponse {
     /// Public address: `/api/v1/tags/{slug}`; filter articles with `?tag=`.
     pub slug: String,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Articles with this tag: published and visible ones on public routes,
     /// all of them on editor routes.
@@ -94,7 +95,7 @@ list_schema!(AdminTagList, AdminTagResponse, "A page of tags (editor view).", {
 #[into_params(parameter_in = Query)]
 pub struct TagListParams {
     /// Page number, from 1.
-    #[param(minimum = 1, maximum = 100000, default = 1)]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -126,9 +127,13 @@ pub struct CreateTagRequest {
 pub struct UpdateTagRequest {
     /// 1–50 characters, unique.
     #[schema(min_length = 1, max_length = 50)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// A new slug (the old address stops working); 409 when taken.
     #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub slug: Option<String>,
     /// Up to 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::http::extract::double_option")]

@@ -586,7 +586,11 @@ fn parameters_are_described_and_constrained() {
             });
             if p["in"] == "query" {
                 match pname {
-                    "page" => f.check(schema["minimum"] == 1, || format!("{name}: page ≥ 1")),
+                    // No default: a generated client sends every default on
+                    // every call, and `page=1` is refused in cursor mode.
+                    "page" => f.check(schema["minimum"] == 1 && schema.get("default").is_none(), || {
+                        format!("{name}: page ≥ 1, with no default")
+                    }),
                     "per_page" => f.check(
                         schema["minimum"] == 1 && schema["maximum"] == 100 && schema["default"] == 20,
                         || format!("{name}: per_page 1–100, default 20"),
@@ -697,6 +701,47 @@ fn bodies_have_examples_and_schemas_have_descriptions() {
         );
     }
     f.assert_none("examples and descriptions");
+}
+
+/// Every property a resource always sends is `required` (nullable where it
+/// can be null): generated clients otherwise type each one as optional.
+/// Only list items (sparse fieldsets) and bodies with optional parts may
+/// leave properties out.
+#[test]
+fn response_properties_that_are_always_sent_are_required() {
+    let spec = generated();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut f = Findings::default();
+    let mut checked = 0;
+    for name in [
+        "ArticleResponse",
+        "TagResponse",
+        "EditorResponse",
+        "FeaturedImage",
+        "AuthorSummary",
+        "TagSummary",
+    ] {
+        let schema = &schemas[name];
+        let required: BTreeSet<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for property in schema["properties"].as_object().unwrap().keys() {
+            checked += 1;
+            f.check(required.contains(property.as_str()), || {
+                format!("{name}.{property} is always sent but not required")
+            });
+        }
+    }
+    assert!(checked > 40, "{checked}");
+    let article = &schemas["ArticleResponse"];
+    for nullable in ["subtitle", "featured_image_url", "published_at"] {
+        let p = &article["properties"][nullable];
+        f.check(p.to_string().contains("null"), || {
+            format!("ArticleResponse.{nullable} is nullable")
+        });
+    }
+    f.assert_none("required properties");
 }
 
 #[test]

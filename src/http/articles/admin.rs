@@ -36,8 +36,9 @@ pub struct AdminArticleListParams {
     /// Full-text search over title, subtitle and body (1–200 characters).
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
-    /// Page mode: page number, from 1. Not with `cursor`.
-    #[param(minimum = 1, maximum = 100000, default = 1)]
+    /// Page mode: page number, from 1 (without `page` or `cursor`, the
+    /// first page in page mode). Not with `cursor`.
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -143,6 +143,8 @@ pub struct CreateArticleRequest {
 pub struct UpdateArticleRequest {
     /// The headline, 1–300 characters.
     #[schema(min_length = 1, max_length = 300)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub title: Option<String>,
     /// The standfirst, up to 300 characters; `null` clears it.
     #[serde(default, deserialize_with = "crate::http::extract::double_option")]
@@ -150,6 +152,8 @@ pub struct UpdateArticleRequest {
     pub subtitle: Option<Option<String>>,
     /// The body in Markdown, up to 200,000 characters.
     #[schema(max_length = 200000)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub body_markdown: Option<String>,
     /// Up to 1,000 characters; `null` goes back to the derived excerpt.
     #[serde(default, deserialize_with = "crate::http::extract::double_option")]
@@ -157,11 +161,17 @@ pub struct UpdateArticleRequest {
     pub excerpt: Option<Option<String>>,
     /// A new slug (the old address stops working); 409 when taken.
     #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub slug: Option<String>,
     /// Publish (`published`), withdraw (`archived`) or return to `draft`.
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub status: Option<ArticleStatus>,
     /// Replaces the tags: names or slugs, up to 20.
     #[schema(schema_with = tag_names)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     /// Replaces the feature image (`url` and `alt` required); `null`
     /// removes it.
@@ -172,10 +182,14 @@ pub struct UpdateArticleRequest {
     #[schema(deprecated, value_type = Option<String>)]
     pub featured_image_url: Option<serde_json::Value>,
     /// An editors' pick.
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub featured: Option<bool>,
     #[serde(flatten)]
     pub seo: SeoInput,
     /// Whether readers may post comments.
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub comments_enabled: Option<bool>,
     /// When it goes (or went) public; a future time schedules it. `null`
     /// unsets it (set again on the next publish). Years 1970–9999.

@@ -72,8 +72,9 @@ pub struct ArticleListParams {
     /// with `q`; needs `q`; page mode only).
     #[param(inline, value_type = Option<ArticleSort>, example = "-published_at")]
     pub sort: Option<String>,
-    /// Page mode: page number, from 1. Not with `cursor`.
-    #[param(minimum = 1, maximum = 100000, default = 1)]
+    /// Page mode: page number, from 1 (without `page` or `cursor`, the
+    /// first page in page mode). Not with `cursor`.
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -67,6 +67,7 @@ pub struct ArticleResponse {
     /// The headline.
     pub title: String,
     /// The standfirst: one line under the headline.
+    #[schema(required = true)]
     pub subtitle: Option<String>,
     /// A short summary: given by the editor, or the start of the body.
     pub excerpt: String,
@@ -80,10 +81,12 @@ pub struct ArticleResponse {
     /// In the order the editor gave them.
     pub tags: Vec<TagSummary>,
     /// The feature image with its alt text and size, or null.
+    #[schema(required = true)]
     pub featured_image: Option<FeaturedImage>,
     /// Deprecated: `featured_image.url`. Readable for this version only;
     /// not accepted in writes.
     #[schema(deprecated)]
+    #[schema(required = true)]
     pub featured_image_url: Option<String>,
     /// An editors' pick (`featured=true` filters for these).
     pub featured: bool,
@@ -100,6 +103,7 @@ pub struct ArticleResponse {
     pub og_description: String,
     /// Open Graph image: the editor's, else the feature image's URL.
     #[schema(format = "uri")]
+    #[schema(required = true)]
     pub og_image_url: Option<String>,
     /// The editor's canonical URL (syndicated copies), else `url`.
     #[schema(format = "uri")]
@@ -114,6 +118,7 @@ pub struct ArticleResponse {
     /// Recorded share events.
     pub share_count: i64,
     /// When the article went (or goes) public; null for a draft never published.
+    #[schema(required = true)]
     pub published_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -32,12 +32,15 @@ pub struct CommentResponse {
     pub id: i64,
     pub article_id: i64,
     /// The comment this one replies to; null for a top-level comment.
+    #[schema(required = true)]
     pub parent_id: Option<i64>,
     /// Nesting level: 0 for a top-level comment, parent's depth + 1 for a reply.
     pub depth: i32,
     /// The name the reader gave; null when the comment was removed.
+    #[schema(required = true)]
     pub author_name: Option<String>,
     /// The reader's website, if given; null when the comment was removed.
+    #[schema(required = true)]
     pub author_url: Option<String>,
     /// The text as written (plain text, not HTML); empty when removed.
     pub body: String,
@@ -89,13 +92,17 @@ pub struct AdminCommentResponse {
     pub id: i64,
     pub article_id: i64,
     /// The comment this one replies to; null for a top-level comment.
+    #[schema(required = true)]
     pub parent_id: Option<i64>,
     /// Nesting level: 0 for a top-level comment.
     pub depth: i32,
     /// Null when the comment was removed.
+    #[schema(required = true)]
     pub author_name: Option<String>,
     /// The reader's email (lower-cased); null when the comment was removed.
+    #[schema(required = true)]
     pub author_email: Option<String>,
+    #[schema(required = true)]
     pub author_url: Option<String>,
     /// The text as written (plain text); empty when removed.
     pub body: String,
@@ -208,9 +215,13 @@ pub struct PostedCommentResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "approved"}))]
 pub struct UpdateCommentRequest {
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub status: Option<CommentStatus>,
     /// The corrected text, 1–5,000 characters; `body_html` follows.
     #[schema(min_length = 1, max_length = 5000)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub body: Option<String>,
 }
 
