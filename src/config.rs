@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use crate::domain::comment::CommentModeration;
 use parse::{parse_num, positive};
 
+pub mod origins;
 mod parse;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub struct Config {
     pub demo_content: bool,
     /// Password for the demo admin; random when unset.
     pub demo_admin_password: Option<String>,
-    pub cors_allowed_origins: Vec<String>,
+    pub cors_allowed_origins: Vec<origins::AllowedOrigin>,
     pub cache_max_age_seconds: u32,
     /// Memory for the in-process cache of public GET responses; 0 = off.
     pub response_cache_bytes: usize,
@@ -276,15 +277,19 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.cors_allowed_origins,
-            vec!["https://a.example", "https://b.example"]
+            vec![
+                origins::AllowedOrigin::Exact("https://a.example".into()),
+                origins::AllowedOrigin::Exact("https://b.example".into())
+            ]
         );
         assert_eq!(c.trusted_proxies.len(), 2);
     }
 
     #[test]
-    fn cors_origins_must_be_exact() {
+    fn cors_origins_must_be_exact_or_subdomain_patterns() {
         for good in [
             "https://www.example.com",
+            "https://*.example.com",
             "http://localhost:3000",
             "https://a.example:8443",
             "http://[::1]:8080",
@@ -293,7 +298,7 @@ mod tests {
         }
         for bad in [
             "*",
-            "https://*.example.com",
+            "https://*.com",
             "null",
             "www.example.com",
             "https://example.com/app",

@@ -128,8 +128,13 @@ fn cors(config: &Config) -> Cors {
         ])
         .max_age(3600)
         .block_on_origin_mismatch(false);
-    for origin in &config.cors_allowed_origins {
-        cors = cors.allowed_origin(origin);
+    let allowed = config.cors_allowed_origins.clone();
+    if !allowed.is_empty() {
+        cors = cors.allowed_origin_fn(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| allowed.iter().any(|rule| rule.matches(o)))
+        });
     }
     if !config.cors_allowed_origins.is_empty() {
         cors = cors.supports_credentials();

@@ -107,7 +107,7 @@ pub(super) fn trusted_proxies(get: &impl Fn(&str) -> Option<String>) -> Result<V
 /// `CORS_ALLOWED_ORIGINS`: exact origins, comma-separated.
 pub(super) fn cors_allowed_origins(
     get: &impl Fn(&str) -> Option<String>,
-) -> Result<Vec<String>, ConfigError> {
+) -> Result<Vec<super::origins::AllowedOrigin>, ConfigError> {
     let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
         .map(|list| {
             list.split(',')
@@ -116,16 +116,21 @@ pub(super) fn cors_allowed_origins(
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(bad) = cors_allowed_origins.iter().find(|o| !is_exact_origin(o)) {
-        return Err(invalid(
-            "CORS_ALLOWED_ORIGINS",
-            format!(
-                "`{bad}` is not an exact origin such as https://www.example.com \
-                 (no `*`, path or `null`: credentials are allowed for these origins)"
-            ),
-        ));
-    }
-    Ok(cors_allowed_origins)
+    cors_allowed_origins
+        .iter()
+        .map(|entry| {
+            super::origins::AllowedOrigin::parse(entry).ok_or_else(|| {
+                invalid(
+                    "CORS_ALLOWED_ORIGINS",
+                    format!(
+                        "`{entry}` is neither an exact origin such as https://www.example.com \
+                         nor a subdomain pattern such as https://*.example.com (no `*` alone, \
+                         path or `null`: credentials are allowed for these origins)"
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 /// `SITE_URL` and `ARTICLE_URL_TEMPLATE`.
@@ -182,7 +187,7 @@ pub(super) fn automatic_count<T: std::str::FromStr + Default + PartialEq>(
 /// `scheme://host[:port]` with scheme http or https, and nothing else: no
 /// wildcard, no path, no user info. A wildcard would hand credentialed
 /// cross-origin access to every site, since the allowed origin is echoed.
-fn is_exact_origin(origin: &str) -> bool {
+pub(super) fn is_exact_origin(origin: &str) -> bool {
     let Some((scheme, rest)) = origin.split_once("://") else {
         return false;
     };

@@ -741,6 +741,44 @@ backend_tests_with!(
     cors_answers_only_configured_origins
 );
 
+/// A subdomain pattern (preview deployments) lets in one label under the
+/// domain, with the same scheme and port, and nothing else.
+async fn cors_patterns_admit_one_subdomain_label(app: TestApp) {
+    for (origin, allowed) in [
+        ("https://pr-42.preview.example.com", true),
+        ("https://www.example.com", true),
+        ("https://a.b.preview.example.com", false),
+        ("https://preview.example.com", false),
+        ("http://pr-42.preview.example.com", false),
+        ("https://pr-42.preview.example.com.evil.net", false),
+        ("null", false),
+    ] {
+        let res = app.get("/api/v1/articles").header("origin", origin).send().await;
+        res.assert_status(200);
+        let expected = allowed.then_some(origin);
+        assert_eq!(res.header("access-control-allow-origin"), expected, "{origin}");
+        let preflight = app
+            .request(Method::OPTIONS, "/api/v1/admin/articles")
+            .header("origin", origin)
+            .header("access-control-request-method", "PATCH")
+            .send()
+            .await;
+        assert_eq!(
+            preflight.header("access-control-allow-origin"),
+            expected,
+            "preflight {origin}"
+        );
+    }
+}
+
+backend_tests_with!(
+    [(
+        "CORS_ALLOWED_ORIGINS",
+        "https://www.example.com, https://*.preview.example.com"
+    )],
+    cors_patterns_admit_one_subdomain_label
+);
+
 /// With no origins configured, no response carries CORS headers at all,
 /// and never `*`.
 async fn cors_is_closed_by_default(app: TestApp) {
