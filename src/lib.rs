@@ -124,6 +124,8 @@ fn cors(config: &Config) -> Cors {
             header::LINK,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(3600)
@@ -175,6 +177,16 @@ async fn security_headers(
             };
             let status = response.status();
             apply_security_headers(response.headers_mut(), status, is_docs);
+            let standing = actix_web::HttpMessage::extensions(response.request())
+                .get::<infra::rate_limit::Standing>()
+                .cloned();
+            if let Some(standing) = standing {
+                for (name, value) in http::client::rate_limit_headers(&standing) {
+                    if let Ok(value) = header::HeaderValue::from_str(&value) {
+                        response.headers_mut().insert(name, value);
+                    }
+                }
+            }
             Ok(response)
         }
         // An error from an inner middleware (CORS refusing a preflight)

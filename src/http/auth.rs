@@ -9,7 +9,6 @@ use crate::auth::backoff::Backoff;
 use crate::auth::credentials;
 use crate::auth::session::{self, Credentials, Issued, Issuer};
 use crate::error::AppError;
-use crate::http::client::client_ip;
 use crate::http::conditional::NoStore;
 use crate::http::editors::EditorResponse;
 use crate::http::extract::{Auth, Json, guard};
@@ -136,10 +135,7 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state
-        .limits
-        .login
-        .check(client_ip(&req, &state.config.trusted_proxies))?;
+    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies)?;
     let LoginRequest {
         email,
         password,
@@ -288,10 +284,7 @@ pub async fn reset_password(
     req: HttpRequest,
     body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state
-        .limits
-        .login
-        .check(client_ip(&req, &state.config.trusted_proxies))?;
+    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies)?;
     let ResetPasswordRequest {
         reset_token,
         new_password,

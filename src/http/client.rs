@@ -26,3 +26,47 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpNet]) -> IpAddr {
         .collect();
     rules::client_ip(peer, entries.into_iter(), trusted_proxies)
 }
+
+/// Counts one request from the client against `limiter` (`429` when over
+/// it) and keeps where the client stands in the request, from which
+/// [`rate_limit_headers`] are added to the answer, whatever it is.
+pub fn limit(
+    req: &HttpRequest,
+    limiter: &crate::infra::rate_limit::Limiter,
+    trusted_proxies: &[IpNet],
+) -> Result<IpAddr, crate::error::AppError> {
+    use actix_web::HttpMessage;
+    let ip = client_ip(req, trusted_proxies);
+    match limiter.check(ip) {
+        Ok(standing) => {
+            if let Some(standing) = standing {
+                req.extensions_mut().insert(standing);
+            }
+            Ok(ip)
+        }
+        Err((error, standing)) => {
+            req.extensions_mut().insert(standing);
+            Err(error)
+        }
+    }
+}
+
+/// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10):
+/// the quota per window, and what is left with the seconds until the quota
+/// is whole again, e.g. `"comment";q=5;w=60` and `"comment";r=4;t=12`.
+pub fn rate_limit_headers(
+    standing: &crate::infra::rate_limit::Standing,
+) -> [(actix_web::http::header::HeaderName, String); 2] {
+    use actix_web::http::header::HeaderName;
+    let name = standing.policy;
+    [
+        (
+            HeaderName::from_static("ratelimit-policy"),
+            format!("\"{name}\";q={};w={}", standing.quota, standing.window_secs),
+        ),
+        (
+            HeaderName::from_static("ratelimit"),
+            format!("\"{name}\";r={};t={}", standing.remaining, standing.reset_secs),
+        ),
+    ]
+}

@@ -45,10 +45,8 @@ impl FromRequest for CommentQuota {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => {
-                let ip = client::client_ip(req, &state.config.trusted_proxies);
-                state.limits.comments.check(ip).map(|()| CommentQuota)
-            }
+            Some(state) => client::limit(req, &state.limits.comments, &state.config.trusted_proxies)
+                .map(|_| CommentQuota),
             None => Err(AppError::internal("application state missing")),
         };
         ready(result)

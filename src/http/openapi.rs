@@ -227,7 +227,11 @@ pub struct Invalid(Problem);
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
-    headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")),
+    headers(
+        ("Retry-After" = u64, description = "Seconds to wait before retrying."),
+        ("RateLimit-Policy" = String, description = "The quota that was used up."),
+        ("RateLimit" = String, description = "Nothing left (`r=0`) and the seconds until the quota is whole.")
+    ),
     example = json!({
         "type": "urn:broadsheet:problem:rate_limited", "title": "Too many requests", "status": 429,
         "detail": "Too many login requests from this address; retry later.", "code": "rate_limited"
@@ -350,6 +354,21 @@ fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Valu
             true,
             "Seconds to wait before retrying.",
             json!({"type": "integer", "minimum": 1, "example": 5}),
+        ),
+        (
+            "RateLimit-Policy",
+            false,
+            "The client's quota on this route (draft-ietf-httpapi-ratelimit-headers): \
+             `\"name\";q=<requests>;w=<seconds>`. Absent when the limit is off.",
+            json!({"type": "string", "example": "\"comment\";q=5;w=60"}),
+        ),
+        (
+            "RateLimit",
+            false,
+            "What is left of the quota and the seconds until it is whole again: \
+             `\"name\";r=<remaining>;t=<seconds>`. Slow down before `r` reaches 0. \
+             Absent when the limit is off.",
+            json!({"type": "string", "example": "\"comment\";r=4;t=12"}),
         ),
         (
             "WWW-Authenticate",
@@ -560,6 +579,22 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         }
     }
     responses.sort_by(|(a, _), (b, _)| a.cmp(b));
+    // A rate-limited route tells the client where it stands on every
+    // answer, so it can slow down before the 429.
+    let limited = responses.iter().any(|(s, _)| s == "429");
+    if limited {
+        for (status, response) in &mut responses {
+            if status.starts_with('2')
+                && let Some(r) = response.as_object_mut()
+            {
+                let headers = r.entry("headers").or_insert_with(|| json!({}));
+                if let Some(h) = headers.as_object_mut() {
+                    h.insert("RateLimit-Policy".into(), json!({}));
+                    h.insert("RateLimit".into(), json!({}));
+                }
+            }
+        }
+    }
     let mut conditional = false;
     for (status, response) in &mut responses {
         if status == "304" {

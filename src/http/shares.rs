@@ -18,7 +18,6 @@ use utoipa::ToSchema;
 
 use crate::domain::share::{ChannelTally, GroupBy, ShareChannel};
 use crate::error::AppError;
-use crate::http::client::client_ip;
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::cursor::Keyset;
 use crate::http::extract::{Auth, Json, NoParams, Query, guard, known_slug};
@@ -216,8 +215,7 @@ pub async fn record_share(
     slug: web::Path<String>,
     body: Json<RecordShareRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req, &state.config.trusted_proxies);
-    state.limits.shares.check(ip)?;
+    let ip = crate::http::client::limit(&req, &state.limits.shares, &state.config.trusted_proxies)?;
     let channel =
         ShareChannel::parse_field("channel", &body.0.channel).map_err(|e| AppError::Validation(vec![e]))?;
     let user_agent = req

@@ -21,7 +21,9 @@ use std::time::Instant;
 use parking_lot::RwLock;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 use crate::error::AppError;
 use crate::infra::client_ip::rate_limit_key;
@@ -31,7 +33,30 @@ pub const MAX_KEYS: usize = 100_000;
 const PURGE_EVERY_CHECKS: u32 = 4096;
 const PURGE_EVERY_SECS: u64 = 10;
 
-type Keyed = DefaultKeyedRateLimiter<IpAddr>;
+/// A keyed limiter that reports what is left after each allowed request
+/// (for the `RateLimit` header).
+type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+fn keyed(quota: Quota) -> Keyed {
+    RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>()
+}
+
+/// Where a client stands against one limit after a request: what the
+/// `RateLimit-Policy` and `RateLimit` response headers
+/// (draft-ietf-httpapi-ratelimit-headers) say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The limit's name, as the policy names it (`comments`, `shares`, `login`).
+    pub policy: &'static str,
+    /// Requests per window.
+    pub quota: u32,
+    /// The window, in seconds.
+    pub window_secs: u64,
+    /// Requests left now.
+    pub remaining: u32,
+    /// Seconds until the whole quota is available again.
+    pub reset_secs: u64,
+}
 
 /// One keyed limiter; `None` when the configured rate is 0 (off).
 pub struct Limiter {
@@ -51,7 +76,7 @@ impl Limiter {
             name,
             inner: NonZeroU32::new(per_minute).map(|n| {
                 let quota = Quota::per_minute(n);
-                (quota, RwLock::new(Keyed::keyed(quota)))
+                (quota, RwLock::new(keyed(quota)))
             }),
             checks: AtomicU32::new(0),
             epoch: Instant::now(),
@@ -59,23 +84,43 @@ impl Limiter {
         }
     }
 
-    /// Counts one request from `ip`; `429 rate_limited` with the seconds to
-    /// wait when it is over the limit.
-    pub fn check(&self, ip: IpAddr) -> Result<(), AppError> {
+    /// Counts one request from `ip`. `Ok` with where the client now
+    /// stands (`None` when the limit is off); `429 rate_limited` with the
+    /// seconds to wait when it is over the limit, and its standing (nothing
+    /// left) beside it.
+    pub fn check(&self, ip: IpAddr) -> Result<Option<Standing>, (AppError, Standing)> {
         let Some((quota, limiter)) = &self.inner else {
-            return Ok(());
+            return Ok(None);
         };
         if self.purge_due() {
             self.purge(*quota, limiter);
         }
+        let per_cell = quota.replenish_interval();
+        let n = quota.burst_size().get();
+        let standing = |remaining: u32, reset: std::time::Duration| Standing {
+            policy: self.name,
+            quota: n,
+            window_secs: (per_cell * n).as_secs().max(1),
+            remaining,
+            reset_secs: reset.as_secs_f64().ceil() as u64,
+        };
         let outcome = limiter.read().check_key(&rate_limit_key(ip));
-        outcome.map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited {
-                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
-                detail: format!("Too many {} requests from this address; retry later.", self.name),
+        match outcome {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity().min(n);
+                // GCRA refills one request every `per_cell`.
+                Ok(Some(standing(remaining, per_cell * (n - remaining))))
             }
-        })
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let error = AppError::RateLimited {
+                    retry_after_secs,
+                    detail: format!("Too many {} requests from this address; retry later.", self.name),
+                };
+                Err((error, standing(0, per_cell * n)))
+            }
+        }
     }
 
     /// Clients remembered now.
@@ -111,7 +156,7 @@ impl Limiter {
             clients = remembered,
             "rate-limit memory full: forgetting every client"
         );
-        *limiter.write() = Keyed::keyed(quota);
+        *limiter.write() = keyed(quota);
     }
 }
 
@@ -130,18 +175,23 @@ mod tests {
         let limiter = Limiter::per_minute("test", 2);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(limiter.check(a).is_ok());
-        assert!(limiter.check(a).is_ok());
+        let first = limiter.check(a).unwrap().unwrap();
+        assert_eq!((first.quota, first.window_secs, first.remaining), (2, 60, 1));
+        assert!((29..=30).contains(&first.reset_secs), "{first:?}");
+        let second = limiter.check(a).unwrap().unwrap();
+        assert_eq!(second.remaining, 0);
+        assert!((59..=60).contains(&second.reset_secs), "{second:?}");
         match limiter.check(a) {
-            Err(AppError::RateLimited { retry_after_secs, .. }) => {
-                assert!((1..=60).contains(&retry_after_secs))
+            Err((AppError::RateLimited { retry_after_secs, .. }, standing)) => {
+                assert!((1..=60).contains(&retry_after_secs));
+                assert_eq!((standing.remaining, standing.policy), (0, "test"));
             }
             other => panic!("expected rate limit, got {other:?}"),
         }
         assert!(limiter.check(b).is_ok());
         let off = Limiter::per_minute("test", 0);
         for _ in 0..100 {
-            assert!(off.check(a).is_ok());
+            assert_eq!(off.check(a).unwrap(), None);
         }
     }
 

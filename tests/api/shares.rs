@@ -853,13 +853,24 @@ async fn share_events_hold_no_personal_data(app: TestApp) {
 
 async fn rate_limit_answers_429_with_retry_after(app: TestApp) {
     let (_, _, slug) = published(&app, "Limited").await;
-    for _ in 0..2 {
-        app.post(&shares_of(&slug))
+    // RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers)
+    // warn before the 429: one left, then none.
+    for left in [1, 0] {
+        let res = app
+            .post(&shares_of(&slug))
             .peer("198.51.100.1:1000")
             .json(json!({"channel": "x"}))
             .send()
-            .await
-            .assert_status(202);
+            .await;
+        res.assert_status(202);
+        assert_eq!(res.header("ratelimit-policy"), Some("\"share\";q=2;w=60"));
+        let standing = res.header("ratelimit").unwrap();
+        assert!(
+            standing.starts_with(&format!("\"share\";r={left};t=")),
+            "{standing}"
+        );
+        let reset: u64 = standing.rsplit("t=").next().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&reset), "{standing}");
     }
     let res = app
         .post(&shares_of(&slug))
@@ -870,6 +881,8 @@ async fn rate_limit_answers_429_with_retry_after(app: TestApp) {
     res.problem(429, "rate_limited");
     let wait: u64 = res.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
+    assert!(res.header("ratelimit").unwrap().starts_with("\"share\";r=0;t="));
+    assert!(res.header("ratelimit-policy").is_some());
     // Another client is not affected, and reading counts is never limited.
     app.post(&shares_of(&slug))
         .peer("198.51.100.2:1000")
