@@ -134,7 +134,8 @@ pub(super) fn site_urls(
 ) -> Result<crate::domain::url::SiteUrls, ConfigError> {
     use crate::domain::url::SiteUrls;
     let site = get("SITE_URL").unwrap_or_else(|| SiteUrls::DEFAULT_SITE_URL.to_string());
-    let template = get("ARTICLE_URL_TEMPLATE").unwrap_or_else(|| SiteUrls::DEFAULT_ARTICLE_TEMPLATE.to_string());
+    let template =
+        get("ARTICLE_URL_TEMPLATE").unwrap_or_else(|| SiteUrls::DEFAULT_ARTICLE_TEMPLATE.to_string());
     SiteUrls::new(&site, SiteUrls::DEFAULT_ARTICLE_TEMPLATE).map_err(|e| invalid("SITE_URL", e.0))?;
     SiteUrls::new(&site, &template).map_err(|e| invalid("ARTICLE_URL_TEMPLATE", e.0))
 }
