@@ -7,6 +7,7 @@ pub mod comment;
 pub mod date;
 pub mod markdown;
 pub mod password;
+pub mod profile;
 pub mod role;
 pub mod share;
 pub mod slug;

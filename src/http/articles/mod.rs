@@ -24,12 +24,17 @@ use crate::state::AppState;
 
 /// The author of an article.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"}))]
+#[schema(example = json!({
+    "id": 2, "slug": "marta-okafor", "name": "Marta Okafor",
+    "avatar_url": "https://broadsheet.test/avatars/marta-okafor.jpg"
+}))]
 pub struct AuthorSummary {
     pub id: i64,
-    /// Address of the author's page.
+    /// Address of the author's page: `/api/v1/authors/{slug}`.
     pub slug: String,
     pub name: String,
+    /// The author's picture: an absolute http(s) URL, or null.
+    pub avatar_url: Option<String>,
 }
 
 /// A tag as embedded in an article.
@@ -49,7 +54,7 @@ pub struct TagSummary {
     "excerpt": "Every year the plan gets better and the trams get further away…",
     "body_markdown": "Every year the plan gets better…\n\n> The best tram is the one that runs.",
     "body_html": "<p>Every year the plan gets better…</p>\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor", "avatar_url": null},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
     "featured_image_url": "https://images.example.com/tram.jpg",
     "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
@@ -108,6 +113,7 @@ impl From<ArticleView> for ArticleResponse {
                 id: view.author.id,
                 slug: view.author.slug,
                 name: view.author.name,
+                avatar_url: view.author.avatar_url,
             },
             tags: view
                 .tags
@@ -138,7 +144,7 @@ impl From<ArticleView> for ArticleResponse {
     "id": 1, "slug": "its-too-late-now", "title": "It's too late now",
     "subtitle": "Why the city should stop waiting for the perfect tram plan",
     "excerpt": "Every year the plan gets better and the trams get further away…",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor", "avatar_url": null},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
     "featured_image_url": "https://images.example.com/tram.jpg",
     "reading_time_minutes": 4, "word_count": 712, "comments_enabled": true,
