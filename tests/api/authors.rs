@@ -464,6 +464,25 @@ async fn author_reads_cost_a_fixed_number_of_statements(app: TestApp) {
     }
 }
 
+async fn demo_authors_have_a_bio_and_a_picture(app: TestApp) {
+    let body = app.get("/api/v1/authors").send().await.json();
+    let authors = body["data"].as_array().unwrap();
+    assert!(!authors.is_empty(), "{body}");
+    for a in authors {
+        assert!(a["bio"].as_str().is_some_and(|b| !b.is_empty()), "{a}");
+        let avatar = a["avatar_url"].as_str().unwrap();
+        assert_eq!(
+            avatar,
+            format!(
+                "https://broadsheet.test/avatars/{}.jpg",
+                a["slug"].as_str().unwrap()
+            )
+        );
+    }
+    let home = app.get("/api/v1/articles").send().await.json();
+    assert!(home["data"][0]["author"]["avatar_url"].is_string(), "{home}");
+}
+
 backend_tests!(
     only_authors_with_visible_articles_are_public,
     lists_page_by_cursor_and_answer_304,
@@ -475,4 +494,12 @@ backend_tests!(
 backend_tests_with!(
     [("RESPONSE_CACHE_BYTES", "0")],
     author_reads_cost_a_fixed_number_of_statements
+);
+
+backend_tests_with!(
+    [
+        ("DEMO_CONTENT", "true"),
+        ("DEMO_ADMIN_PASSWORD", "demo admin password")
+    ],
+    demo_authors_have_a_bio_and_a_picture
 );
