@@ -133,13 +133,28 @@ async fn seed_editors(db: &Db, admin_password: &str) -> Result<Vec<CurrentEditor
         .write(move |conn| {
             let mut authors = Vec::new();
             for (email, name, role, hash) in hashed {
-                let row = insert_editor(conn, email, name, None, None, role, hash)?;
+                let bio = Some(demo_bio(&name));
+                let row = insert_editor(conn, email, name, None, bio, role, hash)?;
+                let profile = db::editors::EditorChanges {
+                    avatar_url: Some(Some(format!("https://broadsheet.test/avatars/{}.jpg", row.slug))),
+                    ..Default::default()
+                };
+                db::editors::update(conn, row.id, &profile)?;
                 authors.push(CurrentEditor { id: row.id, role });
             }
             Ok(authors)
         })
         .await?;
     Ok(authors)
+}
+
+/// A demo editor's bio, for the author pages.
+fn demo_bio(name: &str) -> String {
+    match name {
+        "Marta Okafor" => "Marta writes about cities, transport and the people who run them.".into(),
+        "Jonas Lindqvist" => "Jonas covers housing, energy and the money behind both.".into(),
+        _ => format!("{name} edits the opinion pages."),
+    }
 }
 
 /// One demo comment; `reply_to` is the index of an earlier seed.

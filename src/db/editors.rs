@@ -25,6 +25,11 @@ pub struct EditorRow {
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub avatar_url: Option<String>,
+    pub website: Option<String>,
+    pub twitter: Option<String>,
+    pub bluesky: Option<String>,
+    pub mastodon: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -52,6 +57,11 @@ pub struct EditorChanges {
     pub active: Option<bool>,
     pub password_hash: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    pub avatar_url: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub twitter: Option<Option<String>>,
+    pub bluesky: Option<Option<String>>,
+    pub mastodon: Option<Option<String>>,
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewEditor) -> QueryResult<EditorRow> {

@@ -16,6 +16,7 @@
 //! the pool, each closure in one transaction.
 
 pub mod articles;
+pub mod authors;
 pub mod changes;
 mod checkpointer;
 pub mod comments;

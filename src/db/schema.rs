@@ -15,6 +15,11 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        avatar_url -> Nullable<Text>,
+        website -> Nullable<Text>,
+        twitter -> Nullable<Text>,
+        bluesky -> Nullable<Text>,
+        mastodon -> Nullable<Text>,
     }
 }
 

@@ -9,10 +9,11 @@
 //! | key | carried by | touched by |
 //! |---|---|---|
 //! | `article:<id>` | the article, its comments and share counts | any change to the article |
-//! | `articles` | every article list (home, tag page, search) | a change to an article that is or was published (scheduled included), a tag or author rename |
+//! | `articles` | every article list (home, tag page, search) | a change to an article that is or was published (scheduled included), a tag rename, an author's name or avatar |
 //! | `tag:<id>` | the tag, and articles showing it | a tag's rename, description or delete |
 //! | `tags` | the tag list | a tag change, or an article change that moves a tag's count |
-//! | `author:<id>` | articles by that author | the editor's name |
+//! | `author:<id>` | articles by that author, and the author's page | the editor's public profile (name, bio, avatar, links) |
+//! | `authors` | the author list and every author page (article counts) | a profile change, or an article change that moves an author's count |
 //! | `comments:<article id>` | the article's comment thread and its comments | a comment appearing, changing or going |
 //! | `shares:<article id>` | the article's share counts route | a share press |
 //! | `counts:<article id>` | the article and lists showing it (never sent to CDNs) | a share press or comment: **lagged**, see below |
@@ -35,6 +36,7 @@ pub enum Key {
     Tag(i64),
     Tags,
     Author(i64),
+    Authors,
     Comments(i64),
     Shares(i64),
     Counts(i64),
@@ -62,6 +64,7 @@ impl Key {
             None => match text {
                 "articles" => Key::Articles,
                 "tags" => Key::Tags,
+                "authors" => Key::Authors,
                 "rankings" => Key::Rankings,
                 "all" => Key::All,
                 _ => return None,
@@ -85,6 +88,7 @@ impl fmt::Display for Key {
             Key::Tag(id) => write!(f, "tag:{id}"),
             Key::Tags => f.write_str("tags"),
             Key::Author(id) => write!(f, "author:{id}"),
+            Key::Authors => f.write_str("authors"),
             Key::Comments(id) => write!(f, "comments:{id}"),
             Key::Shares(id) => write!(f, "shares:{id}"),
             Key::Counts(id) => write!(f, "counts:{id}"),
@@ -329,6 +333,7 @@ mod tests {
             Key::Tag(3),
             Key::Tags,
             Key::Author(2),
+            Key::Authors,
             Key::Comments(7),
             Key::Shares(7),
             Key::Counts(7),

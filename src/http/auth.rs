@@ -1,7 +1,8 @@
-//! `/api/v1/auth`: sign in, rotate tokens, sign out, who am I, change or
-//! reset a password. Handlers call the use cases in `auth` and `service`.
+//! `/api/v1/auth`: sign in, rotate tokens, sign out, who am I and my
+//! profile, change or reset a password. Handlers call the use cases in
+//! `auth` and `service`.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -9,9 +10,10 @@ use crate::auth::backoff::Backoff;
 use crate::auth::credentials;
 use crate::auth::session::{self, Credentials, Issued, Issuer};
 use crate::error::AppError;
-use crate::http::conditional::NoStore;
+use crate::http::authors::{ProfileFields, SocialRequest, validate_profile};
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::editors::EditorResponse;
-use crate::http::extract::{Auth, Json, guard};
+use crate::http::extract::{Auth, Errors, Json, guard};
 use crate::service;
 use crate::state::AppState;
 
@@ -63,6 +65,41 @@ pub struct ResetPasswordRequest {
     /// 12–256 characters, not one character repeated.
     #[schema(min_length = 12, max_length = 256, format = Password)]
     pub new_password: String,
+}
+
+/// Changes to the signed-in editor's own public profile; omitted fields
+/// stay as they are, `null` clears one (but `name`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "bio": "Marta writes about cities, transport and the people who run them.",
+    "avatar_url": "https://broadsheet.test/avatars/marta-okafor.jpg",
+    "website": null,
+    "social": {"mastodon": "@marta@mastodon.social"}
+}))]
+pub struct UpdateMeRequest {
+    /// Display name, 1–100 characters; cannot be `null`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    pub name: Option<Option<String>>,
+    /// Up to 2,000 characters; `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub bio: Option<Option<String>>,
+    /// Your picture: an absolute http(s) URL, at most 2,048 characters;
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub avatar_url: Option<Option<String>>,
+    /// Your own site: an absolute http(s) URL, at most 2,048 characters;
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub website: Option<Option<String>>,
+    /// Social handles to change; `null` clears all three.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<SocialRequest>)]
+    pub social: Option<Option<SocialRequest>>,
 }
 
 /// A refresh token, to rotate or revoke.
@@ -202,23 +239,79 @@ pub async fn logout(
 
 /// The signed-in editor
 ///
-/// Who the access token belongs to, with their role: what an editing app
-/// shows in its corner and uses to decide which screens to offer.
+/// Who the access token belongs to, with their role and profile: what an
+/// editing app shows in its corner and uses to decide which screens to
+/// offer. The `ETag` is what `If-Match` on `PATCH /auth/me` expects.
 #[utoipa::path(
     operation_id = "getMe",
     tag = "auth",
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The editor the access token belongs to.", body = EditorResponse,
-         headers(("Cache-Control" = String))),
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
     )
 )]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, auth: Auth<guard::Author>) -> Result<HttpResponse, AppError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth<guard::Author>,
+) -> Result<HttpResponse, AppError> {
     let editor = service::editors::get(&state.db, auth.id)
         .await?
         .ok_or_else(|| AppError::Unauthorized("The editor no longer exists.".into()))?;
-    Ok(HttpResponse::Ok().no_store().json(EditorResponse::from(editor)))
+    conditional::json_ok(&req, &EditorResponse::from(editor), CachePolicy::NoStore)
+}
+
+/// Update your profile
+///
+/// The signed-in editor (any role) changes their own public profile: name,
+/// bio, picture, website and social handles, shown on the author routes
+/// once they have published and (name and picture) on their articles, at
+/// once. Email, role and password are not changed here. Send the `ETag` of
+/// `GET /auth/me` as `If-Match` to get 412 instead of overwriting a change
+/// made meanwhile.
+#[utoipa::path(
+    operation_id = "updateMe",
+    tag = "authors",
+    security(("bearerAuth" = [])),
+    params(
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 when stale.",
+         example = "\"9f2c1a7b3d4e5f60\""),
+    ),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "Updated.", body = EditorResponse,
+         headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
+        (status = 412, response = crate::http::openapi::PreconditionFailed),
+    )
+)]
+#[patch("/auth/me")]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth<guard::Author>,
+    body: Json<UpdateMeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.0;
+    let mut errors = Errors::default();
+    let fields = ProfileFields {
+        name: body.name,
+        bio: body.bio,
+        avatar_url: body.avatar_url,
+        website: body.website,
+        social: body.social,
+    };
+    let profile = validate_profile(fields, &mut errors.0);
+    errors.finish()?;
+    let if_match = conditional::if_match(&req);
+    let row = service::editors::update_own_profile(&state.db, auth.id, profile, move |current| {
+        let etag = conditional::etag_of_json(&EditorResponse::from(current.clone()))?;
+        conditional::check_if_match(if_match.as_deref(), &etag)
+    })
+    .await?;
+    conditional::json_ok(&req, &EditorResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Change your password

@@ -26,7 +26,8 @@ use crate::state::AppState;
 fn cacheable_path(path: &str) -> bool {
     path.starts_with("/api/v1/")
         && !path.starts_with("/api/v1/admin")
-        && !path.starts_with("/api/v1/auth")
+        // `/api/v1/auth/…`, not `/api/v1/authors`.
+        && !path.starts_with("/api/v1/auth/")
         && path != "/api/v1/openapi.json"
 }
 

@@ -10,6 +10,7 @@ use crate::auth::credentials;
 use crate::domain::password;
 use crate::domain::{Role, slug, text};
 use crate::error::AppError;
+use crate::http::authors::{ProfileFields, SocialHandles, SocialRequest, validate_profile};
 use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Errors, Json, Query, guard};
 use crate::http::pagination::list_schema;
@@ -17,11 +18,15 @@ use crate::http::pagination::{self, Paging};
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
 use crate::state::AppState;
 
-/// An editor account. The email is shown on editor routes only.
+/// An editor account. The email and role are shown on editor routes only;
+/// the profile (name, bio, avatar, website, social handles) is public on
+/// the author routes once the editor has published.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": 1, "email": "ada@example.com", "name": "Ada Byron", "slug": "ada-byron",
-    "bio": "Opinion editor.", "role": "editor", "active": true,
+    "bio": "Opinion editor.", "avatar_url": "https://broadsheet.test/avatars/ada-byron.jpg",
+    "website": null, "social": {"twitter": "adabyron", "bluesky": null, "mastodon": null},
+    "role": "editor", "active": true,
     "created_at": "2026-11-24T09:30:00Z"
 }))]
 pub struct EditorResponse {
@@ -32,6 +37,11 @@ pub struct EditorResponse {
     pub slug: String,
     #[schema(required = true)]
     pub bio: Option<String>,
+    /// The editor's picture: an absolute http(s) URL.
+    pub avatar_url: Option<String>,
+    /// The editor's own site: an absolute http(s) URL.
+    pub website: Option<String>,
+    pub social: SocialHandles,
     pub role: Role,
     /// A deactivated editor cannot sign in; existing tokens stop working.
     pub active: bool,
@@ -46,6 +56,13 @@ impl From<EditorRow> for EditorResponse {
             name: row.name,
             slug: row.slug,
             bio: row.bio,
+            avatar_url: row.avatar_url,
+            website: row.website,
+            social: SocialHandles {
+                twitter: row.twitter,
+                bluesky: row.bluesky,
+                mastodon: row.mastodon,
+            },
             role: row.role,
             active: row.active,
             created_at: row.created_at.and_utc(),
@@ -56,7 +73,9 @@ impl From<EditorRow> for EditorResponse {
 list_schema!(EditorList, EditorResponse, "A page of editors.", {
     "data": [{
         "id": 1, "email": "ada@example.com", "name": "Ada Byron", "slug": "ada-byron",
-        "bio": "Opinion editor.", "role": "editor", "active": true,
+        "bio": "Opinion editor.", "avatar_url": null, "website": null,
+        "social": {"twitter": null, "bluesky": null, "mastodon": null},
+        "role": "editor", "active": true,
         "created_at": "2026-11-24T09:30:00Z"
     }],
     "meta": {"page": 1, "per_page": 20, "total": 1, "total_pages": 1},
@@ -89,27 +108,51 @@ pub struct CreateEditorRequest {
     pub slug: Option<String>,
 }
 
-/// Changes to an editor; omitted fields stay as they are.
+/// Changes to an editor; omitted fields stay as they are, `null` clears a
+/// profile field (but `name`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"role": "admin"}))]
 pub struct UpdateEditorRequest {
     /// Unique; compared case-insensitively.
     #[schema(format = Email, max_length = 254)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub email: Option<String>,
-    /// Display name, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: Option<String>,
+    /// Display name, 1–100 characters; cannot be `null`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    pub name: Option<Option<String>>,
     /// Up to 2,000 characters; `null` clears the bio.
     #[serde(default, deserialize_with = "crate::http::extract::double_option")]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub bio: Option<Option<String>>,
+    /// The editor's picture: an absolute http(s) URL, at most 2,048
+    /// characters; `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub avatar_url: Option<Option<String>>,
+    /// The editor's own site: an absolute http(s) URL, at most 2,048
+    /// characters; `null` clears it.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub website: Option<Option<String>>,
+    /// Social handles to change; `null` clears all three.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<SocialRequest>)]
+    pub social: Option<Option<SocialRequest>>,
     /// A new role; the last active admin cannot be demoted (409).
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub role: Option<Role>,
     /// `false` disables sign-in and revokes the editor's refresh tokens.
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
     /// A new password (12–256 characters); revokes refresh tokens.
     #[schema(min_length = 12, max_length = 256, format = Password)]
+    #[serde(default, deserialize_with = "crate::http::extract::not_null")]
+    #[schema(nullable = false)]
     pub password: Option<String>,
 }
 
@@ -167,12 +210,16 @@ fn validate_create(body: CreateEditorRequest) -> Result<NewEditorInput, AppError
 
 fn validate_update(body: UpdateEditorRequest) -> Result<EditorPatch, AppError> {
     let mut errors = Errors::default();
+    let profile = ProfileFields {
+        name: body.name,
+        bio: body.bio,
+        avatar_url: body.avatar_url,
+        website: body.website,
+        social: body.social,
+    };
     let patch = EditorPatch {
         email: body.email.map(|e| text::email("email", &e, &mut errors.0)),
-        name: body.name.map(|n| text::required("name", &n, 100, &mut errors.0)),
-        bio: body
-            .bio
-            .map(|b| text::optional("bio", b.as_deref(), 2000, &mut errors.0)),
+        profile: validate_profile(profile, &mut errors.0),
         role: body.role,
         active: body.active,
         password: body.password,

@@ -13,6 +13,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod authors;
 pub mod body_deadline;
 pub mod cache_middleware;
 pub mod client;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(auth::refresh)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(auth::update_me)
                 .service(auth::change_password)
                 .service(auth::reset_password)
                 .service(articles::public::list_articles)
@@ -55,6 +57,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(articles::related::related_articles)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
+                .service(authors::list_authors)
+                .service(authors::get_author)
                 .service(comments::list_comments)
                 .service(comments::get_comment)
                 .service(comments::create_comment)

@@ -58,6 +58,7 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
     tags(
         (name = "articles", description = "Published articles: the home page, tag pages, search and the article page."),
         (name = "tags", description = "Topic tags."),
+        (name = "authors", description = "Authors with published articles, and each editor's own public profile."),
         (name = "comments", description = "The \"Leave a Reply\" thread under an article."),
         (name = "shares", description = "\"Send this to a friend\": share events and counts."),
         (name = "auth", description = "Editor sign-in with short-lived access tokens and rotating refresh tokens."),
@@ -324,7 +325,7 @@ fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Valu
             "Surrogate-Key",
             false,
             "The surrogate keys this response was built from, space separated (`article:<id>`, \
-             `articles`, `tag:<id>`, `tags`, `author:<id>`, `comments:<article id>`, \
+             `articles`, `tag:<id>`, `tags`, `author:<id>`, `authors`, `comments:<article id>`, \
              `shares:<article id>`), for a CDN to purge by; under 1 KB. Named by \
              `SURROGATE_KEY_HEADER` (`Cache-Tag`, comma separated, or `xkey`; absent when `off`).",
             json!({"type": "string", "maxLength": 1024, "example": "article:42 tag:3 author:7"}),

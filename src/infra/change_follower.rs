@@ -197,7 +197,7 @@ impl Follower {
             self.published_after = now;
             let mut keys = Vec::new();
             for id in published {
-                keys.extend([Key::Article(id), Key::Articles, Key::Tags]);
+                keys.extend([Key::Article(id), Key::Articles, Key::Tags, Key::Authors]);
             }
             self.take(&settled, &committed, &mut keys);
             if !keys.is_empty() {

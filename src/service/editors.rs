@@ -26,11 +26,42 @@ pub struct NewEditorInput {
 #[derive(Default)]
 pub struct EditorPatch {
     pub email: Option<String>,
-    pub name: Option<String>,
-    pub bio: Option<Option<String>>,
+    pub profile: ProfilePatch,
     pub role: Option<Role>,
     pub active: Option<bool>,
     pub password: Option<String>,
+}
+
+/// A validated change of the public profile (the author page, and the
+/// author embedded in articles): what an editor may change of their own
+/// account, and an admin of anyone's. `None` leaves a field alone,
+/// `Some(None)` clears it.
+#[derive(Default)]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    pub bio: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub website: Option<Option<String>>,
+    pub twitter: Option<Option<String>>,
+    pub bluesky: Option<Option<String>>,
+    pub mastodon: Option<Option<String>>,
+}
+
+impl ProfilePatch {
+    /// Whether it changes what the author routes show.
+    fn touches_author(&self) -> bool {
+        self.touches_embedded()
+            || self.bio.is_some()
+            || self.website.is_some()
+            || self.twitter.is_some()
+            || self.bluesky.is_some()
+            || self.mastodon.is_some()
+    }
+
+    /// Whether it changes the author embedded in articles (name, avatar).
+    fn touches_embedded(&self) -> bool {
+        self.name.is_some() || self.avatar_url.is_some()
+    }
 }
 
 /// Editor `id`, if there is one.
@@ -161,24 +192,54 @@ pub async fn update(
             db::tokens::revoke_editor(conn, id, now)?;
             db::password_resets::delete_for_editor(conn, id)?;
         }
-        // The name is public (the embedded author); bio, email, role and
-        // password are not shown to the public. Deactivating hides nothing
-        // public either.
-        if patch.name.is_some() {
-            keys::author_written(conn, id, Action::Updated)?;
+        // The profile is public (the author routes; name and avatar also
+        // in every article embedding the author); email, role and password
+        // are not shown to the public. Deactivating hides nothing public
+        // either.
+        if patch.profile.touches_author() {
+            keys::author_written(conn, id, Action::Updated, patch.profile.touches_embedded())?;
         }
-        let changes = EditorChanges {
-            email: patch.email,
-            name: patch.name,
-            bio: patch.bio,
-            role: patch.role,
-            active: patch.active,
-            password_hash,
-            updated_at: Some(now),
-        };
+        let changes = editor_changes(patch, password_hash, now);
         Ok(db::editors::update(conn, id, &changes)?)
     })
     .await
+}
+
+/// The signed-in editor changes their own public profile (`PATCH
+/// /auth/me`): only profile fields, only their own account.
+pub async fn update_own_profile(
+    db: &Db,
+    actor_id: i64,
+    profile: ProfilePatch,
+    check: impl FnOnce(&EditorRow) -> Result<(), AppError> + Send + 'static,
+) -> Result<EditorRow, AppError> {
+    let patch = EditorPatch {
+        profile,
+        ..Default::default()
+    };
+    update(db, actor_id, patch, check).await
+}
+
+fn editor_changes(
+    patch: EditorPatch,
+    password_hash: Option<String>,
+    now: chrono::NaiveDateTime,
+) -> EditorChanges {
+    let p = patch.profile;
+    EditorChanges {
+        email: patch.email,
+        name: p.name,
+        bio: p.bio,
+        role: patch.role,
+        active: patch.active,
+        password_hash,
+        updated_at: Some(now),
+        avatar_url: p.avatar_url,
+        website: p.website,
+        twitter: p.twitter,
+        bluesky: p.bluesky,
+        mastodon: p.mastodon,
+    }
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
@@ -200,7 +261,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
             )));
         }
         db::editors::delete(conn, id)?;
-        keys::author_written(conn, id, Action::Deleted)?;
+        keys::author_written(conn, id, Action::Deleted, true)?;
         Ok(())
     })
     .await

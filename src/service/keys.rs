@@ -58,6 +58,18 @@ pub fn tag(id: i64) -> KeySet {
     KeySet::new([Key::Tag(id), Key::Tags])
 }
 
+/// The author list: profiles and article counts.
+pub fn author_list() -> KeySet {
+    KeySet::new([Key::Authors])
+}
+
+/// One author's page: their profile (`author:<id>`, which their articles
+/// carry too), and their article count (which moves with article changes,
+/// that touch `authors`).
+pub fn author(id: i64) -> KeySet {
+    KeySet::new([Key::Author(id), Key::Authors])
+}
+
 /// An article's comment thread, or one comment of it (gone with the
 /// article, too).
 pub fn comments(article_id: i64) -> KeySet {
@@ -102,7 +114,7 @@ pub fn article_written(
     let listed = |v: Option<&ArticleView>| v.is_some_and(|v| v.article.status == ArticleStatus::Published);
     let mut keys = vec![Key::Article(id)];
     if was || is || listed(before) || listed(after) {
-        keys.extend([Key::Articles, Key::Tags]);
+        keys.extend([Key::Articles, Key::Tags, Key::Authors]);
     }
     record(conn, Change::new(Entity::Article, id, action, keys))
 }
@@ -117,13 +129,20 @@ pub fn tag_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(
     record(conn, Change::new(Entity::Tag, id, action, keys))
 }
 
-/// An editor's public face (the name shown on articles) changed, or the
-/// editor went.
-pub fn author_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(), AppError> {
-    record(
-        conn,
-        Change::new(Entity::Editor, id, action, [Key::Author(id), Key::Articles]),
-    )
+/// An editor's public profile changed (what the author routes show), or
+/// the editor went. `embedded` when the name or avatar changed, which every
+/// article of theirs, and every list showing one, embeds.
+pub fn author_written(
+    conn: &mut DbConnection,
+    id: i64,
+    action: Action,
+    embedded: bool,
+) -> Result<(), AppError> {
+    let mut keys = vec![Key::Author(id), Key::Authors];
+    if embedded {
+        keys.push(Key::Articles);
+    }
+    record(conn, Change::new(Entity::Editor, id, action, keys))
 }
 
 /// A comment appeared, changed status or went. `visible` when the public

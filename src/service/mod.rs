@@ -2,6 +2,7 @@
 //! Handlers call these; these call the query functions in `db`.
 
 pub mod articles;
+pub mod authors;
 pub mod comments;
 pub mod editors;
 pub mod keys;

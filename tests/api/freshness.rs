@@ -341,7 +341,11 @@ async fn every_write_records_its_change(app: TestApp) {
     assert_eq!(
         new,
         [
-            ("article", "published", format!("article:{id} articles tags")),
+            (
+                "article",
+                "published",
+                format!("article:{id} articles tags authors")
+            ),
             ("share", "created", format!("shares:{id} counts:{id} rankings")),
         ]
     );

@@ -5,6 +5,7 @@ mod support;
 
 mod articles;
 mod auth;
+mod authors;
 mod clients;
 mod comments;
 mod demo;

@@ -17,6 +17,8 @@ pub struct AuthorRef {
     pub id: i64,
     pub slug: String,
     pub name: String,
+    /// The author's picture: an absolute http(s) URL, or none.
+    pub avatar_url: Option<String>,
 }
 
 /// A tag as embedded in an article.
@@ -160,6 +162,7 @@ pub fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<
                     id: article.author_id,
                     slug: String::new(),
                     name: String::new(),
+                    avatar_url: None,
                 });
             let tags = tag_rows
                 .iter()

@@ -15,12 +15,18 @@ use crate::service::articles::ArticleView;
 
 /// The author of an article.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"}))]
+#[schema(example = json!({
+    "id": 2, "slug": "marta-okafor", "name": "Marta Okafor",
+    "avatar_url": "https://broadsheet.test/avatars/marta-okafor.jpg"
+}))]
 pub struct AuthorSummary {
     pub id: i64,
-    /// Address of the author's page.
+    /// Address of the author's page: `/api/v1/authors/{slug}`.
     pub slug: String,
     pub name: String,
+    /// The author's picture: an absolute http(s) URL, or null.
+    #[schema(required = true)]
+    pub avatar_url: Option<String>,
 }
 
 /// A tag as embedded in an article.
@@ -41,7 +47,7 @@ pub struct TagSummary {
     "excerpt": "Every year the plan gets better and the trams get further away…",
     "body_markdown": "Every year the plan gets better…\n\n> [!PULLQUOTE]\n> The best tram is the one that runs.",
     "body_html": "<p>Every year the plan gets better…</p>\n<figure class=\"pull-quote\">\n<blockquote>\n<p>The best tram is the one that runs.</p>\n</blockquote>\n</figure>\n",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor", "avatar_url": null},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
     "featured_image": {"url": "https://images.example.com/tram.jpg", "alt": "A tram at a stop in the rain",
                        "caption": "Line 4 at Market Square", "credit": "Photo: Ana Ruiz", "width": 1600, "height": 900},
@@ -163,6 +169,7 @@ impl ArticleResponse {
                 id: view.author.id,
                 slug: view.author.slug,
                 name: view.author.name,
+                avatar_url: view.author.avatar_url,
             },
             tags: view
                 .tags
@@ -203,7 +210,7 @@ impl ArticleResponse {
     "title": "It's too late now",
     "subtitle": "Why the city should stop waiting for the perfect tram plan",
     "excerpt": "Every year the plan gets better and the trams get further away…",
-    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor"},
+    "status": "published", "author": {"id": 2, "slug": "marta-okafor", "name": "Marta Okafor", "avatar_url": null},
     "tags": [{"id": 3, "slug": "cities", "name": "Cities"}],
     "featured_image": {"url": "https://images.example.com/tram.jpg", "alt": "A tram at a stop in the rain",
                        "caption": "Line 4 at Market Square", "credit": "Photo: Ana Ruiz", "width": 1600, "height": 900},
