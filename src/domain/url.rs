@@ -27,12 +27,17 @@ impl SiteUrls {
     /// fragment, and a template that starts with `/`, names `{slug}` and no
     /// placeholder we do not fill.
     pub fn new(site_url: &str, article_template: &str) -> Result<SiteUrls, UrlSettingError> {
-        let parsed = Url::parse(site_url).map_err(|e| UrlSettingError(format!("`{site_url}` is not a URL: {e}")))?;
+        let parsed =
+            Url::parse(site_url).map_err(|e| UrlSettingError(format!("`{site_url}` is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(UrlSettingError(format!("`{site_url}` must be an http(s) URL with a host")));
+            return Err(UrlSettingError(format!(
+                "`{site_url}` must be an http(s) URL with a host"
+            )));
         }
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(UrlSettingError(format!("`{site_url}` must not have a query or fragment")));
+            return Err(UrlSettingError(format!(
+                "`{site_url}` must not have a query or fragment"
+            )));
         }
         let template = article_template.trim();
         if !template.starts_with('/') || !template.contains("{slug}") {
