@@ -134,9 +134,43 @@ pub(super) fn site_urls(
 ) -> Result<crate::domain::url::SiteUrls, ConfigError> {
     use crate::domain::url::SiteUrls;
     let site = get("SITE_URL").unwrap_or_else(|| SiteUrls::DEFAULT_SITE_URL.to_string());
-    let template = get("ARTICLE_URL_TEMPLATE").unwrap_or_else(|| SiteUrls::DEFAULT_ARTICLE_TEMPLATE.to_string());
+    let template =
+        get("ARTICLE_URL_TEMPLATE").unwrap_or_else(|| SiteUrls::DEFAULT_ARTICLE_TEMPLATE.to_string());
     SiteUrls::new(&site, SiteUrls::DEFAULT_ARTICLE_TEMPLATE).map_err(|e| invalid("SITE_URL", e.0))?;
     SiteUrls::new(&site, &template).map_err(|e| invalid("ARTICLE_URL_TEMPLATE", e.0))
+}
+
+/// `SITE_TITLE` (1–200 characters), `SITE_LANGUAGE`, `FEED_FULL_CONTENT`
+/// and `FEED_ITEMS` (1–100).
+pub(super) fn feeds(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::domain::feed::FeedSettings, ConfigError> {
+    use crate::domain::feed::{FeedSettings, MAX_FEED_ITEMS, valid_language};
+    let defaults = FeedSettings::default();
+    let title = get("SITE_TITLE").unwrap_or(defaults.title);
+    if title.chars().count() > 200 || title.chars().any(char::is_control) {
+        return Err(invalid(
+            "SITE_TITLE",
+            "must be at most 200 characters, on one line",
+        ));
+    }
+    let language = get("SITE_LANGUAGE").unwrap_or(defaults.language);
+    if !valid_language(&language) {
+        return Err(invalid(
+            "SITE_LANGUAGE",
+            format!("`{language}` is not a language code such as en, de or pt-br"),
+        ));
+    }
+    let items = positive(get, "FEED_ITEMS", u64::from(defaults.items))?;
+    if items > u64::from(MAX_FEED_ITEMS) {
+        return Err(invalid("FEED_ITEMS", format!("must be at most {MAX_FEED_ITEMS}")));
+    }
+    Ok(FeedSettings {
+        title,
+        language,
+        full_content: parse_bool(get, "FEED_FULL_CONTENT", defaults.full_content)?,
+        items: items as u32,
+    })
 }
 
 /// `DEMO_CONTENT` (refused in production) and `DEMO_ADMIN_PASSWORD`.
