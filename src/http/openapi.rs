@@ -60,6 +60,7 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
         (name = "tags", description = "Topic tags."),
         (name = "comments", description = "The \"Leave a Reply\" thread under an article."),
         (name = "shares", description = "\"Send this to a friend\": share events and counts."),
+        (name = "feeds", description = "RSS, Atom and JSON feeds of the newest articles, and sitemaps for search engines."),
         (name = "auth", description = "Editor sign-in with short-lived access tokens and rotating refresh tokens."),
         (name = "admin-articles", description = "Editor routes for articles in every status."),
         (name = "admin-tags", description = "Editor routes for tags."),
@@ -282,7 +283,15 @@ const SERVED_WITHOUT_DATABASE: [&str; 3] = ["healthz", "getOpenApi", "getMetrics
 /// Operations that declare no query parameter but refuse any
 /// (`extract::NoParams`, so junk queries are not cached as new pages): they
 /// answer `422` for a parameter and `400` for an over-long query.
-const QUERY_REFUSED: [&str; 4] = ["getArticle", "getTag", "getComment", "getShareCounts"];
+const QUERY_REFUSED: [&str; 7] = [
+    "getArticle",
+    "getTag",
+    "getComment",
+    "getShareCounts",
+    "getSitemapIndex",
+    "getArticleSitemap",
+    "getNewsSitemap",
+];
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

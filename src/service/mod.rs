@@ -4,7 +4,9 @@
 pub mod articles;
 pub mod comments;
 pub mod editors;
+pub mod feeds;
 pub mod keys;
 pub mod render;
 pub mod shares;
+pub mod sitemaps;
 pub mod tags;

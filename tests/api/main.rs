@@ -9,6 +9,7 @@ mod comments;
 mod demo;
 mod docs;
 mod editors;
+mod feeds;
 mod freshness;
 mod health;
 mod hostile;
