@@ -665,3 +665,51 @@ backend_tests_with!(
     ],
     full_content_and_item_count_are_settings,
 );
+
+/// The contract's names: clients call these operations by these ids at
+/// these paths, with these media types.
+#[test]
+fn feed_and_sitemap_operations_keep_their_names() {
+    let spec = broadsheet::http::api_spec().0;
+    for (id, path, media) in [
+        (
+            "getRssFeed",
+            "/api/v1/feeds/rss",
+            "application/rss+xml; charset=utf-8",
+        ),
+        (
+            "getAtomFeed",
+            "/api/v1/feeds/atom",
+            "application/atom+xml; charset=utf-8",
+        ),
+        (
+            "getJsonFeed",
+            "/api/v1/feeds/json",
+            "application/feed+json; charset=utf-8",
+        ),
+        (
+            "getSitemapIndex",
+            "/api/v1/sitemap.xml",
+            "application/xml; charset=utf-8",
+        ),
+        (
+            "getArticleSitemap",
+            "/api/v1/sitemaps/articles-{n}.xml",
+            "application/xml; charset=utf-8",
+        ),
+        (
+            "getNewsSitemap",
+            "/api/v1/sitemaps/news.xml",
+            "application/xml; charset=utf-8",
+        ),
+    ] {
+        let op = &spec["paths"][path]["get"];
+        assert_eq!(op["operationId"], id, "{path}");
+        assert_eq!(op["tags"], json!(["feeds"]), "{id}");
+        assert!(
+            op["responses"]["200"]["content"][media].is_object(),
+            "{id}: {media}"
+        );
+        assert!(op["responses"]["304"].is_object(), "{id}: 304");
+    }
+}
