@@ -58,6 +58,12 @@ pub struct Config {
     /// Absolute addresses of the public site's pages (`SITE_URL`,
     /// `ARTICLE_URL_TEMPLATE`).
     pub site_urls: crate::domain::url::SiteUrls,
+    /// How feeds and sitemaps are written (`SITE_TITLE`, `SITE_LANGUAGE`,
+    /// `FEED_FULL_CONTENT`, `FEED_ITEMS`).
+    pub feeds: crate::domain::feed::FeedSettings,
+    /// How long a stored `Idempotency-Key` answer is kept
+    /// (`IDEMPOTENCY_KEY_TTL_HOURS`).
+    pub idempotency_key_ttl: Duration,
     /// How long the change log keeps a change (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
     pub comment_moderation: CommentModeration,
@@ -154,6 +160,7 @@ impl Config {
         let cors_allowed_origins = parse::cors_allowed_origins(&get)?;
         let metrics_token = parse::metrics_token(&get)?;
         let site_urls = parse::site_urls(&get)?;
+        let feeds = parse::feeds(&get)?;
         let db_pool_size = parse::automatic_count::<u32>(&get, "DB_POOL_SIZE")?;
         let workers = parse::automatic_count::<usize>(&get, "WORKERS")?;
 
@@ -175,6 +182,8 @@ impl Config {
             counts_max_lag: Duration::from_secs(parse_num(&get, "COUNTS_MAX_LAG_SECONDS", 10)?),
             surrogate_key_header: parse::key_header(&get)?,
             site_urls,
+            feeds,
+            idempotency_key_ttl: Duration::from_secs(3600 * positive(&get, "IDEMPOTENCY_KEY_TTL_HOURS", 24)?),
             changes_retention_days: parse::retention_days(&get)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,
@@ -343,6 +352,32 @@ mod tests {
         assert_eq!(err.variable, "METRICS_TOKEN");
         let err = config(&[("BODY_READ_TIMEOUT_SECONDS", "0")]).unwrap_err();
         assert_eq!(err.variable, "BODY_READ_TIMEOUT_SECONDS");
+    }
+
+    #[test]
+    fn feed_settings() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.feeds, crate::domain::feed::FeedSettings::default());
+        let c = config(&[
+            ("SITE_TITLE", "The Daily Tram"),
+            ("SITE_LANGUAGE", "pt-br"),
+            ("FEED_FULL_CONTENT", "true"),
+            ("FEED_ITEMS", "100"),
+        ])
+        .unwrap();
+        assert_eq!(c.feeds.title, "The Daily Tram");
+        assert_eq!(c.feeds.language, "pt-br");
+        assert!(c.feeds.full_content);
+        assert_eq!(c.feeds.items, 100);
+        for (name, bad) in [
+            ("FEED_ITEMS", "0"),
+            ("FEED_ITEMS", "101"),
+            ("FEED_FULL_CONTENT", "maybe"),
+            ("SITE_LANGUAGE", "english"),
+            ("SITE_TITLE", &"x".repeat(201)),
+        ] {
+            assert_eq!(config(&[(name, bad)]).unwrap_err().variable, name, "{bad}");
+        }
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct Problem {
     /// `malformed_json`, `unauthorized`, `forbidden`, `comments_disabled`,
     /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
     /// `payload_too_large`, `unsupported_media_type`, `request_timeout`, `rate_limited`,
-    /// `internal_error`, `unavailable`.
+    /// `idempotency_key_reused`, `idempotency_key_in_use`, `internal_error`, `unavailable`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// The invalid fields, on `validation_failed` only.
@@ -97,6 +97,13 @@ pub enum AppError {
     /// The database (or another dependency) is unreachable or timed out.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A client error with its own code (`idempotency_key_reused`, …).
+    #[error("{code}: {detail}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
     /// A fault: the string is for the log, never for the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -146,6 +153,7 @@ impl AppError {
             AppError::RequestTimeout(_) => "request_timeout",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Coded { code, .. } => code,
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -165,6 +173,7 @@ impl AppError {
             AppError::RequestTimeout(_) => "Request timeout",
             AppError::RateLimited { .. } => "Too many requests",
             AppError::Unavailable(_) => "Service unavailable",
+            AppError::Coded { status, .. } => status.canonical_reason().unwrap_or("Refused"),
             AppError::Internal(_) => "Internal server error",
         }
     }
@@ -178,6 +187,7 @@ impl AppError {
             },
             AppError::BadRequest { detail, .. }
             | AppError::Forbidden { detail, .. }
+            | AppError::Coded { detail, .. }
             | AppError::RateLimited { detail, .. } => detail.clone(),
             AppError::Unauthorized(d)
             | AppError::NotFound(d)
@@ -233,6 +243,7 @@ impl ResponseError for AppError {
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Coded { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

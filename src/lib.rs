@@ -85,6 +85,7 @@ pub fn build_app(
         .service(web::redirect("/docs", "/docs/"))
         .service(SwaggerUi::new("/docs/{_:.*}").config(docs_config()))
         .default_service(web::to(http::fallback))
+        .wrap(middleware::from_fn(http::idempotency::idempotency))
         .wrap(middleware::from_fn(http::cache_middleware::public_response_cache))
         .wrap(middleware::Compress::default())
         .wrap(middleware::from_fn(http::head::head_as_get))

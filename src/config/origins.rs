@@ -25,11 +25,11 @@ impl AllowedOrigin {
     pub fn parse(entry: &str) -> Option<AllowedOrigin> {
         let lower = entry.to_ascii_lowercase();
         let Some((scheme, rest)) = lower.split_once("://*.") else {
-            return super::parse::is_exact_origin(entry).then(|| AllowedOrigin::Exact(entry.to_string()));
+            return is_exact_origin(entry).then(|| AllowedOrigin::Exact(entry.to_string()));
         };
         // The rest must make an exact origin by itself, and name a
         // registrable-looking domain (two labels at least).
-        if !super::parse::is_exact_origin(&format!("{scheme}://{rest}")) || rest.starts_with('[') {
+        if !is_exact_origin(&format!("{scheme}://{rest}")) || rest.starts_with('[') {
             return None;
         }
         let (suffix, port) = match rest.rsplit_once(':') {
@@ -79,6 +79,39 @@ impl AllowedOrigin {
             }
         }
     }
+}
+
+/// `scheme://host[:port]` with scheme http or https, and nothing else: no
+/// wildcard, no path, no user info. A wildcard would hand credentialed
+/// cross-origin access to every site, since the allowed origin is echoed.
+fn is_exact_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme, "http" | "https") || rest.is_empty() {
+        return false;
+    }
+    let (host, port) = if rest.starts_with('[') {
+        match rest.split_once(']') {
+            Some((v6, "")) => (&v6[1..], None),
+            Some((v6, port)) => match port.strip_prefix(':') {
+                Some(port) => (&v6[1..], Some(port)),
+                None => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (b == b':' && rest.starts_with('['))
+        });
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 #[cfg(test)]

@@ -145,6 +145,39 @@ pub(super) fn site_urls(
     SiteUrls::new(&site, &template).map_err(|e| invalid("ARTICLE_URL_TEMPLATE", e.0))
 }
 
+/// `SITE_TITLE` (1–200 characters), `SITE_LANGUAGE`, `FEED_FULL_CONTENT`
+/// and `FEED_ITEMS` (1–100).
+pub(super) fn feeds(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::domain::feed::FeedSettings, ConfigError> {
+    use crate::domain::feed::{FeedSettings, MAX_FEED_ITEMS, valid_language};
+    let defaults = FeedSettings::default();
+    let title = get("SITE_TITLE").unwrap_or(defaults.title);
+    if title.chars().count() > 200 || title.chars().any(char::is_control) {
+        return Err(invalid(
+            "SITE_TITLE",
+            "must be at most 200 characters, on one line",
+        ));
+    }
+    let language = get("SITE_LANGUAGE").unwrap_or(defaults.language);
+    if !valid_language(&language) {
+        return Err(invalid(
+            "SITE_LANGUAGE",
+            format!("`{language}` is not a language code such as en, de or pt-br"),
+        ));
+    }
+    let items = positive(get, "FEED_ITEMS", u64::from(defaults.items))?;
+    if items > u64::from(MAX_FEED_ITEMS) {
+        return Err(invalid("FEED_ITEMS", format!("must be at most {MAX_FEED_ITEMS}")));
+    }
+    Ok(FeedSettings {
+        title,
+        language,
+        full_content: parse_bool(get, "FEED_FULL_CONTENT", defaults.full_content)?,
+        items: items as u32,
+    })
+}
+
 /// `DEMO_CONTENT` (refused in production) and `DEMO_ADMIN_PASSWORD`.
 pub(super) fn demo(
     get: &impl Fn(&str) -> Option<String>,
@@ -182,39 +215,6 @@ pub(super) fn automatic_count<T: std::str::FromStr + Default + PartialEq>(
         None => Ok(None),
         Some(_) => Ok(Some(parse_num::<T>(get, name, T::default())?).filter(|n| *n != T::default())),
     }
-}
-
-/// `scheme://host[:port]` with scheme http or https, and nothing else: no
-/// wildcard, no path, no user info. A wildcard would hand credentialed
-/// cross-origin access to every site, since the allowed origin is echoed.
-pub(super) fn is_exact_origin(origin: &str) -> bool {
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return false;
-    };
-    if !matches!(scheme, "http" | "https") || rest.is_empty() {
-        return false;
-    }
-    let (host, port) = if rest.starts_with('[') {
-        match rest.split_once(']') {
-            Some((v6, "")) => (&v6[1..], None),
-            Some((v6, port)) => match port.strip_prefix(':') {
-                Some(port) => (&v6[1..], Some(port)),
-                None => return false,
-            },
-            None => return false,
-        }
-    } else {
-        match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        }
-    };
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.') || (b == b':' && rest.starts_with('['))
-        });
-    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
-    host_ok && port_ok
 }
 
 pub(super) fn parse_bool(

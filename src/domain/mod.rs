@@ -5,6 +5,7 @@ pub mod article;
 pub mod change;
 pub mod comment;
 pub mod date;
+pub mod feed;
 pub mod markdown;
 pub mod password;
 pub mod presentation;

@@ -14,8 +14,9 @@ use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
 use crate::http::conditional::{self, CachePolicy};
 use crate::http::cursor::{Keyset, Scope};
-use crate::http::extract::{Errors, NoParams, Query, known_slug};
+use crate::http::extract::{Errors, NoParams, known_slug};
 use crate::http::pagination::{self, Paging, list_schema};
+use crate::http::query::Query;
 use crate::service::authors::{self as service, AuthorView};
 use crate::service::editors::ProfilePatch;
 use crate::service::keys;
@@ -106,7 +107,7 @@ list_schema!(AuthorList, AuthorResponse, "A page of authors.", {
 #[into_params(parameter_in = Query)]
 pub struct AuthorListParams {
     /// Page mode: page number, from 1. Not with `cursor`.
-    #[param(minimum = 1, maximum = 100000, default = 1)]
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]

@@ -150,6 +150,19 @@ pub fn cached_bytes(
     policy: CachePolicy,
     extra: &[(header::HeaderName, HeaderValue)],
 ) -> HttpResponse {
+    cached_body(req, status, body, "application/json", policy, extra)
+}
+
+/// Like [`cached_bytes`] for a body of another media type (feeds and
+/// sitemaps: `application/rss+xml; charset=utf-8`, …).
+pub fn cached_body(
+    req: &HttpRequest,
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+    policy: CachePolicy,
+    extra: &[(header::HeaderName, HeaderValue)],
+) -> HttpResponse {
     let etag = etag_of(&body);
     // Only reads are conditional: a write's answer is news.
     let is_read =
@@ -172,7 +185,7 @@ pub fn cached_bytes(
     if not_modified {
         builder.finish()
     } else {
-        builder.content_type("application/json").body(body)
+        builder.content_type(content_type).body(body)
     }
 }
 

@@ -12,9 +12,10 @@ use crate::domain::{Role, slug, text};
 use crate::error::AppError;
 use crate::http::authors::{ProfileFields, SocialHandles, SocialRequest, validate_profile};
 use crate::http::conditional::{self, CachePolicy, NoStore};
-use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::extract::{Auth, Errors, Json, guard};
 use crate::http::pagination::list_schema;
 use crate::http::pagination::{self, Paging};
+use crate::http::query::Query;
 use crate::service::editors::{self as service, EditorPatch, EditorRow, NewEditorInput};
 use crate::state::AppState;
 
@@ -38,8 +39,10 @@ pub struct EditorResponse {
     #[schema(required = true)]
     pub bio: Option<String>,
     /// The editor's picture: an absolute http(s) URL.
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     /// The editor's own site: an absolute http(s) URL.
+    #[schema(required = true)]
     pub website: Option<String>,
     pub social: SocialHandles,
     pub role: Role,

@@ -22,11 +22,14 @@ pub mod conditional;
 pub mod cursor;
 pub mod editors;
 pub mod extract;
+pub mod feeds;
 pub mod head;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod query;
 pub mod shares;
 pub mod tags;
 
@@ -64,6 +67,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(comments::create_comment)
                 .service(shares::record_share)
                 .service(shares::get_share_counts)
+                .service(feeds::get_rss_feed)
+                .service(feeds::get_atom_feed)
+                .service(feeds::get_json_feed)
+                .service(feeds::get_sitemap_index)
+                .service(feeds::get_article_sitemap)
+                .service(feeds::get_news_sitemap)
                 .service(
                     scope::scope("/admin")
                         .wrap(middleware::from_fn(extract::authenticate))

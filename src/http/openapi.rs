@@ -61,6 +61,7 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
         (name = "authors", description = "Authors with published articles, and each editor's own public profile."),
         (name = "comments", description = "The \"Leave a Reply\" thread under an article."),
         (name = "shares", description = "\"Send this to a friend\": share events and counts."),
+        (name = "feeds", description = "RSS, Atom and JSON feeds of the newest articles, and sitemaps for search engines."),
         (name = "auth", description = "Editor sign-in with short-lived access tokens and rotating refresh tokens."),
         (name = "admin-articles", description = "Editor routes for articles in every status."),
         (name = "admin-tags", description = "Editor routes for tags."),
@@ -287,7 +288,15 @@ const SERVED_WITHOUT_DATABASE: [&str; 3] = ["healthz", "getOpenApi", "getMetrics
 /// Operations that declare no query parameter but refuse any
 /// (`extract::NoParams`, so junk queries are not cached as new pages): they
 /// answer `422` for a parameter and `400` for an over-long query.
-const QUERY_REFUSED: [&str; 4] = ["getArticle", "getTag", "getComment", "getShareCounts"];
+const QUERY_REFUSED: [&str; 7] = [
+    "getArticle",
+    "getTag",
+    "getComment",
+    "getShareCounts",
+    "getSitemapIndex",
+    "getArticleSitemap",
+    "getNewsSitemap",
+];
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -357,6 +366,30 @@ fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Valu
             json!({"type": "integer", "minimum": 1, "example": 5}),
         ),
         (
+            "WWW-Authenticate",
+            true,
+            "The authentication scheme to use.",
+            json!({"type": "string", "example": "Bearer realm=\"broadsheet\""}),
+        ),
+    ];
+    known
+        .into_iter()
+        .find(|(known, ..)| known.eq_ignore_ascii_case(name))
+        .or_else(|| rate_limit_header(name))
+}
+
+/// The headers of rate-limited routes and of idempotent retries (see
+/// `finish_operation`).
+fn rate_limit_header(name: &str) -> Option<(&'static str, bool, &'static str, Value)> {
+    let known = [
+        (
+            "Idempotent-Replayed",
+            false,
+            "`true` when this is the stored answer to an earlier request with the same \
+             `Idempotency-Key`: nothing was done again.",
+            json!({"type": "string", "enum": ["true"]}),
+        ),
+        (
             "RateLimit-Policy",
             false,
             "The client's quota on this route (draft-ietf-httpapi-ratelimit-headers): \
@@ -370,12 +403,6 @@ fn standard_header(name: &str) -> Option<(&'static str, bool, &'static str, Valu
              `\"name\";r=<remaining>;t=<seconds>`. Slow down before `r` reaches 0. \
              Absent when the limit is off.",
             json!({"type": "string", "example": "\"comment\";r=4;t=12"}),
-        ),
-        (
-            "WWW-Authenticate",
-            true,
-            "The authentication scheme to use.",
-            json!({"type": "string", "example": "Bearer realm=\"broadsheet\""}),
         ),
     ];
     known
@@ -413,6 +440,44 @@ fn finish_response(response: &mut Value) {
         );
     }
     response.insert("headers".into(), Value::Object(finished));
+}
+
+/// The `Idempotency-Key` parameter of every POST and PATCH that keeps its
+/// answer for retries.
+fn idempotency_key() -> Value {
+    json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "A unique key per request (a UUID): a retry with the same key and the same \
+            body gets the first answer back (`Idempotent-Replayed: true`) and does nothing again. \
+            The same key with another request is a `422 idempotency_key_reused`; while the first \
+            still runs, `409 idempotency_key_in_use`. Kept `IDEMPOTENCY_KEY_TTL_HOURS` (24) per \
+            editor, or per client address without a token.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": crate::service::idempotency::KEY_MAX,
+                   "example": "6f1c3b1e-3a52-4b7e-9f0e-1a2b3c4d5e6f"}
+    })
+}
+
+/// A keyed retry can be told the key is in use (409) or was used for
+/// another request (422); a replayed success says so in a header.
+fn idempotent_responses(responses: &mut Vec<(String, Value)>) {
+    for (status, name) in [("409", "Conflict"), ("422", "Invalid")] {
+        if !responses.iter().any(|(s, _)| s == status) {
+            responses.push((status.to_string(), response_ref(name)));
+        }
+    }
+    responses.sort_by(|(a, _), (b, _)| a.cmp(b));
+    for (status, response) in responses.iter_mut() {
+        if status.starts_with('2')
+            && let Some(headers) = response
+                .as_object_mut()
+                .map(|r| r.entry("headers").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut)
+        {
+            headers.insert("Idempotent-Replayed".into(), json!({}));
+        }
+    }
 }
 
 /// The `If-None-Match` parameter of every GET that can answer `304`.
@@ -596,6 +661,10 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             }
         }
     }
+    let idempotent = matches!(method, "post" | "patch") && !crate::http::idempotency::carries_secret(path);
+    if idempotent {
+        idempotent_responses(&mut responses);
+    }
     let mut conditional = false;
     for (status, response) in &mut responses {
         if status == "304" {
@@ -613,6 +682,9 @@ fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         .map(std::mem::take)
         .unwrap_or_default();
     parameters.iter_mut().for_each(finish_parameter);
+    if idempotent {
+        parameters.push(idempotency_key());
+    }
     let has_if_none_match = parameters.iter().any(|p| {
         p["name"]
             .as_str()

@@ -10,9 +10,10 @@ use crate::domain::{slug, text};
 use crate::error::{AppError, FieldError};
 use crate::http::articles::public::public_list_response;
 use crate::http::conditional::{self, CachePolicy, NoStore};
-use crate::http::extract::{Auth, Errors, Json, NoParams, Query, guard, known_slug};
+use crate::http::extract::{Auth, Errors, Json, NoParams, guard, known_slug};
 use crate::http::pagination::list_schema;
 use crate::http::pagination::{self, Paging};
+use crate::http::query::Query;
 use crate::service::tags::{self as service, NewTagInput, TagPatch, TagView};
 use crate::state::AppState;
 

@@ -47,6 +47,14 @@ pub fn related(id: i64, ids: impl IntoIterator<Item = i64>) -> KeySet {
     )
 }
 
+/// A feed or sitemap: which public articles exist, with their titles,
+/// addresses, times, tag and author names. Every change to a public
+/// article, and every tag or author rename, touches `articles`; feeds and
+/// sitemaps show no counters, so no `counts:` keys.
+pub fn syndication() -> KeySet {
+    KeySet::new([Key::Articles])
+}
+
 /// The tag list: names and article counts.
 pub fn tag_list() -> KeySet {
     KeySet::new([Key::Tags])

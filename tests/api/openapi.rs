@@ -378,7 +378,10 @@ fn finish_gives_each_shape_its_shared_responses() {
         (
             "/api/v1/admin/things/{id}",
             "patch",
-            vec!["400", "401", "403", "404", "413", "415", "422", "500", "503"],
+            // 409: an Idempotency-Key still in use.
+            vec![
+                "400", "401", "403", "404", "409", "413", "415", "422", "500", "503",
+            ],
         ),
         ("/api/v1/auth/me", "get", vec!["401", "500", "503"]),
         ("/healthz", "get", vec!["500"]),
@@ -397,6 +400,20 @@ fn finish_gives_each_shape_its_shared_responses() {
         finished["paths"]["/api/v1/admin/things/{id}"]["patch"]["responses"]["403"],
         problem("Forbidden")
     );
+    // Every POST and PATCH takes an Idempotency-Key; GETs do not.
+    let names = |path: &str, method: &str| -> Vec<String> {
+        finished["paths"][path][method]["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(names("/api/v1/admin/things/{id}", "patch").contains(&"Idempotency-Key".to_string()));
+    assert!(names("/api/v1/things", "post").contains(&"Idempotency-Key".to_string()));
+    assert!(!names("/api/v1/things", "get").contains(&"Idempotency-Key".to_string()));
 }
 
 #[test]
@@ -624,8 +641,9 @@ fn parameters_are_described_and_constrained() {
         }
         let in_template: BTreeSet<&str> = o
             .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}').map(|(name, _)| name))
             .collect();
         let in_path: BTreeSet<&str> = o
             .parameters_in("path")
@@ -853,9 +871,15 @@ async fn check_bad_requests<'a>(app: &'a TestApp) {
             .path
             .split('/')
             .map(|s| match s {
-                "{slug}" => "no-such-thing",
-                s if s.starts_with('{') => "987654",
-                s => s,
+                "{slug}" => "no-such-thing".to_string(),
+                // A parameter inside a segment too (`articles-{n}.xml`).
+                s => match s
+                    .split_once('{')
+                    .and_then(|(head, rest)| Some((head, rest.split_once('}')?.1)))
+                {
+                    Some((head, tail)) => format!("{head}987654{tail}"),
+                    None => s.to_string(),
+                },
             })
             .collect::<Vec<_>>()
             .join("/");

@@ -149,6 +149,17 @@ await step("Walk the same list in cursor mode", async () => {
   console.log(`  ${data.data.map((a) => a.slug).join(", ")}; next_cursor: ${data.meta.next_cursor ?? "null (last page)"}`);
 });
 
+await step("Read the JSON feed, as a feed reader does", async () => {
+  const { data, error, response } = await api.GET("/api/v1/feeds/json");
+  if (!data) fail("JSON feed", error, response);
+  // The document types the feed as an object; JSON Feed 1.1 says the rest.
+  const feed = data as { version: string; title: string; items: { title: string; url: string }[] };
+  console.log(`  ${feed.title} (${feed.version}, ${response.headers.get("content-type")}): ${feed.items.length} items`);
+  for (const item of feed.items.slice(0, 3)) {
+    console.log(`  ${item.title}  ${item.url}`);
+  }
+});
+
 await step("Read one article, then revalidate it with its ETag", async () => {
   const { data, error, response } = await api.GET("/api/v1/articles/{slug}", {
     params: { path: { slug } },

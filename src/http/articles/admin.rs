@@ -13,8 +13,9 @@ use crate::domain::Role;
 use crate::domain::article::{ArticleStatus, ListFilter, Order};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy, NoStore};
-use crate::http::extract::{Auth, Errors, Json, Query, guard};
+use crate::http::extract::{Auth, Errors, Json, guard};
 use crate::http::pagination::{self, Paging};
+use crate::http::query::Query;
 use crate::service::articles as service;
 use crate::state::AppState;
 

@@ -14,8 +14,9 @@ use crate::domain::article::{ArticleSort, ListFilter, Order};
 use crate::domain::change::KeySet;
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
-use crate::http::extract::{Errors, Query, known_slug};
+use crate::http::extract::{Errors, known_slug};
 use crate::http::pagination::{self, Paging};
+use crate::http::query::Query;
 use crate::state::AppState;
 
 /// Filters, order and paging of the public article list.

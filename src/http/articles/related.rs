@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ArticleField, ArticleResponse, ArticleSummary, FieldSet, Shaped};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
-use crate::http::extract::{Errors, Query, known_slug};
+use crate::http::extract::{Errors, known_slug};
+use crate::http::query::Query;
 use crate::state::AppState;
 
 /// Most related articles in one answer.

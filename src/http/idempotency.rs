@@ -1,0 +1,192 @@
+//! The `Idempotency-Key` request header on every POST and PATCH (rules in
+//! `service::idempotency`): the middleware reads the body once, claims the
+//! key, runs the handler with the same body, and keeps its answer; a retry
+//! gets that answer back with `Idempotent-Replayed: true`.
+//!
+//! Routes whose answer carries a secret (sign-in and refresh tokens,
+//! password-reset tokens) never have it stored: there the header is
+//! ignored and a retry runs again, which for them is harmless (another
+//! session, another single-use token) and safer than a database of live
+//! credentials.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use futures_util::StreamExt;
+
+use crate::error::AppError;
+use crate::infra::client_ip::rate_limit_key;
+use crate::service::idempotency::{self as rules, Answer, Begin};
+use crate::state::AppState;
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// Headers of an answer that a replay repeats.
+const KEPT_HEADERS: [header::HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::CACHE_CONTROL,
+    header::LAST_MODIFIED,
+];
+
+/// Answers that hold a credential: never stored (see the module comment).
+pub fn carries_secret(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/") || path.ends_with("/password-reset")
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let applies = matches!(*req.method(), Method::POST | Method::PATCH) && !carries_secret(req.path());
+    let key = req.headers().get(HEADER).cloned();
+    let (Some(key), true) = (key, applies) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let key = match key
+        .to_str()
+        .map_err(|_| "must be visible ASCII".to_string())
+        .and_then(|k| {
+            rules::check_key(k)?;
+            Ok(k.to_string())
+        }) {
+        Ok(key) => key,
+        Err(message) => return Ok(req.error_response(AppError::field("Idempotency-Key", message))),
+    };
+    let Some(client) = client_of(&req, &state).await else {
+        // No valid token: the route answers 401 itself; nothing to keep.
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let body = match read_body(req.take_payload(), state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.path(), |p| p.as_str())
+        .to_string();
+    let hash = rules::request_hash(req.method().as_str(), &target, &body);
+    let ttl = state.config.idempotency_key_ttl;
+    let begin = rules::begin(&state.db, client.clone(), key.clone(), hash, ttl).await;
+    match begin {
+        Err(error) => Ok(req.error_response(error)),
+        Ok(Begin::Reused) => Ok(req.error_response(AppError::Coded {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "idempotency_key_reused",
+            detail:
+                "This Idempotency-Key was sent with a different request; use a new key for a new request."
+                    .into(),
+        })),
+        Ok(Begin::InUse) => Ok(req.error_response(AppError::Coded {
+            status: StatusCode::CONFLICT,
+            code: "idempotency_key_in_use",
+            detail: "The first request with this Idempotency-Key is still running; retry in a moment.".into(),
+        })),
+        Ok(Begin::Replay(answer)) => Ok(req.into_response(replay(answer))),
+        Ok(Begin::Run) => {
+            req.set_payload(Payload::from(body));
+            let response = next.call(req).await;
+            keep(&state, client, key, response).await
+        }
+    }
+}
+
+/// Who the key belongs to: the signed-in editor, or the client address.
+async fn client_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
+    match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => crate::http::extract::authenticate_header(state, Some(value))
+            .await
+            .ok()
+            .map(|editor| format!("editor:{}", editor.id)),
+        None => {
+            let ip = crate::http::client::client_ip(req.request(), &state.config.trusted_proxies);
+            Some(format!("ip:{}", rate_limit_key(ip)))
+        }
+    }
+}
+
+/// The whole body, refused past `limit` bytes as the JSON extractor would.
+async fn read_body(mut payload: Payload, limit: usize) -> Result<Bytes, AppError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Io(_) => {
+                AppError::RequestTimeout("the request body did not arrive in time".into())
+            }
+            other => AppError::bad_request(format!("the request body could not be read: {other}")),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Stores a final answer (2xx, 4xx) for retries; releases the key on a
+/// 5xx or when the body is not text. Either way the client gets the answer.
+async fn keep(
+    state: &AppState,
+    client: String,
+    key: String,
+    response: Result<ServiceResponse<impl MessageBody + 'static>, Error>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let response = match response {
+        Ok(response) => response,
+        Err(error) => {
+            let _ = rules::release(&state.db, client, key).await;
+            return Err(error);
+        }
+    };
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| AppError::internal("response body could not be read for Idempotency-Key"))?;
+    let text = std::str::from_utf8(&bytes).ok();
+    match text {
+        Some(text) if !status.is_server_error() => {
+            let headers = KEPT_HEADERS
+                .iter()
+                .filter_map(|name| {
+                    let value = head.headers().get(name)?.to_str().ok()?;
+                    Some((name.as_str().to_string(), value.to_string()))
+                })
+                .collect();
+            let answer = Answer {
+                status: status.as_u16(),
+                headers,
+                body: text.to_string(),
+            };
+            if let Err(error) = rules::finish(&state.db, client, key, answer).await {
+                // The write happened and the client gets its answer; only
+                // a retry would run it again.
+                tracing::warn!(error = %error, "Idempotency-Key answer not stored");
+            }
+        }
+        _ => {
+            let _ = rules::release(&state.db, client, key).await;
+        }
+    }
+    Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(bytes))))
+}
+
+fn replay(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in &answer.headers {
+        builder.insert_header((name.as_str(), value.as_str()));
+    }
+    builder.insert_header((REPLAYED, "true"));
+    builder.body(answer.body)
+}
