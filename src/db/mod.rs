@@ -26,6 +26,7 @@ mod errors;
 pub use errors::is_unique_violation;
 pub mod migrate;
 pub mod password_resets;
+pub mod previews;
 pub mod schema;
 pub mod shares;
 pub mod tags;

@@ -8,6 +8,7 @@ pub mod date;
 pub mod markdown;
 pub mod password;
 pub mod presentation;
+pub mod preview;
 pub mod profile;
 pub mod role;
 pub mod share;
