@@ -6,6 +6,7 @@ pub mod authors;
 pub mod comments;
 pub mod editors;
 pub mod keys;
+pub mod previews;
 pub mod render;
 pub mod shares;
 pub mod tags;
