@@ -66,6 +66,8 @@ pub struct Config {
     pub idempotency_key_ttl: Duration,
     /// How long the change log keeps a change (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
+    /// How long a preview link works (`PREVIEW_TTL_DAYS`).
+    pub preview_ttl_days: u32,
     pub comment_moderation: CommentModeration,
     pub comment_max_depth: u32,
     pub comment_max_links: u32,
@@ -185,6 +187,7 @@ impl Config {
             feeds,
             idempotency_key_ttl: Duration::from_secs(3600 * positive(&get, "IDEMPOTENCY_KEY_TTL_HOURS", 24)?),
             changes_retention_days: parse::retention_days(&get)?,
+            preview_ttl_days: parse::preview_ttl_days(&get)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,
             comment_max_links: parse_num(&get, "COMMENT_MAX_LINKS", 2)?,
@@ -377,6 +380,25 @@ mod tests {
             ("SITE_TITLE", &"x".repeat(201)),
         ] {
             assert_eq!(config(&[(name, bad)]).unwrap_err().variable, name, "{bad}");
+        }
+    }
+
+    #[test]
+    fn preview_ttl_is_one_to_365_days() {
+        assert_eq!(config(&[]).unwrap().preview_ttl_days, 7);
+        assert_eq!(
+            config(&[("PREVIEW_TTL_DAYS", "30")]).unwrap().preview_ttl_days,
+            30
+        );
+        for bad in ["0", "366", "-1", "week"] {
+            assert_eq!(
+                config(&[("PREVIEW_TTL_DAYS", bad)])
+                    .map(|_| ())
+                    .unwrap_err()
+                    .variable,
+                "PREVIEW_TTL_DAYS",
+                "{bad}"
+            );
         }
     }
 

@@ -279,3 +279,12 @@ pub(super) fn retention_days(get: &impl Fn(&str) -> Option<String>) -> Result<u3
         n => Ok(n as u32),
     }
 }
+
+/// `PREVIEW_TTL_DAYS`: 1 to 365, default 7.
+pub(super) fn preview_ttl_days(get: &impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    let name = "PREVIEW_TTL_DAYS";
+    match positive(get, name, 7)? {
+        n if n > 365 => Err(invalid(name, "must be at most 365 (a year)")),
+        n => Ok(n as u32),
+    }
+}

@@ -28,6 +28,7 @@ pub mod idempotency;
 pub use errors::is_unique_violation;
 pub mod migrate;
 pub mod password_resets;
+pub mod previews;
 pub mod schema;
 pub mod shares;
 pub mod sitemap;

@@ -57,6 +57,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    preview_links (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        token_hash -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     articles (id) {
         id -> BigInt,
         slug -> Text,
@@ -166,6 +178,8 @@ diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(share_events -> articles (article_id));
 diesel::joinable!(share_counts -> articles (article_id));
 diesel::joinable!(share_daily -> articles (article_id));
+diesel::joinable!(preview_links -> articles (article_id));
+diesel::joinable!(preview_links -> editors (created_by));
 
 diesel::table! {
     article_status_counts (status) {
@@ -214,4 +228,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     share_daily,
     share_daily_totals,
     changes,
+    preview_links,
 );

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod markdown;
 pub mod password;
 pub mod presentation;
+pub mod preview;
 pub mod profile;
 pub mod role;
 pub mod share;

@@ -87,6 +87,12 @@ impl SiteUrls {
     pub fn author(&self, slug: &str) -> String {
         format!("{}/author/{slug}/", self.base)
     }
+
+    /// The site's preview page for a preview token: `/preview/{token}`. The
+    /// frontend serves it by reading `GET /api/v1/preview/{token}`.
+    pub fn preview(&self, token: &str) -> String {
+        format!("{}/preview/{token}", self.base)
+    }
 }
 
 impl Default for SiteUrls {
@@ -110,6 +116,7 @@ mod tests {
         assert_eq!(urls.article("tram", None), "https://news.example.com/tram/");
         assert_eq!(urls.tag("cities"), "https://news.example.com/tag/cities/");
         assert_eq!(urls.author("marta"), "https://news.example.com/author/marta/");
+        assert_eq!(urls.preview("bsp_x"), "https://news.example.com/preview/bsp_x");
         let dated = SiteUrls::new("https://example.com/news", "/{year}/{month}/{day}/{slug}").unwrap();
         assert_eq!(
             dated.article("tram", Some(at("2026-03-04T10:00:00"))),

@@ -29,6 +29,8 @@ fn cacheable_path(path: &str) -> bool {
         // `/api/v1/auth/…`, not `/api/v1/authors`.
         && !path.starts_with("/api/v1/auth/")
         && path != "/api/v1/openapi.json"
+        // Previews are `no-store` and so never kept; not even looked up.
+        && !path.starts_with("/api/v1/preview/")
 }
 
 fn replay(entry: &CachedResponse, request: &header::HeaderMap) -> HttpResponse {

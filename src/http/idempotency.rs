@@ -4,7 +4,7 @@
 //! gets that answer back with `Idempotent-Replayed: true`.
 //!
 //! Routes whose answer carries a secret (sign-in and refresh tokens,
-//! password-reset tokens) never have it stored: there the header is
+//! password-reset tokens, preview links) never have it stored: there the header is
 //! ignored and a retry runs again, which for them is harmless (another
 //! session, another single-use token) and safer than a database of live
 //! credentials.
@@ -36,7 +36,7 @@ const KEPT_HEADERS: [header::HeaderName; 5] = [
 
 /// Answers that hold a credential: never stored (see the module comment).
 pub fn carries_secret(path: &str) -> bool {
-    path.starts_with("/api/v1/auth/") || path.ends_with("/password-reset")
+    path.starts_with("/api/v1/auth/") || path.ends_with("/password-reset") || path.ends_with("/preview")
 }
 
 pub async fn idempotency(

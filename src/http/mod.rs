@@ -29,6 +29,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod previews;
 pub mod query;
 pub mod shares;
 pub mod tags;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(articles::public::list_articles)
                 .service(articles::public::get_article)
                 .service(articles::related::related_articles)
+                .service(previews::get_preview)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
                 .service(authors::list_authors)
@@ -81,6 +83,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(articles::admin::get_admin_article)
                         .service(articles::admin::update_article)
                         .service(articles::admin::delete_article)
+                        .service(previews::create_preview_link)
+                        .service(previews::revoke_preview_links)
                         .service(tags::list_admin_tags)
                         .service(tags::create_tag)
                         .service(tags::get_admin_tag)

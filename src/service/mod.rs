@@ -8,6 +8,7 @@ pub mod editors;
 pub mod feeds;
 pub mod idempotency;
 pub mod keys;
+pub mod previews;
 pub mod render;
 pub mod shares;
 pub mod sitemaps;

@@ -21,6 +21,7 @@ mod infra;
 mod migrations;
 mod openapi;
 mod passwords;
+mod preview;
 mod problems;
 mod reads;
 mod security;

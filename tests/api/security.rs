@@ -397,12 +397,14 @@ backend_tests!(
 /// The lowest role of every operation under `/api/v1/admin`. An operation
 /// in the document but not here fails the test: a new editor route must be
 /// placed in this table on purpose.
-const MIN_ROLE: [(&str, &str); 26] = [
+const MIN_ROLE: [(&str, &str); 28] = [
     ("listAdminArticles", "author"),
     ("createArticle", "author"),
     ("getAdminArticle", "author"),
     ("updateArticle", "author"),
     ("deleteArticle", "author"),
+    ("createPreviewLink", "author"),
+    ("revokePreviewLinks", "author"),
     ("listAdminTags", "author"),
     ("getAdminTag", "author"),
     ("createTag", "editor"),
