@@ -136,6 +136,19 @@ for size in "${size_list[@]}"; do
       read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&cursor="); row "home list, cursor mode" "$a1" "$a2" "$a3" "$a4"
       read -r a1 a2 a3 a4 < <(load "$B/articles?tag=topic-3&per_page=20&cursor="); row "tag page, cursor mode" "$a1" "$a2" "$a3" "$a4"
       read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/comments"); row "comments of an article" "$a1" "$a2" "$a3" "$a4"
+      # What a frontend builds beside the article (issue 18).
+      read -r a1 a2 a3 a4 < <(load "$B/articles/article-3/related?per_page=4"); row "related articles (4)" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/authors/writer-1"); row "author page" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/authors?per_page=20"); row "authors list" "$a1" "$a2" "$a3" "$a4"
+      read -r a1 a2 a3 a4 < <(load "$B/feeds/rss"); row "RSS feed (home)" "$a1" "$a2" "$a3" "$a4"
+      if [ "$mode" = uncached ]; then
+        # One sitemap file, first request on this server: its time and size
+        # (the target: under a second and a few MB for 50,000 URLs).
+        curl -s -o /dev/null -w '%{time_total} %{size_download}' "$B/sitemaps/articles-1.xml" >"$WORK/sitemap.txt"
+        read -r st ss <"$WORK/sitemap.txt"
+        echo "| sitemap file 1, one request: $(awk -v t="$st" 'BEGIN{printf "%.0f ms", 1000*t}'), $(awk -v b="$ss" 'BEGIN{printf "%.1f MB", b/1e6}') | | | | |"
+        read -r a1 a2 a3 a4 < <(load "$B/sitemaps/articles-1.xml"); row "sitemap file 1" "$a1" "$a2" "$a3" "$a4"
+      fi
       if [ "$mode" = uncached ]; then
         read -r a1 a2 a3 a4 < <(load "$B/articles?per_page=20&page=50"); row "home list, page 50" "$a1" "$a2" "$a3" "$a4"
         if [ "$size" = 1m ]; then
