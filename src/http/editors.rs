@@ -38,8 +38,10 @@ pub struct EditorResponse {
     #[schema(required = true)]
     pub bio: Option<String>,
     /// The editor's picture: an absolute http(s) URL.
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     /// The editor's own site: an absolute http(s) URL.
+    #[schema(required = true)]
     pub website: Option<String>,
     pub social: SocialHandles,
     pub role: Role,
