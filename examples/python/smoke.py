@@ -16,7 +16,7 @@ What it proves, for a second generator besides openapi-typescript:
 - the generator's way of sending a list (`fields=a&fields=b`) is accepted;
 - every property a resource always sends is required in the spec (so the
   generated model has no `Unset` for it), and every nullable one parses
-  when it is null;
+  when it is null; an article narrowed with `fields` parses too;
 - null in a PATCH clears a nullable field, and is a 422 naming the field
   where the field cannot be null.
 
@@ -59,6 +59,7 @@ from broadsheet_client.models import (
     ArticleList,
     ArticleResponse,
     ArticleStatus,
+    ArticleSummary,
     AuthorList,
     AuthorResponse,
     AuthorSummary,
@@ -283,9 +284,21 @@ def sparse_fields() -> str:
             isinstance(a.title, str) and isinstance(a.subtitle, Unset) and isinstance(a.author, Unset),
             f"{a.slug}: parsed with fields outside the selection",
         )
-    # Not `get_article(fields=…)`: its 200 is documented as the whole ArticleResponse (every
-    # property required), so the generated parser raises KeyError on a narrowed article.
-    return f"sent as {wire}: {len(listing.data)} items with exactly slug, title, published_at"
+    # The single read takes the same list, and is then an ArticleSummary (the whole article
+    # without it): the only way to get body_text.
+    one_fields = [ArticleField.TITLE, ArticleField.BODY_TEXT]
+    one = expect(get_article.sync_detailed(DEMO_SLUG, client=public, fields=one_fields), 200, ArticleSummary)
+    check(
+        isinstance(one.title, str) and isinstance(one.body_text, str) and len(one.body_text) > 0,
+        f"title {one.title!r}, body_text {one.body_text!r}",
+    )
+    check(isinstance(one.slug, Unset) and one.additional_properties == {}, "fields outside the selection")
+    whole = expect(get_article.sync_detailed(DEMO_SLUG, client=public), 200, ArticleResponse)
+    check(whole.title == one.title, "the whole article has another title")
+    return (
+        f"sent as {wire}: {len(listing.data)} items with exactly slug, title, published_at; "
+        f"one article with title and body_text ({len(one.body_text)} chars) as an ArticleSummary"
+    )
 
 
 def tags() -> str:
