@@ -29,10 +29,13 @@ use crate::state::AppState;
 }))]
 pub struct SocialHandles {
     /// X (Twitter) handle, without the `@`.
+    #[schema(required = true)]
     pub twitter: Option<String>,
     /// Bluesky handle, without the `@` (a domain name).
+    #[schema(required = true)]
     pub bluesky: Option<String>,
     /// Mastodon address, `@user@host`.
+    #[schema(required = true)]
     pub mastodon: Option<String>,
 }
 
@@ -54,10 +57,13 @@ pub struct AuthorResponse {
     /// `GET /api/v1/articles?author={slug}`.
     pub slug: String,
     pub name: String,
+    #[schema(required = true)]
     pub bio: Option<String>,
     /// The author's picture: an absolute http(s) URL.
+    #[schema(required = true)]
     pub avatar_url: Option<String>,
     /// The author's own site: an absolute http(s) URL.
+    #[schema(required = true)]
     pub website: Option<String>,
     pub social: SocialHandles,
     /// The author's published articles that are visible now.
@@ -106,7 +112,8 @@ list_schema!(AuthorList, AuthorResponse, "A page of authors.", {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuthorListParams {
-    /// Page mode: page number, from 1. Not with `cursor`.
+    /// Page mode: page number, from 1 (without `page` or `cursor`, the
+    /// first page in page mode). Not with `cursor`.
     #[param(minimum = 1, maximum = 100000)]
     pub page: Option<u32>,
     /// Items per page, 1–100.

@@ -165,6 +165,9 @@ await step("Read one article, then revalidate it with its ETag", async () => {
     params: { path: { slug } },
   });
   if (!data) fail("read article", error, response);
+  // Typed ArticleResponse | ArticleSummary (with `fields=` only those are
+  // sent); without `fields` it is the whole article, author included.
+  if (!data.author) throw new Error("the whole article has no author");
   console.log(`  "${data.title}" — ${data.subtitle ?? "(no standfirst)"}`);
   console.log(`  by ${data.author.name}, ${data.reading_time_minutes} min, ${data.comment_count} comments, ${data.share_count} shares`);
   const etag = response.headers.get("etag");

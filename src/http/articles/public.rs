@@ -209,7 +209,8 @@ pub struct ArticleParams {
         ArticleParams
     ),
     responses(
-        (status = 200, description = "The article.", body = ArticleResponse,
+        (status = 200, description = "The article: all of it, or with `fields` only those fields.",
+         body = crate::http::articles::response::ArticleRead,
          headers(
             ("ETag" = String),
             ("Surrogate-Key" = String),

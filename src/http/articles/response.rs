@@ -204,6 +204,9 @@ impl ArticleResponse {
 
 /// An article in a list. Every field of an article may appear: by default
 /// all but `body_markdown` and `body_html`; with `?fields=a,b` only those.
+/// A field that is sent is never null unless it can be null in the full
+/// article (`subtitle`, `featured_image`, `featured_image_url`,
+/// `og_image_url`, `published_at`).
 #[derive(ToSchema)]
 #[schema(example = json!({
     "id": 1, "slug": "its-too-late-now", "url": "https://news.example.com/its-too-late-now/",
@@ -227,41 +230,65 @@ impl ArticleResponse {
 }))]
 #[allow(dead_code)]
 pub struct ArticleSummary {
+    #[schema(nullable = false)]
     pub id: Option<i64>,
+    #[schema(nullable = false)]
     pub slug: Option<String>,
-    #[schema(format = "uri")]
+    #[schema(format = "uri", nullable = false)]
     pub url: Option<String>,
+    #[schema(nullable = false)]
     pub title: Option<String>,
     pub subtitle: Option<String>,
+    #[schema(nullable = false)]
     pub excerpt: Option<String>,
+    #[schema(nullable = false)]
     pub body_markdown: Option<String>,
+    #[schema(nullable = false)]
     pub body_html: Option<String>,
+    #[schema(nullable = false)]
     pub status: Option<ArticleStatus>,
+    #[schema(nullable = false)]
     pub author: Option<AuthorSummary>,
+    #[schema(nullable = false)]
     pub tags: Option<Vec<TagSummary>>,
     pub featured_image: Option<FeaturedImage>,
     /// Deprecated: `featured_image.url`.
     #[schema(deprecated)]
     pub featured_image_url: Option<String>,
+    #[schema(nullable = false)]
     pub featured: Option<bool>,
+    #[schema(nullable = false)]
     pub pull_quotes: Option<Vec<String>>,
+    #[schema(nullable = false)]
     pub meta_title: Option<String>,
+    #[schema(nullable = false)]
     pub meta_description: Option<String>,
+    #[schema(nullable = false)]
     pub og_title: Option<String>,
+    #[schema(nullable = false)]
     pub og_description: Option<String>,
     pub og_image_url: Option<String>,
+    #[schema(nullable = false)]
     pub canonical_url: Option<String>,
     /// The body as plain text (blocks separated by a blank line, pull
     /// quotes left out): for native apps, snippets and text-to-speech.
     /// Only when `fields` names it.
+    #[schema(nullable = false)]
     pub body_text: Option<String>,
+    #[schema(nullable = false)]
     pub reading_time_minutes: Option<i32>,
+    #[schema(nullable = false)]
     pub word_count: Option<i32>,
+    #[schema(nullable = false)]
     pub comments_enabled: Option<bool>,
+    #[schema(nullable = false)]
     pub comment_count: Option<i64>,
+    #[schema(nullable = false)]
     pub share_count: Option<i64>,
     pub published_at: Option<DateTime<Utc>>,
+    #[schema(nullable = false)]
     pub created_at: Option<DateTime<Utc>>,
+    #[schema(nullable = false)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -313,4 +340,43 @@ pub enum ArticleField {
     PublishedAt,
     CreatedAt,
     UpdatedAt,
+}
+
+/// The article page as documented: the whole article, or with `?fields=a,b`
+/// only those fields. OpenAPI cannot tie a response shape to a query
+/// parameter, so `anyOf` says both: `ArticleResponse` (every property
+/// required) without `fields`, `ArticleSummary` (any subset, as in a list)
+/// with it. Documenting only `ArticleResponse` made generated clients fail to
+/// parse a narrowed read (openapi-python-client raised `KeyError`) and
+/// schemathesis report the `fields` example as a schema violation.
+#[allow(dead_code)]
+pub struct ArticleRead;
+
+impl utoipa::PartialSchema for ArticleRead {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(ArticleResponse::name()))
+            .item(Ref::from_schema_name(ArticleSummary::name()))
+            .description(Some(
+                "An article: the whole `ArticleResponse`, or with `?fields=a,b` an \
+                 `ArticleSummary` with only those fields.",
+            ))
+            // (The whole article's example is on `ArticleResponse`.)
+            .examples([serde_json::json!({
+                "id": 1, "title": "It's too late now",
+                "body_text": "Every year the plan gets better and the trams get further away."
+            })])
+            .into()
+    }
+}
+
+impl ToSchema for ArticleRead {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        use utoipa::PartialSchema;
+        schemas.push((ArticleResponse::name().into(), ArticleResponse::schema()));
+        <ArticleResponse as ToSchema>::schemas(schemas);
+        schemas.push((ArticleSummary::name().into(), ArticleSummary::schema()));
+        <ArticleSummary as ToSchema>::schemas(schemas);
+    }
 }
