@@ -117,6 +117,7 @@ async function step(name: string, run: () => Promise<void>): Promise<void> {
 // --- The session ----------------------------------------------------------
 
 let slug = "";
+let authorSlug = "";
 let documentedPaths: string[] = [];
 
 await step("Which routes does this server describe?", async () => {
@@ -168,6 +169,7 @@ await step("Read one article, then revalidate it with its ETag", async () => {
   // Typed ArticleResponse | ArticleSummary (with `fields=` only those are
   // sent); without `fields` it is the whole article, author included.
   if (!data.author) throw new Error("the whole article has no author");
+  authorSlug = data.author.slug;
   console.log(`  "${data.title}" — ${data.subtitle ?? "(no standfirst)"}`);
   console.log(`  by ${data.author.name}, ${data.reading_time_minutes} min, ${data.comment_count} comments, ${data.share_count} shares`);
   const etag = response.headers.get("etag");
@@ -177,6 +179,24 @@ await step("Read one article, then revalidate it with its ETag", async () => {
   });
   if (again.response.status !== 304) throw new Error(`expected 304 with If-None-Match, got ${again.response.status}`);
   console.log("  304 Not Modified: the cached copy is current");
+});
+
+await step("Render the author's page: profile, then their articles", async () => {
+  const { data, error, response } = await api.GET("/api/v1/authors/{slug}", {
+    params: { path: { slug: authorSlug } },
+  });
+  if (!data) fail("author page", error, response);
+  console.log(`  ${data.name} (${data.url}): ${data.article_count} published`);
+  console.log(`  ${data.bio ?? "(no bio)"}`);
+  console.log(`  avatar: ${data.avatar_url ?? "none"}; website: ${data.website ?? "none"}`);
+  const list = await api.GET("/api/v1/articles", {
+    params: { query: { author: authorSlug, per_page: 5, fields: ["title", "url"] } },
+  });
+  if (!list.data) fail("author's articles", list.error, list.response);
+  if (list.data.data.length === 0) throw new Error("an author on the author list has published articles");
+  for (const article of list.data.data) {
+    console.log(`  - ${article.title ?? "?"}  ${article.url ?? ""}`);
+  }
 });
 
 await step("A missing article is a typed problem", async () => {
