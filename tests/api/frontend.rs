@@ -141,6 +141,13 @@ async fn image_alt_text_is_required_and_old_fields_are_refused(app: TestApp) {
     post(json!({"title": "a", "meta_title": "x".repeat(301)}))
         .await
         .invalid_field("meta_title");
+    // A wrong type is named by its field too.
+    post(json!({"title": "a", "meta_title": 7}))
+        .await
+        .invalid_field("meta_title");
+    post(json!({"title": "a", "featured_image": {"url": "https://i.example.com/a.jpg", "alt": "x", "width": "wide"}}))
+        .await
+        .invalid_field("featured_image.width");
     // A decorative image says so with an explicit empty alt.
     let a = create(
         &app,

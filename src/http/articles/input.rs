@@ -52,34 +52,18 @@ pub struct FeaturedImageInput {
     pub height: Option<u32>,
 }
 
-/// SEO and social-card overrides, shared by create and update. Each is
-/// optional; where unset the article shows its fallback (see the fields
-/// of the article).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// SEO and social-card overrides as sent, in create and update alike
+/// (`None`: absent, `Some(None)`: null). The request structs declare the six
+/// fields themselves rather than flattening one struct into both: through
+/// `#[serde(flatten)]` a wrong type (`"meta_title": 7`) could no longer be
+/// reported under its field's name.
+#[derive(Debug, Default)]
 pub struct SeoInput {
-    /// Up to 300 characters; `null` goes back to the fallback (`title`).
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 300)]
     pub meta_title: Option<Option<String>>,
-    /// Up to 1,000 characters; fallback `excerpt`.
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 1000)]
     pub meta_description: Option<Option<String>>,
-    /// Up to 300 characters; fallback `meta_title`.
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 300)]
     pub og_title: Option<Option<String>>,
-    /// Up to 1,000 characters; fallback `meta_description`.
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, max_length = 1000)]
     pub og_description: Option<Option<String>>,
-    /// Absolute http(s) URL; fallback the feature image.
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
     pub og_image_url: Option<Option<String>>,
-    /// Absolute http(s) URL; fallback the article's own `url`.
-    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
-    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
     pub canonical_url: Option<Option<String>>,
 }
 
@@ -126,8 +110,30 @@ pub struct CreateArticleRequest {
     pub featured_image_url: Option<serde_json::Value>,
     /// An editors' pick. Defaults to false.
     pub featured: Option<bool>,
-    #[serde(flatten)]
-    pub seo: SeoInput,
+    /// Up to 300 characters; `null` goes back to the fallback (`title`).
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub meta_title: Option<Option<String>>,
+    /// Up to 1,000 characters; fallback `excerpt`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub meta_description: Option<Option<String>>,
+    /// Up to 300 characters; fallback `meta_title`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub og_title: Option<Option<String>>,
+    /// Up to 1,000 characters; fallback `meta_description`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub og_description: Option<Option<String>>,
+    /// Absolute http(s) URL; fallback the feature image.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
+    pub og_image_url: Option<Option<String>>,
+    /// Absolute http(s) URL; fallback the article's own `url`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
+    pub canonical_url: Option<Option<String>>,
     /// Defaults to true.
     pub comments_enabled: Option<bool>,
     /// When it goes public. Set to now on first publish when left out; a
@@ -185,8 +191,30 @@ pub struct UpdateArticleRequest {
     #[serde(default, deserialize_with = "crate::http::extract::not_null")]
     #[schema(nullable = false)]
     pub featured: Option<bool>,
-    #[serde(flatten)]
-    pub seo: SeoInput,
+    /// Up to 300 characters; `null` goes back to the fallback (`title`).
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub meta_title: Option<Option<String>>,
+    /// Up to 1,000 characters; fallback `excerpt`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub meta_description: Option<Option<String>>,
+    /// Up to 300 characters; fallback `meta_title`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 300)]
+    pub og_title: Option<Option<String>>,
+    /// Up to 1,000 characters; fallback `meta_description`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub og_description: Option<Option<String>>,
+    /// Absolute http(s) URL; fallback the feature image.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
+    pub og_image_url: Option<Option<String>>,
+    /// Absolute http(s) URL; fallback the article's own `url`.
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000)]
+    pub canonical_url: Option<Option<String>>,
     /// Whether readers may post comments.
     #[serde(default, deserialize_with = "crate::http::extract::not_null")]
     #[schema(nullable = false)]
@@ -324,6 +352,20 @@ fn refuse_old_image_field(given: &Option<serde_json::Value>, errors: &mut Vec<Fi
     }
 }
 
+/// The SEO fields of a create or update body.
+macro_rules! seo_input {
+    ($body:expr) => {
+        SeoInput {
+            meta_title: $body.meta_title,
+            meta_description: $body.meta_description,
+            og_title: $body.og_title,
+            og_description: $body.og_description,
+            og_image_url: $body.og_image_url,
+            canonical_url: $body.canonical_url,
+        }
+    };
+}
+
 /// The SEO overrides: each a change (`null` clears it; blank clears too).
 fn validate_seo(seo: SeoInput, errors: &mut Vec<FieldError>) -> SeoChange {
     let mut plain = |field: &str, value: Option<Option<String>>, max: usize| {
@@ -373,7 +415,7 @@ pub fn validate_create(body: CreateArticleRequest) -> Result<NewArticleInput, Ap
         featured: body.featured.unwrap_or(false),
         seo: {
             let mut seo = Seo::default();
-            seo.apply(validate_seo(body.seo, &mut e.0));
+            seo.apply(validate_seo(seo_input!(body), &mut e.0));
             seo
         },
         comments_enabled: body.comments_enabled.unwrap_or(true),
@@ -402,7 +444,7 @@ pub fn validate_update(body: UpdateArticleRequest) -> Result<ArticlePatch, AppEr
             .featured_image
             .map(|i| i.map(|i| validate_image(i, &mut e.0))),
         featured: body.featured,
-        seo: validate_seo(body.seo, &mut e.0),
+        seo: validate_seo(seo_input!(body), &mut e.0),
         comments_enabled: body.comments_enabled,
         published_at: body
             .published_at
@@ -422,9 +464,9 @@ mod tests {
             serde_json::json!({"title": "T", "meta_title": "M", "canonical_url": null}),
         )
         .unwrap();
-        assert_eq!(body.seo.meta_title, Some(Some("M".into())));
-        assert_eq!(body.seo.canonical_url, Some(None));
-        assert_eq!(body.seo.og_title, None);
+        assert_eq!(body.meta_title, Some(Some("M".into())));
+        assert_eq!(body.canonical_url, Some(None));
+        assert_eq!(body.og_title, None);
         assert!(serde_json::from_value::<UpdateArticleRequest>(serde_json::json!({"titel": "T"})).is_err());
         assert!(
             serde_json::from_value::<CreateArticleRequest>(serde_json::json!({"title": "T", "x": 1}))
