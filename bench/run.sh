@@ -144,7 +144,7 @@ for size in "${size_list[@]}"; do
       if [ "$mode" = uncached ]; then
         # One sitemap file, first request on this server: its time and size
         # (the target: under a second and a few MB for 50,000 URLs).
-        curl -s -o /dev/null -w '%{time_total} %{size_download}' "$B/sitemaps/articles-1.xml" >"$WORK/sitemap.txt"
+        curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "$B/sitemaps/articles-1.xml" >"$WORK/sitemap.txt"
         read -r st ss <"$WORK/sitemap.txt"
         echo "| sitemap file 1, one request: $(awk -v t="$st" 'BEGIN{printf "%.0f ms", 1000*t}'), $(awk -v b="$ss" 'BEGIN{printf "%.1f MB", b/1e6}') | | | | |"
         read -r a1 a2 a3 a4 < <(load "$B/sitemaps/articles-1.xml"); row "sitemap file 1" "$a1" "$a2" "$a3" "$a4"

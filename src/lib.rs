@@ -118,6 +118,7 @@ fn cors(config: &Config) -> Cors {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-request-id"),
         ])
         .expose_headers([
@@ -127,6 +128,7 @@ fn cors(config: &Config) -> Cors {
             header::RETRY_AFTER,
             header::HeaderName::from_static("ratelimit"),
             header::HeaderName::from_static("ratelimit-policy"),
+            header::HeaderName::from_static("idempotent-replayed"),
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(3600)

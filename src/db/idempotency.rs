@@ -27,6 +27,7 @@ struct NewKey<'a> {
     client: &'a str,
     key: &'a str,
     request_hash: &'a str,
+    claim: &'a str,
     locked_at: NaiveDateTime,
     expires_at: NaiveDateTime,
 }
@@ -49,20 +50,28 @@ pub fn find(conn: &mut DbConnection, client: &str, key: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// A run's claim on (client, key): the row, and the id only that run holds.
+pub struct Claimant<'a> {
+    pub client: &'a str,
+    pub key: &'a str,
+    pub claim: &'a str,
+}
+
 /// Claims (client, key) for a new run of a request hashed `request_hash`.
 /// An expired row is replaced; a running row locked before `stale_before`
-/// (its instance died) is taken over when the request is the same. A
-/// concurrent claim of the same key loses on the unique index and sees the
+/// (its instance died) is taken over when the request is the same, by one
+/// conditional `UPDATE`, so of two retries racing for it one wins. A
+/// concurrent claim of a new key loses on the unique index and sees the
 /// winner's row.
 pub fn claim(
     conn: &mut DbConnection,
-    client: &str,
-    key: &str,
+    who: &Claimant<'_>,
     request_hash: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
     stale_before: NaiveDateTime,
 ) -> QueryResult<Claim> {
+    let (client, key) = (who.client, who.key);
     let mine = keys::table
         .filter(keys::client.eq(client))
         .filter(keys::key.eq(key));
@@ -70,8 +79,17 @@ pub fn claim(
         let abandoned =
             found.status.is_none() && found.locked_at < stale_before && found.request_hash == request_hash;
         if abandoned {
-            diesel::update(mine).set(keys::locked_at.eq(now)).execute(conn)?;
-            return Ok(Claim::Claimed);
+            let taken = diesel::update(
+                mine.filter(keys::status.is_null())
+                    .filter(keys::locked_at.eq(found.locked_at)),
+            )
+            .set((keys::locked_at.eq(now), keys::claim.eq(who.claim)))
+            .execute(conn)?;
+            return Ok(if taken == 1 {
+                Claim::Claimed
+            } else {
+                Claim::Taken(found)
+            });
         }
         if found.expires_at > now {
             return Ok(Claim::Taken(found));
@@ -82,6 +100,7 @@ pub fn claim(
         client,
         key,
         request_hash,
+        claim: who.claim,
         locked_at: now,
         expires_at,
     };
@@ -96,19 +115,19 @@ pub fn claim(
     }
 }
 
-/// Stores the first request's answer.
+/// Stores the first request's answer, if this run still holds the row.
 pub fn finish(
     conn: &mut DbConnection,
-    client: &str,
-    key: &str,
+    who: &Claimant<'_>,
     status: i32,
     headers: &str,
     body: &str,
 ) -> QueryResult<usize> {
     diesel::update(
         keys::table
-            .filter(keys::client.eq(client))
-            .filter(keys::key.eq(key)),
+            .filter(keys::client.eq(who.client))
+            .filter(keys::key.eq(who.key))
+            .filter(keys::claim.eq(who.claim)),
     )
     .set((
         keys::status.eq(Some(status)),
@@ -118,12 +137,14 @@ pub fn finish(
     .execute(conn)
 }
 
-/// Lets the key go (the request failed in a way a retry may fix).
-pub fn release(conn: &mut DbConnection, client: &str, key: &str) -> QueryResult<usize> {
+/// Lets the key go (the request ended in a way a retry may fix), if this
+/// run still holds it.
+pub fn release(conn: &mut DbConnection, who: &Claimant<'_>) -> QueryResult<usize> {
     diesel::delete(
         keys::table
-            .filter(keys::client.eq(client))
-            .filter(keys::key.eq(key))
+            .filter(keys::client.eq(who.client))
+            .filter(keys::key.eq(who.key))
+            .filter(keys::claim.eq(who.claim))
             .filter(keys::status.is_null()),
     )
     .execute(conn)

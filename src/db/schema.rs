@@ -207,6 +207,7 @@ diesel::table! {
         client -> Text,
         key -> Text,
         request_hash -> Text,
+        claim -> Text,
         status -> Nullable<Integer>,
         headers -> Text,
         body -> Text,

@@ -3,11 +3,13 @@
 //! key, runs the handler with the same body, and keeps its answer; a retry
 //! gets that answer back with `Idempotent-Replayed: true`.
 //!
-//! Routes whose answer carries a secret (sign-in and refresh tokens,
-//! password-reset tokens, preview links) never have it stored: there the header is
-//! ignored and a retry runs again, which for them is harmless (another
-//! session, another single-use token) and safer than a database of live
-//! credentials.
+//! Routes whose whole answer is a credential (sign-in and refresh tokens,
+//! password-reset tokens, preview links, API tokens) never have it
+//! stored: there the header is ignored and a retry runs again, which for
+//! them is harmless (another session, another single-use token) and safer
+//! than a database of live credentials. Any other answer is stored
+//! without its secret fields ([`SECRET_FIELDS`], such as a comment's
+//! `trust_token`): a replay omits them.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -19,7 +21,7 @@ use futures_util::StreamExt;
 
 use crate::error::AppError;
 use crate::infra::client_ip::rate_limit_key;
-use crate::service::idempotency::{self as rules, Answer, Begin};
+use crate::service::idempotency::{self as rules, Answer, Begin, Run};
 use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
@@ -34,9 +36,25 @@ const KEPT_HEADERS: [header::HeaderName; 5] = [
     header::LAST_MODIFIED,
 ];
 
-/// Answers that hold a credential: never stored (see the module comment).
+/// Top-level fields of a JSON answer never written to the store.
+const SECRET_FIELDS: [&str; 7] = [
+    "trust_token",
+    "token",
+    "secret",
+    "access_token",
+    "refresh_token",
+    "reset_token",
+    "password",
+];
+
+/// Routes whose answer is a credential: never stored (see the module
+/// comment). Exact operations, not a prefix: `PATCH /auth/me` is kept.
 pub fn carries_secret(path: &str) -> bool {
-    path.starts_with("/api/v1/auth/") || path.ends_with("/password-reset") || path.ends_with("/preview")
+    matches!(
+        path,
+        "/api/v1/auth/login" | "/api/v1/auth/refresh" | "/api/v1/auth/password-reset" | "/api/v1/auth/tokens"
+    ) || (path.starts_with("/api/v1/admin/")
+        && (path.ends_with("/password-reset") || path.ends_with("/preview")))
 }
 
 pub async fn idempotency(
@@ -74,7 +92,13 @@ pub async fn idempotency(
         .path_and_query()
         .map_or(req.path(), |p| p.as_str())
         .to_string();
-    let hash = rules::request_hash(req.method().as_str(), &target, &body);
+    let if_match = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let hash = rules::request_hash(req.method().as_str(), &target, &if_match, &body);
     let ttl = state.config.idempotency_key_ttl;
     let begin = rules::begin(&state.db, client.clone(), key.clone(), hash, ttl).await;
     match begin {
@@ -92,10 +116,10 @@ pub async fn idempotency(
             detail: "The first request with this Idempotency-Key is still running; retry in a moment.".into(),
         })),
         Ok(Begin::Replay(answer)) => Ok(req.into_response(replay(answer))),
-        Ok(Begin::Run) => {
+        Ok(Begin::Run(run)) => {
             req.set_payload(Payload::from(body));
             let response = next.call(req).await;
-            keep(&state, client, key, response).await
+            keep(&state, run, response).await
         }
     }
 }
@@ -132,30 +156,29 @@ async fn read_body(mut payload: Payload, limit: usize) -> Result<Bytes, AppError
     Ok(body.freeze())
 }
 
-/// Stores a final answer (2xx, 4xx) for retries; releases the key on a
-/// 5xx or when the body is not text. Either way the client gets the answer.
+/// Stores a final answer for retries (`service::idempotency::keeps`),
+/// without its secret fields; lets the key go for an answer a retry may
+/// change; leaves a 5xx's key locked. The client gets the answer as it was.
 async fn keep(
     state: &AppState,
-    client: String,
-    key: String,
+    run: Run,
     response: Result<ServiceResponse<impl MessageBody + 'static>, Error>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let response = match response {
         Ok(response) => response,
-        Err(error) => {
-            let _ = rules::release(&state.db, client, key).await;
-            return Err(error);
-        }
+        // An error that is not a response: the outcome is unknown, so the
+        // key stays locked until it is stale (see `keeps`).
+        Err(error) => return Err(error),
     };
     let status = response.status();
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
-    let bytes = actix_web::body::to_bytes(body)
-        .await
-        .map_err(|_| AppError::internal("response body could not be read for Idempotency-Key"))?;
-    let text = std::str::from_utf8(&bytes).ok();
-    match text {
-        Some(text) if !status.is_server_error() => {
+    let Ok(bytes) = actix_web::body::to_bytes(body).await else {
+        let _ = rules::release(&state.db, run).await;
+        return Err(AppError::internal("response body could not be read for Idempotency-Key").into());
+    };
+    match (rules::keeps(status.as_u16()), stored_body(&head, &bytes)) {
+        (Some(true), Some(text)) => {
             let headers = KEPT_HEADERS
                 .iter()
                 .filter_map(|name| {
@@ -166,19 +189,38 @@ async fn keep(
             let answer = Answer {
                 status: status.as_u16(),
                 headers,
-                body: text.to_string(),
+                body: text,
             };
-            if let Err(error) = rules::finish(&state.db, client, key, answer).await {
-                // The write happened and the client gets its answer; only
-                // a retry would run it again.
+            if let Err(error) = rules::finish(&state.db, run, answer).await {
+                // The write happened and the client gets its answer; the
+                // key stays locked until stale, then a retry runs again.
                 tracing::warn!(error = %error, "Idempotency-Key answer not stored");
             }
         }
+        (None, _) => {}
         _ => {
-            let _ = rules::release(&state.db, client, key).await;
+            let _ = rules::release(&state.db, run).await;
         }
     }
     Ok(ServiceResponse::new(request, head.set_body(BoxBody::new(bytes))))
+}
+
+/// The body as stored: text only (JSON and problem documents; a
+/// compressed or binary body is not kept), without [`SECRET_FIELDS`].
+fn stored_body(head: &HttpResponse<()>, bytes: &[u8]) -> Option<String> {
+    if head.headers().contains_key(header::CONTENT_ENCODING) {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut map)) if SECRET_FIELDS.iter().any(|f| map.contains_key(*f)) => {
+            for field in SECRET_FIELDS {
+                map.remove(field);
+            }
+            serde_json::to_string(&map).ok()
+        }
+        _ => Some(text.to_string()),
+    }
 }
 
 fn replay(answer: Answer) -> HttpResponse {

@@ -46,7 +46,11 @@ async fn a_retried_comment_is_answered_once_and_stored_once(app: TestApp) {
     let retry = post_comment(&app, &slug, KEY, peer, comment("Once only.")).await;
     assert_eq!(retry.status, first.status);
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
-    assert_eq!(retry.json(), first.json());
+    // The same answer, less its secret (the reader's trust token is never
+    // stored; see secrets_and_transient_answers_are_not_kept).
+    let mut expected = first.json();
+    expected.as_object_mut().unwrap().remove("trust_token");
+    assert_eq!(retry.json(), expected);
     assert_eq!(retry.header("content-type"), first.header("content-type"));
     assert_eq!(comment_count(&app, &token, id).await, 1);
 
@@ -197,3 +201,126 @@ backend_tests!(
     concurrent_retries_make_one_comment,
     keys_live_in_the_database_and_expire,
 );
+
+/// Stored answers never hold a secret, answers a retry may change are not
+/// kept, and a browser on an allowed origin may send the header.
+async fn secrets_and_transient_answers_are_not_kept(app: TestApp) {
+    use broadsheet::db::schema::idempotency_keys as keys;
+    let author = app.create_editor("au@example.com", "author").await;
+    let (_, slug) = app.create_article(author, "Secrets", "published").await;
+    let peer = "198.51.100.10:4000";
+    let first = post_comment(&app, &slug, "k-secret", peer, comment("Keep my token.")).await;
+    first.assert_status(202);
+    assert!(first.json()["trust_token"].is_string(), "{}", first.text());
+    let replay = post_comment(&app, &slug, "k-secret", peer, comment("Keep my token.")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert!(replay.json().get("trust_token").is_none(), "{}", replay.text());
+    assert_eq!(replay.json()["id"], first.json()["id"]);
+    let bodies: Vec<String> = app
+        .parts
+        .state
+        .db
+        .read(|conn| Ok(keys::table.select(keys::body).load(conn)?))
+        .await
+        .unwrap();
+    assert!(bodies.iter().all(|b| !b.contains("trust_token")), "{bodies:?}");
+
+    // Over the share limit (1 a minute here): the 429 is not kept, so the
+    // key is free for the retry after Retry-After.
+    let share = |key: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/articles/{slug}/shares");
+        async move {
+            app.post(&path)
+                .header("idempotency-key", key)
+                .peer(peer)
+                .json(json!({"channel": "email"}))
+                .send()
+                .await
+        }
+    };
+    share("share-1").await.assert_status(202);
+    let limited = share("share-2").await;
+    limited.problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    let kept: Vec<String> = app
+        .parts
+        .state
+        .db
+        .read(|conn| Ok(keys::table.select(keys::key).load(conn)?))
+        .await
+        .unwrap();
+    assert!(
+        kept.contains(&"share-1".to_string()) && !kept.contains(&"share-2".to_string()),
+        "{kept:?}"
+    );
+
+    // A preflight from an allowed origin may carry the header.
+    let preflight = app
+        .request(
+            actix_web::http::Method::OPTIONS,
+            &format!("/api/v1/articles/{slug}/comments"),
+        )
+        .header("origin", "https://www.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, idempotency-key")
+        .send()
+        .await;
+    let allowed = preflight
+        .header("access-control-allow-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    assert!(allowed.contains("idempotency-key"), "{allowed}");
+}
+
+/// The preconditions are part of the request: a retry with a new
+/// `If-Match` is a new request (a new key), and an own-profile edit keeps
+/// its answer like any PATCH.
+async fn preconditions_are_part_of_the_request(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    let created = app
+        .post("/api/v1/admin/articles")
+        .bearer(&token)
+        .json(json!({"title": "Preconditions"}))
+        .send()
+        .await;
+    let path = format!("/api/v1/admin/articles/{}", created.json()["id"]);
+    let patch = |etag: &'static str| {
+        let (app, token, path) = (&app, token.clone(), path.clone());
+        async move {
+            app.patch(&path)
+                .bearer(&token)
+                .header("idempotency-key", "pre-1")
+                .header("if-match", etag)
+                .json(json!({"title": "Edited"}))
+                .send()
+                .await
+        }
+    };
+    patch("\"stale\"").await.problem(412, "precondition_failed");
+    patch("\"other\"").await.problem(422, "idempotency_key_reused");
+    let me = |bio: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.patch("/api/v1/auth/me")
+                .bearer(&token)
+                .header("idempotency-key", "me-1")
+                .json(json!({"bio": bio}))
+                .send()
+                .await
+        }
+    };
+    me("First bio.").await.assert_status(200);
+    let again = me("First bio.").await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}
+
+crate::backend_tests_with!(
+    [
+        ("RATE_LIMIT_SHARES_PER_MINUTE", "1"),
+        ("CORS_ALLOWED_ORIGINS", "https://www.example.com")
+    ],
+    secrets_and_transient_answers_are_not_kept
+);
+
+backend_tests!(preconditions_are_part_of_the_request);

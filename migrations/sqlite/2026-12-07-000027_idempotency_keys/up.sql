@@ -5,12 +5,14 @@
 --
 -- status NULL: the first request is still running (locked_at says since
 -- when; a lock older than a minute was abandoned by a crashed instance and
--- may be taken over).
+-- may be taken over). claim: a random id of the run that holds the row, so
+-- only that run stores its answer or lets the key go.
 CREATE TABLE idempotency_keys (
     id           INTEGER   PRIMARY KEY AUTOINCREMENT,
     client       TEXT      NOT NULL,
     key          TEXT      NOT NULL,
     request_hash TEXT      NOT NULL,
+    claim        TEXT      NOT NULL,
     status       INTEGER,
     headers      TEXT      NOT NULL DEFAULT '[]',
     body         TEXT      NOT NULL DEFAULT '',
