@@ -140,7 +140,11 @@ async fn seed_editors(db: &Db, admin_password: &str) -> Result<Vec<CurrentEditor
                     ..Default::default()
                 };
                 db::editors::update(conn, row.id, &profile)?;
-                authors.push(CurrentEditor { id: row.id, role });
+                authors.push(CurrentEditor {
+                    id: row.id,
+                    role,
+                    scopes: None,
+                });
             }
             Ok(authors)
         })
