@@ -47,7 +47,7 @@ pub async fn seed_if_empty(
         .iter()
         .flat_map(|a| a.tags.iter().map(|t| t.to_string()))
         .collect();
-    db.write(move |conn| crate::service::tags::find_or_create(conn, Role::Editor, &tag_names))
+    db.write(move |conn| crate::service::tags::find_or_create(conn, true, &tag_names))
         .await?;
 
     let now = chrono::Utc::now();

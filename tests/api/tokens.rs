@@ -217,6 +217,36 @@ async fn scopes_beyond_the_role_and_bad_expiries_are_refused(app: TestApp) {
         .await
         .assert_status(200);
     assert!(stored(&app).await.len() == 2);
+
+    // Naming a new tag in an article creates it: that needs tags:write too.
+    let writer = token(&app, &editor, &["articles:write"]).await;
+    let article = |tag: &str| json!({"title": format!("On {tag}"), "body_markdown": "Text.", "tags": [tag]});
+    app.post("/api/v1/admin/articles")
+        .bearer(secret(&writer))
+        .json(article("Brand new"))
+        .send()
+        .await
+        .invalid_field("tags");
+    let tagger = token(&app, &editor, &["articles:write", "tags:write"]).await;
+    app.post("/api/v1/admin/articles")
+        .bearer(secret(&tagger))
+        .json(article("Brand new"))
+        .send()
+        .await
+        .assert_status(201);
+
+    // The secret is never kept by the Idempotency-Key store: a retry with
+    // the same key makes (and shows) another token.
+    let retry = || {
+        app.post("/api/v1/auth/tokens")
+            .bearer(&editor)
+            .header("idempotency-key", "5b0c8a9e-4a65-4a52-9a51-2d6f0f6c1e11")
+            .json(json!({"name": "retried", "scopes": ["articles:read"]}))
+            .send()
+    };
+    let (first, second) = (retry().await, retry().await);
+    assert!(second.header("idempotent-replayed").is_none());
+    assert_ne!(first.json()["token"], second.json()["token"]);
 }
 
 async fn expired_revoked_and_disabled_tokens_are_refused_at_once(app: TestApp) {
