@@ -47,7 +47,7 @@ pub async fn seed_if_empty(
         .iter()
         .flat_map(|a| a.tags.iter().map(|t| t.to_string()))
         .collect();
-    db.write(move |conn| crate::service::tags::find_or_create(conn, Role::Editor, &tag_names))
+    db.write(move |conn| crate::service::tags::find_or_create(conn, true, &tag_names))
         .await?;
 
     let now = chrono::Utc::now();
@@ -140,7 +140,11 @@ async fn seed_editors(db: &Db, admin_password: &str) -> Result<Vec<CurrentEditor
                     ..Default::default()
                 };
                 db::editors::update(conn, row.id, &profile)?;
-                authors.push(CurrentEditor { id: row.id, role });
+                authors.push(CurrentEditor {
+                    id: row.id,
+                    role,
+                    scopes: None,
+                });
             }
             Ok(authors)
         })

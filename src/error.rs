@@ -56,7 +56,7 @@ pub struct Problem {
     /// What went wrong in this request.
     pub detail: String,
     /// Stable machine-readable code, one of: `validation_failed`, `bad_request`,
-    /// `malformed_json`, `unauthorized`, `forbidden`, `comments_disabled`,
+    /// `malformed_json`, `unauthorized`, `forbidden`, `insufficient_scope`, `comments_disabled`,
     /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
     /// `payload_too_large`, `unsupported_media_type`, `request_timeout`, `rate_limited`,
     /// `idempotency_key_reused`, `idempotency_key_in_use`, `internal_error`, `unavailable`.

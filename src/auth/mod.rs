@@ -12,11 +12,25 @@ pub mod refresh;
 pub mod session;
 
 use crate::domain::Role;
+use crate::domain::scope::{Scope, ScopeSet};
 
-/// The editor a valid access token names, as loaded from the database for
-/// this request.
+/// The editor a valid access token or API token names, as loaded from the
+/// database for this request.
 #[derive(Debug, Clone)]
 pub struct CurrentEditor {
     pub id: i64,
     pub role: Role,
+    /// `None` for a password session (a JWT): everything the role allows.
+    /// `Some` for an API token: only routes of these scopes, and never the
+    /// routes that manage credentials.
+    pub scopes: Option<ScopeSet>,
+}
+
+impl CurrentEditor {
+    /// Whether this request may create tags, also implicitly by naming a
+    /// new one in an article: editors and admins, and an API token only
+    /// with `tags:write` (`articles:write` alone uses existing tags).
+    pub fn may_create_tags(&self) -> bool {
+        self.role.includes(Role::Editor) && self.scopes.is_none_or(|s| s.contains(Scope::TagsWrite))
+    }
 }

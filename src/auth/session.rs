@@ -344,5 +344,6 @@ pub async fn authenticate(db: &Db, jwt: &JwtKeys, token: &str) -> Result<Current
     Ok(CurrentEditor {
         id: editor.id,
         role: editor.role,
+        scopes: None,
     })
 }

@@ -15,6 +15,7 @@
 //! errors from lock upgrades between pooled connections. PostgreSQL writes use
 //! the pool, each closure in one transaction.
 
+pub mod api_tokens;
 pub mod articles;
 pub mod authors;
 pub mod changes;
@@ -40,11 +41,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Mutex, MutexGuard};
-
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::r2d2::Pool;
 use diesel::{Connection, PgConnection, SqliteConnection};
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::error::AppError;
 use connection::{

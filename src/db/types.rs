@@ -19,6 +19,7 @@ use crate::domain::Role;
 use crate::domain::article::ArticleStatus;
 use crate::domain::change::{Action, Entity};
 use crate::domain::comment::CommentStatus;
+use crate::domain::scope::ScopeSet;
 use crate::domain::share::ShareChannel;
 
 /// `Text` mapping for an enum with `as_str(self) -> &'static str` and
@@ -68,6 +69,22 @@ text_enum!(ShareChannel, "share channel");
 text_enum!(Role, "role");
 text_enum!(Entity, "change entity");
 text_enum!(Action, "change action");
+
+// An API token's scopes, space separated; written as text by the insert
+// (`ScopeSet::to_stored`), read back strictly: an unknown scope fails.
+impl FromSql<Text, MultiBackend> for ScopeSet {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
+        ScopeSet::parse(&text).ok_or_else(|| format!("unknown scopes {text:?} in the database").into())
+    }
+}
+
+impl Queryable<Text, MultiBackend> for ScopeSet {
+    type Row = Self;
+    fn build(row: Self) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! Pure rules and value types: no actix, no diesel. What a valid slug, role,
 //! status or channel is; how text is validated; how markdown becomes safe HTML.
 
+pub mod api_token;
 pub mod article;
 pub mod change;
 pub mod comment;
@@ -12,6 +13,7 @@ pub mod presentation;
 pub mod preview;
 pub mod profile;
 pub mod role;
+pub mod scope;
 pub mod share;
 pub mod slug;
 pub mod text;

@@ -194,7 +194,8 @@ pub struct NoParams {}
 /// Middleware for every editor route: a missing, malformed, expired or
 /// foreign token, or an editor that no longer exists or was deactivated, is
 /// `401` with `WWW-Authenticate: Bearer` before any handler (or body parsing)
-/// runs.
+/// runs; an API token without the route's scope (`http::scopes`) is `403
+/// insufficient_scope`, as early.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -204,7 +205,13 @@ pub async fn authenticate(
             .error_response(AppError::internal("application state missing"))
             .map_into_right_body());
     };
-    match authenticate_header(&state, req.headers().get(header::AUTHORIZATION)).await {
+    let authenticated = authenticate_header(&state, req.headers().get(header::AUTHORIZATION))
+        .await
+        .and_then(|editor| {
+            crate::http::scopes::check(&editor, req.method().as_str(), req.match_info().as_str())?;
+            Ok(editor)
+        });
+    match authenticated {
         Ok(editor) => {
             req.extensions_mut().insert(editor);
             next.call(req).await.map(ServiceResponse::map_into_left_body)
@@ -235,7 +242,11 @@ pub async fn authenticate_header(
         .ok_or_else(|| {
             AppError::Unauthorized("The Authorization header must be `Bearer <access token>`.".into())
         })?;
-    crate::auth::session::authenticate(&state.db, &state.jwt, &token).await
+    if crate::domain::api_token::looks_like_api_token(&token) {
+        crate::service::tokens::authenticate(&state.db, &token).await
+    } else {
+        crate::auth::session::authenticate(&state.db, &state.jwt, &token).await
+    }
 }
 
 /// The lowest role a route accepts; declared in the handler's signature as
@@ -283,15 +294,22 @@ impl<R: MinRole> FromRequest for Auth<R> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     /// Uses the editor [`authenticate`] stored for this request; on a route
-    /// outside the guarded scope (`/auth/me`) it authenticates by itself.
+    /// outside the guarded scope (`/auth/…`) it authenticates by itself,
+    /// and checks an API token's access to the route (`http::scopes`).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let known = req.extensions().get::<CurrentEditor>().cloned();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let header_value = req.headers().get(header::AUTHORIZATION).cloned();
+        let method = req.method().clone();
+        let path = req.match_info().as_str().to_string();
         Box::pin(async move {
             let editor = match (known, state) {
                 (Some(editor), _) => editor,
-                (None, Some(state)) => authenticate_header(&state, header_value.as_ref()).await?,
+                (None, Some(state)) => {
+                    let editor = authenticate_header(&state, header_value.as_ref()).await?;
+                    crate::http::scopes::check(&editor, method.as_str(), &path)?;
+                    editor
+                }
                 (None, None) => return Err(AppError::internal("application state missing")),
             };
             if !editor.role.includes(R::ROLE) {

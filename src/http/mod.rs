@@ -31,8 +31,10 @@ pub mod openapi;
 pub mod pagination;
 pub mod previews;
 pub mod query;
+pub mod scopes;
 pub mod shares;
 pub mod tags;
+pub mod tokens;
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
@@ -56,6 +58,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(auth::update_me)
                 .service(auth::change_password)
                 .service(auth::reset_password)
+                .service(tokens::list_my_tokens)
+                .service(tokens::create_token)
+                .service(tokens::revoke_my_token)
                 .service(articles::public::list_articles)
                 .service(articles::public::get_article)
                 .service(articles::related::related_articles)
@@ -97,6 +102,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(editors::delete_editor)
                         .service(editors::create_password_reset)
                         .service(editors::unlock_editor)
+                        .service(tokens::list_all_tokens)
+                        .service(tokens::revoke_token)
                         .service(comments::list_admin_comments)
                         .service(comments::bulk_moderate_comments)
                         .service(comments::get_admin_comment)

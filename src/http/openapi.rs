@@ -28,6 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::{FieldError, Problem};
+use crate::http::scopes::Access;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,7 +40,9 @@ comments and share events.\n\n\
 **Errors** are `application/problem+json` (RFC 9457) with a stable machine `code` \
 (`validation_failed` adds `errors: [{field, message}]`); bad input is always a `4xx`.\n\n\
 **Editor routes** (`/api/v1/admin/…`, `/api/v1/auth/me`) need `Authorization: Bearer <JWT>` \
-from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
+from `POST /api/v1/auth/login`, or `Authorization: Bearer bst_…`, a personal API token \
+(`POST /api/v1/auth/tokens`) limited to its scopes: each admin operation names the one it \
+needs in its `security`. Public routes need nothing.\n\n\
 **Lists** are `{data, meta, links}` with a `Link` header, in page mode (`page`, `per_page` \
 ≤ 100) or cursor mode (`cursor=` to start, then `meta.next_cursor`).\n\n\
 **Caching**: public GETs send a strong `ETag` and `Cache-Control: public, max-age=N`; \
@@ -68,6 +71,7 @@ from `POST /api/v1/auth/login`; public routes need nothing.\n\n\
         (name = "admin-comments", description = "Moderation of comments."),
         (name = "admin-shares", description = "Raw share events and share statistics."),
         (name = "admin-editors", description = "Editor accounts (admins only)."),
+        (name = "admin-tokens", description = "Every editor's API tokens (admins only)."),
         (name = "operations", description = "Health, readiness, metrics and this document.")
     )
 )]
@@ -83,9 +87,11 @@ impl Modify for SecurityAddon {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
                     .description(Some(
-                        "Access token from `POST /api/v1/auth/login` or `/auth/refresh`.",
+                        "An access token (a JWT) from `POST /api/v1/auth/login` or `/auth/refresh`, \
+                         or a personal API token (`bst_…`) from `POST /api/v1/auth/tokens`. An API \
+                         token works only on operations whose `security` names one of its scopes \
+                         (and on `GET /auth/me`); it never manages credentials.",
                     ))
                     .build(),
             ),
@@ -121,7 +127,10 @@ pub struct BadRequest(Problem);
 #[allow(dead_code)]
 pub struct Unauthorized(Problem);
 
-/// The token is valid but the editor's role does not allow this.
+/// The token is valid but the editor's role does not allow this
+/// (`forbidden`), or it is an API token without the scope this operation
+/// names, or used where only a password session will do
+/// (`insufficient_scope`).
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
@@ -587,7 +596,11 @@ const ROLE_CHECKED: &str = "/api/v1/admin/";
 /// - `400`, `413`, `415` and `422` where there is a JSON body
 ///   (`extract::Json`);
 /// - `500` everywhere, `503` wherever the database is read.
-pub fn shared_responses(path: &str, op: &Map<String, Value>) -> Vec<(&'static str, &'static str)> {
+pub fn shared_responses(
+    path: &str,
+    method: &str,
+    op: &Map<String, Value>,
+) -> Vec<(&'static str, &'static str)> {
     let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
     let secured = op
         .get("security")
@@ -601,7 +614,8 @@ pub fn shared_responses(path: &str, op: &Map<String, Value>) -> Vec<(&'static st
     let mut shared = Vec::new();
     if secured {
         shared.push(("401", "Unauthorized"));
-        if path.starts_with(ROLE_CHECKED) {
+        let refuses_tokens = crate::http::scopes::required(method, path) == Access::PasswordSession;
+        if path.starts_with(ROLE_CHECKED) || refuses_tokens {
             shared.push(("403", "Forbidden"));
         }
     }
@@ -630,7 +644,15 @@ pub fn shared_responses(path: &str, op: &Map<String, Value>) -> Vec<(&'static st
 
 fn finish_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     op.entry("security").or_insert_with(|| json!([]));
-    let shared = shared_responses(path, op);
+    let secured = op["security"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
+    if let (true, Access::Scope(scope)) = (secured, crate::http::scopes::required(method, path)) {
+        // The scope an API token needs here (OpenAPI 3.1 lets a non-OAuth
+        // scheme list the roles it requires); password sessions need none.
+        op.insert("security".into(), json!([{"bearerAuth": [scope.as_str()]}]));
+    }
+    let shared = shared_responses(path, method, op);
     let mut responses: Vec<(String, Value)> = op
         .get_mut("responses")
         .and_then(Value::as_object_mut)

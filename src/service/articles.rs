@@ -133,7 +133,7 @@ pub async fn create(
         .await?;
     let rendered = Rendered::from(rendered);
     db.write(move |conn| {
-        let tag_ids = tags::find_or_create(conn, actor.role, &input.tags)?;
+        let tag_ids = tags::find_or_create(conn, actor.may_create_tags(), &input.tags)?;
         let now = crate::domain::date::now();
         let published_at = input
             .published_at
@@ -261,7 +261,7 @@ pub async fn update(
         let row = db::articles::update(conn, id, &changes)?;
         match &patch.tags {
             Some(names) => {
-                let tag_ids = tags::find_or_create(conn, actor.role, names)?;
+                let tag_ids = tags::find_or_create(conn, actor.may_create_tags(), names)?;
                 db::articles::set_tags(conn, &row, &tag_ids)?;
             }
             None => db::articles::sync_tag_index(conn, &row)?,

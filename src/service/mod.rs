@@ -13,3 +13,4 @@ pub mod render;
 pub mod shares;
 pub mod sitemaps;
 pub mod tags;
+pub mod tokens;

@@ -11,7 +11,7 @@
 use crate::db::tags::{NewTag, TagChanges, TagRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::change::Action;
-use crate::domain::{Role, slug};
+use crate::domain::slug;
 use crate::error::AppError;
 use crate::service::keys;
 
@@ -37,12 +37,14 @@ pub struct TagPatch {
 }
 
 /// The tags named by `names_or_slugs`, in order, created when new if
-/// `role` may create tags (an author naming an unknown tag gets a 422 on
-/// `tags`). An entry matches an existing tag by slug, so `Climate Policy`
-/// and `climate-policy` are the same tag. Duplicates are dropped.
+/// the caller `may_create` tags (an editor or admin, with a token holding
+/// `tags:write` when it is a token: `CurrentEditor::may_create_tags`; else
+/// an unknown tag is a 422 on `tags`). An entry matches an existing tag by
+/// slug, so `Climate Policy` and `climate-policy` are the same tag.
+/// Duplicates are dropped.
 pub fn find_or_create(
     conn: &mut DbConnection,
-    role: Role,
+    may_create: bool,
     names_or_slugs: &[String],
 ) -> Result<Vec<i64>, AppError> {
     let mut ids: Vec<i64> = Vec::with_capacity(names_or_slugs.len());
@@ -51,10 +53,13 @@ pub fn find_or_create(
         // A tag given a custom slug is still found by its name.
         let id = match db::tags::find_clash(conn, &tag_slug, entry, None)? {
             Some(tag) => tag.id,
-            None if role == Role::Author => {
+            None if !may_create => {
                 return Err(AppError::field(
                     "tags",
-                    format!("`{entry}` is not an existing tag; only editors create tags"),
+                    format!(
+                        "`{entry}` is not an existing tag; only editors create tags (an API token \
+                         needs `tags:write`)"
+                    ),
                 ));
             }
             None => {

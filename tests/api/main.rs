@@ -27,3 +27,4 @@ mod reads;
 mod security;
 mod shares;
 mod tags;
+mod tokens;

@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Value, json};
 
+use broadsheet::http::scopes::{self, Access};
+
 use crate::backend_tests;
 use crate::support::TestApp;
 
@@ -80,6 +82,7 @@ impl Operation<'_> {
         self.path.starts_with("/api/v1/admin")
             || self.path == "/api/v1/auth/me"
             || self.path == "/api/v1/auth/password"
+            || self.path.starts_with("/api/v1/auth/tokens")
     }
 }
 
@@ -160,7 +163,7 @@ fn committed_spec_matches_the_code() {
 /// Generated clients name their functions after operationIds, so renaming
 /// one breaks every client. Ids may be added, never changed: extend this
 /// list when a route is added.
-const PUBLISHED_OPERATIONS: [(&str, &str, &str); 45] = [
+const PUBLISHED_OPERATIONS: [(&str, &str, &str); 50] = [
     ("createArticle", "post", "/api/v1/admin/articles"),
     ("createEditor", "post", "/api/v1/admin/editors"),
     ("createTag", "post", "/api/v1/admin/tags"),
@@ -214,7 +217,48 @@ const PUBLISHED_OPERATIONS: [(&str, &str, &str); 45] = [
         "/api/v1/admin/articles/{id}/preview",
     ),
     ("getPreview", "get", "/api/v1/preview/{token}"),
+    ("listMyTokens", "get", "/api/v1/auth/tokens"),
+    ("createToken", "post", "/api/v1/auth/tokens"),
+    ("revokeMyToken", "delete", "/api/v1/auth/tokens/{id}"),
+    ("listAllTokens", "get", "/api/v1/admin/tokens"),
+    ("revokeToken", "delete", "/api/v1/admin/tokens/{id}"),
 ];
+
+/// Every `/api/v1/admin` operation declares exactly one scope in its
+/// `security`, the one `http::scopes` enforces for API tokens; the other
+/// editor routes declare none.
+#[test]
+fn every_admin_operation_declares_the_scope_it_enforces() {
+    let spec = generated();
+    let mut f = Findings::default();
+    let mut admin = 0;
+    for o in operations(&spec) {
+        let declared: Vec<&str> = o.op["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("bearerAuth"))
+            .flat_map(|s| s.as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        if o.path.starts_with("/api/v1/admin/") {
+            admin += 1;
+            let enforced = match scopes::required(o.method, o.path) {
+                Access::Scope(scope) => Some(scope.as_str()),
+                _ => None,
+            };
+            f.check(enforced.is_some() && declared == [enforced.unwrap()], || {
+                format!("{}: declares {declared:?}, enforced {enforced:?}", o.name())
+            });
+        } else {
+            f.check(declared.is_empty(), || {
+                format!("{}: no scope outside /admin", o.name())
+            });
+        }
+    }
+    assert!(admin > 25, "{admin}");
+    f.assert_none("scopes");
+}
 
 #[test]
 fn operation_ids_are_stable() {
@@ -284,11 +328,16 @@ fn every_operation_is_documented_and_secured_where_needed() {
         f.check(secured == editor_route, || {
             format!("{method} {path}: bearerAuth exactly on editor routes")
         });
-        let expected_security = if editor_route {
-            json!([{"bearerAuth": []}])
-        } else {
-            json!([])
-        };
+        // Admin operations name the scope an API token needs (one, from
+        // `http::scopes`); the other editor routes none.
+        let expected_security =
+            if let (true, Access::Scope(scope)) = (editor_route, scopes::required(method, path)) {
+                json!([{"bearerAuth": [scope.as_str()]}])
+            } else if editor_route {
+                json!([{"bearerAuth": []}])
+            } else {
+                json!([])
+            };
         f.check(op["security"] == expected_security, || {
             format!("{id}: security is {expected_security} (`[]` states a public route)")
         });
@@ -325,7 +374,7 @@ fn annotations_leave_the_shared_responses_to_finish() {
     for o in operations(&annotated) {
         let own = o.op["responses"].as_object().cloned().unwrap_or_default();
         let op = o.op.as_object().expect("operation");
-        for (status, name) in broadsheet::http::openapi::shared_responses(o.path, op) {
+        for (status, name) in broadsheet::http::openapi::shared_responses(o.path, o.method, op) {
             let reference = format!("#/components/responses/{name}");
             f.check(own.get(status).is_none_or(|r| r["$ref"] != reference), || {
                 format!(

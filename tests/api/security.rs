@@ -397,7 +397,7 @@ backend_tests!(
 /// The lowest role of every operation under `/api/v1/admin`. An operation
 /// in the document but not here fails the test: a new editor route must be
 /// placed in this table on purpose.
-const MIN_ROLE: [(&str, &str); 28] = [
+const MIN_ROLE: [(&str, &str); 30] = [
     ("listAdminArticles", "author"),
     ("createArticle", "author"),
     ("getAdminArticle", "author"),
@@ -426,6 +426,8 @@ const MIN_ROLE: [(&str, &str); 28] = [
     ("deleteEditor", "admin"),
     ("createPasswordReset", "admin"),
     ("unlockEditor", "admin"),
+    ("listAllTokens", "admin"),
+    ("revokeToken", "admin"),
 ];
 
 fn rank(role: &str) -> u8 {
