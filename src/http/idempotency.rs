@@ -61,7 +61,18 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let applies = matches!(*req.method(), Method::POST | Method::PATCH) && !carries_secret(req.path());
+    // Only for routes that exist, and editor routes only with a token: an
+    // unknown path or a request the route refuses before any work (404,
+    // 401) costs no database write.
+    let known = req
+        .app_data::<web::Data<crate::http::RouteTable>>()
+        .is_none_or(|routes| routes.accepts(req.method().as_str(), req.path()));
+    let unsigned_admin =
+        req.path().starts_with("/api/v1/admin/") && !req.headers().contains_key(header::AUTHORIZATION);
+    let applies = matches!(*req.method(), Method::POST | Method::PATCH)
+        && known
+        && !unsigned_admin
+        && !carries_secret(req.path());
     let key = req.headers().get(HEADER).cloned();
     let (Some(key), true) = (key, applies) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);

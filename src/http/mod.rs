@@ -190,6 +190,12 @@ impl RouteTable {
         RouteTable(routes)
     }
 
+    /// Whether a documented route answers `method` at `path`.
+    pub fn accepts(&self, method: &str, path: &str) -> bool {
+        self.allowed(path)
+            .is_some_and(|methods| methods.contains(&method))
+    }
+
     fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
         let mut allowed: Vec<&'static str> = self
             .0

@@ -30,9 +30,9 @@ const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
 /// A new preview link. The token is shown once: only its hash is stored.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "token": "bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGUx",
-    "url": "https://news.example.com/preview/bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGUx",
-    "api_url": "/api/v1/preview/bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGUx",
+    "token": "bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGU",
+    "url": "https://news.example.com/preview/bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGU",
+    "api_url": "/api/v1/preview/bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGU",
     "expires_at": "2026-12-14T09:30:00Z"
 }))]
 pub struct PreviewLinkResponse {
@@ -124,7 +124,7 @@ pub async fn revoke_preview_links(
     tag = "articles",
     params(
         ("token" = String, Path, description = "The preview token (`token` of the created link).",
-         example = "bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGUx"),
+         example = "bsp_q3JvYWRzaGVldC1wcmV2aWV3LXRva2VuLWV4YW1wbGU"),
         ArticleParams
     ),
     responses(

@@ -80,7 +80,7 @@ impl From<ApiTokenRow> for ApiTokenResponse {
 /// A new API token: the secret, shown this once, and its details.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "token": "bst_q3JvYWRzaGVldC1hcGktdG9rZW4tZXhhbXBsZS0xMjM0",
+    "token": "bst_q3JvYWRzaGVldC1hcGktdG9rZW4tZXhhbXBsZS0xMjM",
     "id": 3, "name": "nightly moderation script",
     "scopes": ["articles:read", "comments:moderate"], "prefix": "bst_q3JvYWRz",
     "created_at": "2026-12-07T09:30:00Z", "expires_at": "2027-06-30T00:00:00Z",

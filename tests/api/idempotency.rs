@@ -255,6 +255,27 @@ async fn secrets_and_transient_answers_are_not_kept(app: TestApp) {
         "{kept:?}"
     );
 
+    // Requests no route takes, or an editor route refuses for want of a
+    // token, cost no key.
+    for (path, status) in [("/api/v1/nowhere", 404), ("/api/v1/admin/articles", 401)] {
+        let res = app
+            .post(path)
+            .header("idempotency-key", "k-nowhere")
+            .peer(peer)
+            .json(json!({"title": "x"}))
+            .send()
+            .await;
+        assert_eq!(res.status.as_u16(), status, "{path}");
+    }
+    let kept: Vec<String> = app
+        .parts
+        .state
+        .db
+        .read(|conn| Ok(keys::table.select(keys::key).load(conn)?))
+        .await
+        .unwrap();
+    assert!(!kept.contains(&"k-nowhere".to_string()), "{kept:?}");
+
     // A preflight from an allowed origin may carry the header.
     let preflight = app
         .request(
