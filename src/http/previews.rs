@@ -128,7 +128,7 @@ pub async fn revoke_preview_links(
         ArticleParams
     ),
     responses(
-        (status = 200, description = "The article.", body = ArticleResponse,
+        (status = 200, description = "The article.", body = crate::http::articles::ArticleRead,
          headers(
             ("ETag" = String),
             ("Cache-Control" = String, description = "`no-store`: no cache may keep a preview."),

@@ -11,7 +11,9 @@ pub mod related;
 mod response;
 
 pub use fields::{FieldSet, Shaped};
-pub use response::{ArticleField, ArticleList, ArticleResponse, ArticleSummary, AuthorSummary, TagSummary};
+pub use response::{
+    ArticleField, ArticleList, ArticleRead, ArticleResponse, ArticleSummary, AuthorSummary, TagSummary,
+};
 
 use chrono::NaiveDateTime;
 
