@@ -44,6 +44,10 @@ pub struct ChangeRow {
     pub action: Action,
     pub keys: String,
     pub changed_at: NaiveDateTime,
+    /// The outside world could see this change (see [`Change::public`]).
+    pub public: bool,
+    /// The entity's slug after the change (before it, for a delete).
+    pub slug: Option<String>,
 }
 
 impl ChangeRow {
@@ -105,6 +109,8 @@ pub fn record(conn: &mut DbConnection, change: &Change, at: NaiveDateTime) -> Qu
             changes::action.eq(change.action),
             changes::keys.eq(change::join(&change.keys)),
             changes::changed_at.eq(at),
+            changes::public.eq(change.public),
+            changes::slug.eq(change.slug.as_deref()),
         ))
         .execute(conn)?;
     Ok(())

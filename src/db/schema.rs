@@ -198,6 +198,8 @@ diesel::table! {
         action -> Text,
         keys -> Text,
         changed_at -> Timestamp,
+        public -> Bool,
+        slug -> Nullable<Text>,
     }
 }
 

@@ -300,6 +300,14 @@ pub struct Change {
     pub entity_id: i64,
     pub action: Action,
     pub keys: Vec<Key>,
+    /// The outside world could see it: an article that was or is public
+    /// (a draft edited is not), a comment entering or leaving the public
+    /// thread, a tag, an author's profile, a share. The sync feed and
+    /// webhooks announce only these.
+    pub public: bool,
+    /// The entity's slug after the change (before it, for a delete): a
+    /// deleted article's slug is nowhere else once it is gone.
+    pub slug: Option<String>,
 }
 
 impl Change {
@@ -317,7 +325,20 @@ impl Change {
             entity_id,
             action,
             keys,
+            public: false,
+            slug: None,
         }
+    }
+
+    /// Marks the change as seen by the outside world (see [`Change::public`]).
+    pub fn public(mut self, public: bool) -> Change {
+        self.public = public;
+        self
+    }
+
+    pub fn slug(mut self, slug: impl Into<String>) -> Change {
+        self.slug = Some(slug.into());
+        self
     }
 }
 

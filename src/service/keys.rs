@@ -124,17 +124,29 @@ pub fn article_written(
     if was || is || listed(before) || listed(after) {
         keys.extend([Key::Articles, Key::Tags, Key::Authors]);
     }
-    record(conn, Change::new(Entity::Article, id, action, keys))
+    let slug = after
+        .or(before)
+        .map(|v| v.article.slug.clone())
+        .unwrap_or_default();
+    record(
+        conn,
+        Change::new(Entity::Article, id, action, keys)
+            .public(was || is)
+            .slug(slug),
+    )
 }
 
 /// A tag created, renamed or re-described, or deleted: every article
 /// showing its name and every list embedding those articles.
-pub fn tag_written(conn: &mut DbConnection, id: i64, action: Action) -> Result<(), AppError> {
+pub fn tag_written(conn: &mut DbConnection, id: i64, slug: &str, action: Action) -> Result<(), AppError> {
     let keys = match action {
         Action::Created => vec![Key::Tags],
         _ => vec![Key::Tag(id), Key::Tags, Key::Articles],
     };
-    record(conn, Change::new(Entity::Tag, id, action, keys))
+    record(
+        conn,
+        Change::new(Entity::Tag, id, action, keys).public(true).slug(slug),
+    )
 }
 
 /// An editor's public profile changed (what the author routes show), or
@@ -150,7 +162,7 @@ pub fn author_written(
     if embedded {
         keys.push(Key::Articles);
     }
-    record(conn, Change::new(Entity::Editor, id, action, keys))
+    record(conn, Change::new(Entity::Editor, id, action, keys).public(true))
 }
 
 /// A comment appeared, changed status or went. `visible` when the public
@@ -167,7 +179,10 @@ pub fn comment_written(
     if visible {
         keys.push(Key::Comments(article_id));
     }
-    record(conn, Change::new(Entity::Comment, id, action, keys))
+    record(
+        conn,
+        Change::new(Entity::Comment, id, action, keys).public(visible),
+    )
 }
 
 /// Share presses on these articles: their counts routes at once, the
@@ -182,7 +197,8 @@ pub fn shares_written(conn: &mut DbConnection, article_ids: &[i64], action: Acti
                 *id,
                 action,
                 [Key::Shares(*id), Key::Counts(*id), Key::Rankings],
-            ),
+            )
+            .public(true),
         )?;
     }
     Ok(())

@@ -163,7 +163,7 @@ pub async fn create(db: &Db, input: NewTagInput) -> Result<TagView, AppError> {
                 updated_at: now,
             },
         )?;
-        keys::tag_written(conn, tag.id, Action::Created)?;
+        keys::tag_written(conn, tag.id, &tag.slug, Action::Created)?;
         Ok(TagView {
             tag,
             article_count: 0,
@@ -198,7 +198,7 @@ pub async fn update(
             updated_at: Some(crate::domain::date::now()),
         };
         let tag = db::tags::update(conn, id, &changes)?;
-        keys::tag_written(conn, id, Action::Updated)?;
+        keys::tag_written(conn, id, &tag.slug, Action::Updated)?;
         Ok(with_counts(conn, vec![tag], false)?.remove(0))
     })
     .await
@@ -207,9 +207,12 @@ pub async fn update(
 pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
     let deleted = db
         .write(move |conn| {
+            let Some(tag) = db::tags::find(conn, id)? else {
+                return Ok(0);
+            };
             let deleted = db::tags::delete(conn, id)?;
             if deleted > 0 {
-                keys::tag_written(conn, id, Action::Deleted)?;
+                keys::tag_written(conn, id, &tag.slug, Action::Deleted)?;
             }
             Ok(deleted)
         })

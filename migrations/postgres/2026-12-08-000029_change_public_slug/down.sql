@@ -1,0 +1,2 @@
+ALTER TABLE changes DROP COLUMN slug;
+ALTER TABLE changes DROP COLUMN public;
