@@ -182,6 +182,13 @@ diesel::joinable!(preview_links -> articles (article_id));
 diesel::joinable!(preview_links -> editors (created_by));
 
 diesel::table! {
+    author_article_counts (author_id) {
+        author_id -> BigInt,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
     article_status_counts (status) {
         status -> Text,
         count -> BigInt,
@@ -234,6 +241,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> editors (editor_id));
+diesel::joinable!(author_article_counts -> editors (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     editors,
@@ -250,4 +258,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     share_daily_totals,
     changes,
     preview_links,
+    author_article_counts,
 );

@@ -483,6 +483,87 @@ async fn demo_authors_have_a_bio_and_a_picture(app: TestApp) {
     assert!(home["data"][0]["author"]["avatar_url"].is_string(), "{home}");
 }
 
+/// The count an author's page and the list show, against the number of
+/// their articles the public article list finds, through every way an
+/// article enters or leaves public view (the counts are kept by triggers,
+/// minus the scheduled: see `db::authors`).
+async fn article_counts_follow_every_status_and_time_change(app: TestApp) {
+    let ann = app.token_for("ann@example.com", "author").await;
+    let counts = |expected: i64| {
+        let app = &app;
+        async move {
+            let listed = app.get("/api/v1/articles?author=ann").send().await.json()["meta"]["total"]
+                .as_i64()
+                .unwrap();
+            assert_eq!(listed, expected, "the article list");
+            let page = app.get("/api/v1/authors/ann").send().await;
+            let authors = app.get("/api/v1/authors").send().await.json();
+            if expected == 0 {
+                page.problem(404, "not_found");
+                assert_eq!(authors["meta"]["total"], 0, "{authors}");
+            } else {
+                page.assert_status(200);
+                assert_eq!(page.json()["article_count"], expected, "the author page");
+                assert_eq!(authors["data"][0]["article_count"], expected, "{authors}");
+            }
+        }
+    };
+    let patch = |id: i64, body: Value| {
+        let (app, ann) = (&app, &ann);
+        async move {
+            app.patch(&format!("/api/v1/admin/articles/{id}"))
+                .bearer(ann)
+                .json(body)
+                .send()
+                .await
+                .assert_status(200);
+        }
+    };
+    let id = |v: Value| v["id"].as_i64().unwrap();
+    let one = id(write(&app, &ann, json!({"title": "One", "status": "published"})).await);
+    counts(1).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let two = id(write(
+        &app,
+        &ann,
+        json!({"title": "Two", "status": "published", "published_at": soon}),
+    )
+    .await);
+    counts(1).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = app.get("/api/v1/authors/ann").send().await.json();
+        if page["article_count"] == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduled article never counted: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    counts(2).await;
+    let three = id(write(&app, &ann, json!({"title": "Three"})).await);
+    counts(2).await;
+    patch(three, json!({"status": "published"})).await;
+    counts(3).await;
+    patch(one, json!({"status": "archived"})).await;
+    counts(2).await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    patch(two, json!({"published_at": later})).await;
+    counts(1).await;
+    patch(one, json!({"status": "published"})).await;
+    counts(2).await;
+    for gone in [one, three] {
+        app.delete(&format!("/api/v1/admin/articles/{gone}"))
+            .bearer(&ann)
+            .send()
+            .await
+            .assert_status(204);
+    }
+    counts(0).await;
+}
+
 backend_tests!(
     only_authors_with_visible_articles_are_public,
     lists_page_by_cursor_and_answer_304,
@@ -493,7 +574,8 @@ backend_tests!(
 
 backend_tests_with!(
     [("RESPONSE_CACHE_BYTES", "0")],
-    author_reads_cost_a_fixed_number_of_statements
+    author_reads_cost_a_fixed_number_of_statements,
+    article_counts_follow_every_status_and_time_change
 );
 
 backend_tests_with!(

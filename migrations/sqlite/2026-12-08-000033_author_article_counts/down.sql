@@ -1,0 +1,4 @@
+DROP TRIGGER author_article_counts_update;
+DROP TRIGGER author_article_counts_delete;
+DROP TRIGGER author_article_counts_insert;
+DROP TABLE author_article_counts;
