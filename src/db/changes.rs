@@ -23,7 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::DbConnection;
-use super::schema::changes;
+use super::schema::{changes, changes_floor};
 use crate::domain::change::{self, Action, Change, Entity, Key};
 
 /// A position in the log: everything at or before it has been read.
@@ -162,6 +162,50 @@ pub fn read_committed_after(
         .load(conn)
 }
 
+/// Written as SQL text, not bound parameters, so that both planners match
+/// it with the partial index `changes_feed`.
+const FEED: &str = "entity = 'article' AND public";
+
+/// Up to `limit` settled public article changes after `after`, in log
+/// order: the sync feed (`GET /changes`).
+pub fn read_feed(conn: &mut DbConnection, after: Position, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    let mut query = changes::table
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .filter(after_filter(after))
+        .order((changes::tx, changes::id))
+        .limit(limit)
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
+    }
+    query.load(conn)
+}
+
+/// The highest position of a purged public article change (the default
+/// position when none was purged): a feed reader at a position below it
+/// may have missed that change.
+pub fn floor(conn: &mut DbConnection) -> QueryResult<Position> {
+    let floor: Option<(i64, i64)> = changes_floor::table
+        .select((changes_floor::tx, changes_floor::change_id))
+        .first(conn)
+        .optional()?;
+    Ok(floor.map_or(Position::default(), |(tx, id)| Position { tx, id }))
+}
+
+/// Raises the floor to `to` (never lowers it: two purges may race).
+fn raise_floor(conn: &mut DbConnection, to: Position) -> QueryResult<()> {
+    diesel::update(
+        changes_floor::table.filter(
+            changes_floor::tx
+                .lt(to.tx)
+                .or(changes_floor::tx.eq(to.tx).and(changes_floor::change_id.lt(to.id))),
+        ),
+    )
+    .set((changes_floor::tx.eq(to.tx), changes_floor::change_id.eq(to.id)))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The position a new reader starts from: every row it could still miss
 /// lies after it. (On PostgreSQL rows of transactions that committed after
 /// the oldest running one began lie after it too: read again, harmlessly.)
@@ -207,6 +251,18 @@ pub fn purge(
     let ids: Vec<i64> = old.load(conn)?;
     if ids.is_empty() {
         return Ok(0);
+    }
+    // The sync feed's floor moves with the public article changes that go,
+    // in the same transaction: a feed cursor below it is expired.
+    let highest: Option<(i64, i64)> = changes::table
+        .filter(changes::id.eq_any(&ids))
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .select((changes::tx, changes::id))
+        .order((changes::tx.desc(), changes::id.desc()))
+        .first(conn)
+        .optional()?;
+    if let Some((tx, id)) = highest {
+        raise_floor(conn, Position { tx, id })?;
     }
     diesel::delete(changes::table.filter(changes::id.eq_any(&ids))).execute(conn)
 }
