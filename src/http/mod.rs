@@ -150,6 +150,8 @@ pub fn openapi_root() -> utoipa::openapi::OpenApi {
         articles::ArticleField::name().into_owned(),
         <articles::ArticleField as utoipa::PartialSchema>::schema(),
     );
+    let (name, response) = <changes::CursorExpired as utoipa::ToResponse>::response();
+    components.responses.insert(name.to_string(), response);
     root
 }
 
