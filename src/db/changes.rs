@@ -196,9 +196,9 @@ pub fn floor(conn: &mut DbConnection) -> QueryResult<Position> {
 fn raise_floor(conn: &mut DbConnection, to: Position) -> QueryResult<()> {
     diesel::update(
         changes_floor::table.filter(
-            changes_floor::tx
-                .lt(to.tx)
-                .or(changes_floor::tx.eq(to.tx).and(changes_floor::change_id.lt(to.id))),
+            changes_floor::tx.lt(to.tx).or(changes_floor::tx
+                .eq(to.tx)
+                .and(changes_floor::change_id.lt(to.id))),
         ),
     )
     .set((changes_floor::tx.eq(to.tx), changes_floor::change_id.eq(to.id)))

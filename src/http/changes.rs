@@ -278,5 +278,11 @@ fn respond(
         CachePolicy::Revalidate
     };
     let bytes = serde_json::to_vec(&body).map_err(AppError::internal)?;
-    Ok(conditional::cached_bytes(req, StatusCode::OK, bytes, policy, &link))
+    Ok(conditional::cached_bytes(
+        req,
+        StatusCode::OK,
+        bytes,
+        policy,
+        &link,
+    ))
 }

@@ -65,7 +65,10 @@ async fn follow(app: &TestApp, cursor: &str, want: usize) -> (Vec<Entry>, String
         if seen.len() >= want {
             break;
         }
-        assert!(Instant::now() < deadline, "only {seen:?} after 20 s, wanted {want}");
+        assert!(
+            Instant::now() < deadline,
+            "only {seen:?} after 20 s, wanted {want}"
+        );
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     (seen, cursor)
@@ -103,8 +106,19 @@ async fn every_public_action_appears_and_private_ones_do_not(app: TestApp) {
 
     // A draft written and edited: nothing. Then a publication: one entry.
     let draft = create(&app, &token, json!({"title": "Draft only", "body_markdown": "x"})).await;
-    patch(&app, &token, draft["id"].as_i64().unwrap(), json!({"title": "Draft still"})).await;
-    let a = create(&app, &token, json!({"title": "Alpha", "body_markdown": "x", "status": "published"})).await;
+    patch(
+        &app,
+        &token,
+        draft["id"].as_i64().unwrap(),
+        json!({"title": "Draft still"}),
+    )
+    .await;
+    let a = create(
+        &app,
+        &token,
+        json!({"title": "Alpha", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
     let a_id = a["id"].as_i64().unwrap();
     let (got, next) = follow(&app, &cursor, 1).await;
     assert_eq!(got, [entry(a_id, "alpha", "published")]);
@@ -139,10 +153,21 @@ async fn every_public_action_appears_and_private_ones_do_not(app: TestApp) {
 
     // Unpublished: the tombstone. Deleted: another, with the old slug.
     patch(&app, &token, a_id, json!({"status": "draft"})).await;
-    let b = create(&app, &token, json!({"title": "Beta", "body_markdown": "x", "status": "published"})).await;
+    let b = create(
+        &app,
+        &token,
+        json!({"title": "Beta", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
     let b_id = b["id"].as_i64().unwrap();
     let (got, next) = follow(&app, &cursor, 2).await;
-    assert_eq!(got, [entry(a_id, "alpha-two", "removed"), entry(b_id, "beta", "published")]);
+    assert_eq!(
+        got,
+        [
+            entry(a_id, "alpha-two", "removed"),
+            entry(b_id, "beta", "published")
+        ]
+    );
     cursor = next;
     app.delete(&format!("/api/v1/admin/articles/{b_id}"))
         .bearer(&token)
@@ -166,8 +191,15 @@ async fn every_public_action_appears_and_private_ones_do_not(app: TestApp) {
         .filter(|r| r.entity_id == s_id && r.action.as_str() == "published")
         .collect();
     assert_eq!(published.len(), 1, "announced once");
-    let changed_at = published[0].changed_at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-    assert_eq!(changed_at, s["published_at"].as_str().unwrap(), "dated when it went public");
+    let changed_at = published[0]
+        .changed_at
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    assert_eq!(
+        changed_at,
+        s["published_at"].as_str().unwrap(),
+        "dated when it went public"
+    );
     let (rest, _) = follow(&app, &next, 0).await;
     assert_eq!(rest, [], "nothing more");
 }
@@ -176,7 +208,13 @@ async fn read_all(app: &TestApp) -> Vec<changes::ChangeRow> {
     app.parts
         .state
         .db
-        .read(|conn| Ok(changes::read_committed_after(conn, changes::Position::default(), 10_000)?))
+        .read(|conn| {
+            Ok(changes::read_committed_after(
+                conn,
+                changes::Position::default(),
+                10_000,
+            )?)
+        })
         .await
         .unwrap()
 }
@@ -188,7 +226,12 @@ async fn read_all(app: &TestApp) -> Vec<changes::ChangeRow> {
 async fn rescheduled_articles_come_and_go_once_each(app: TestApp) {
     let token = app.token_for("resched@example.com", "editor").await;
     let cursor = head(&app).await;
-    let a = create(&app, &token, json!({"title": "Moving", "body_markdown": "x", "status": "published"})).await;
+    let a = create(
+        &app,
+        &token,
+        json!({"title": "Moving", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
     let id = a["id"].as_i64().unwrap();
     let soon = chrono::Utc::now() + chrono::TimeDelta::milliseconds(1200);
     patch(&app, &token, id, json!({"published_at": soon.to_rfc3339()})).await;
@@ -206,7 +249,10 @@ async fn rescheduled_articles_come_and_go_once_each(app: TestApp) {
     let past = chrono::Utc::now() - chrono::TimeDelta::hours(1);
     patch(&app, &token, id, json!({"published_at": past.to_rfc3339()})).await;
     let (got, cursor) = follow(&app, &cursor, 2).await;
-    assert_eq!(got, [entry(id, "moving", "removed"), entry(id, "moving", "published")]);
+    assert_eq!(
+        got,
+        [entry(id, "moving", "removed"), entry(id, "moving", "published")]
+    );
     // Long enough for the announcer to have looked several times.
     actix_web::rt::time::sleep(Duration::from_millis(800)).await;
     let (got, _) = follow(&app, &cursor, 0).await;
@@ -234,7 +280,10 @@ async fn pages_collapse_and_cache(app: TestApp) {
     let (all, _) = follow(&app, &start, 6).await;
     assert_eq!(all.len(), 6);
 
-    let first = app.get(&format!("/api/v1/changes?since={start}&per_page=2")).send().await;
+    let first = app
+        .get(&format!("/api/v1/changes?since={start}&per_page=2"))
+        .send()
+        .await;
     first.assert_status(200);
     assert_eq!(first.header("cache-control"), Some("public, max-age=60"));
     let page = first.json();
@@ -250,7 +299,10 @@ async fn pages_collapse_and_cache(app: TestApp) {
 
     // One page holding all six changes: article 0 once, last, `published`
     // (published then edited in the same page is still news of it).
-    let whole = app.get(&format!("/api/v1/changes?since={start}&per_page=6")).send().await;
+    let whole = app
+        .get(&format!("/api/v1/changes?since={start}&per_page=6"))
+        .send()
+        .await;
     whole.assert_status(200);
     let got: Vec<(i64, String)> = entries(&whole.json())
         .into_iter()
@@ -261,7 +313,10 @@ async fn pages_collapse_and_cache(app: TestApp) {
     assert_eq!(got, want);
 
     // The last page: revalidated, and `304` while nothing happens.
-    let last = app.get(&format!("/api/v1/changes?since={start}&per_page=100")).send().await;
+    let last = app
+        .get(&format!("/api/v1/changes?since={start}&per_page=100"))
+        .send()
+        .await;
     assert_eq!(last.header("cache-control"), Some("public, no-cache"));
     assert_eq!(last.json()["meta"]["has_more"], false);
     assert_eq!(last.json()["links"]["next"], Value::Null);
@@ -285,7 +340,12 @@ async fn bad_cursors_are_refused(app: TestApp) {
     // A cursor of another list is not a feed cursor.
     let token = app.token_for("cursors@example.com", "editor").await;
     for i in 0..2 {
-        create(&app, &token, json!({"title": format!("C{i}"), "body_markdown": "x", "status": "published"})).await;
+        create(
+            &app,
+            &token,
+            json!({"title": format!("C{i}"), "body_markdown": "x", "status": "published"}),
+        )
+        .await;
     }
     let list = app.get("/api/v1/articles?cursor=&per_page=1").send().await.json();
     let other = list["meta"]["next_cursor"].as_str().unwrap();
@@ -299,7 +359,10 @@ async fn bad_cursors_are_refused(app: TestApp) {
         .await
         .invalid_field("since");
     for per_page in ["0", "101", "x"] {
-        let res = app.get(&format!("/api/v1/changes?per_page={per_page}")).send().await;
+        let res = app
+            .get(&format!("/api/v1/changes?per_page={per_page}"))
+            .send()
+            .await;
         assert_eq!(res.status.as_u16(), 422, "{}", res.text());
     }
     let res = app.get("/api/v1/changes?cursor=").send().await;
@@ -329,13 +392,30 @@ async fn expired_cursors_are_gone_exactly(app: TestApp) {
     // stays good.
     create(&app, &token, json!({"title": "Hidden", "body_markdown": "x"})).await;
     purge(&app, soon()).await;
-    app.get(&format!("/api/v1/changes?since={c0}")).send().await.assert_status(200);
+    app.get(&format!("/api/v1/changes?since={c0}"))
+        .send()
+        .await
+        .assert_status(200);
 
-    let a = create(&app, &token, json!({"title": "Old news", "body_markdown": "x", "status": "published"})).await;
-    let b = create(&app, &token, json!({"title": "Older news", "body_markdown": "x", "status": "published"})).await;
+    let a = create(
+        &app,
+        &token,
+        json!({"title": "Old news", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
+    let b = create(
+        &app,
+        &token,
+        json!({"title": "Older news", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
     let (got, c2) = follow(&app, &c0, 2).await;
     assert_eq!(got.len(), 2);
-    let one = app.get(&format!("/api/v1/changes?since={c0}&per_page=1")).send().await.json();
+    let one = app
+        .get(&format!("/api/v1/changes?since={c0}&per_page=1"))
+        .send()
+        .await
+        .json();
     assert_eq!(entries(&one)[0].0, a["id"].as_i64().unwrap());
     let c1 = one["meta"]["next_cursor"].as_str().unwrap().to_string();
 
@@ -345,13 +425,22 @@ async fn expired_cursors_are_gone_exactly(app: TestApp) {
     for cursor in [&c0, &c1] {
         let res = app.get(&format!("/api/v1/changes?since={cursor}")).send().await;
         let problem = res.problem(410, "cursor_expired");
-        assert!(problem["detail"].as_str().unwrap().contains("resync"), "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("resync"),
+            "{problem}"
+        );
     }
     let fine = app.get(&format!("/api/v1/changes?since={c2}")).send().await;
     fine.assert_status(200);
     assert_eq!(fine.json()["data"], json!([]));
     // And after a new change it goes on from there.
-    patch(&app, &token, b["id"].as_i64().unwrap(), json!({"title": "Newer news"})).await;
+    patch(
+        &app,
+        &token,
+        b["id"].as_i64().unwrap(),
+        json!({"title": "Newer news"}),
+    )
+    .await;
     let (got, _) = follow(&app, &c2, 1).await;
     assert_eq!(got, [entry(b["id"].as_i64().unwrap(), "older-news", "updated")]);
 }
@@ -408,7 +497,11 @@ async fn a_sync_client_never_skips_a_change_that_commits_late(app: TestApp) {
         w.join().unwrap();
     }
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-    let page = app.get(&format!("/api/v1/changes?since={cursor}&per_page=100")).send().await.json();
+    let page = app
+        .get(&format!("/api/v1/changes?since={cursor}&per_page=100"))
+        .send()
+        .await
+        .json();
     seen.extend(entries(&page).into_iter().map(|(id, _, _)| id));
     let unique: BTreeSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "a change read twice");

@@ -49,16 +49,24 @@ pub struct Due {
 
 /// Claims up to `limit` articles public at `now` and not yet announced,
 /// marking them announced at `now`. Atomic: of two transactions claiming
-/// the same article, the second (on PostgreSQL it waits for the first's
-/// row lock, then re-checks `announced_at IS NULL`) gets nothing.
+/// the same article, the second gets nothing. On PostgreSQL the rows are
+/// locked first, in id order, skipping rows another transaction holds (an
+/// announcer on another instance, or an editor's write, which announces
+/// the article itself if it makes it public): announcers never wait for
+/// each other nor deadlock; what was skipped is looked at again on the
+/// next round. The `UPDATE` re-checks the condition either way (SQLite
+/// runs one writer at a time).
 pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Due>> {
-    let ids: Vec<i64> = articles::table
+    let due = articles::table
         .filter(sql::<Bool>(UNANNOUNCED))
         .filter(articles::published_at.le(now))
-        .order((articles::published_at, articles::id))
+        .order(articles::id)
         .select(articles::id)
-        .limit(limit)
-        .load(conn)?;
+        .limit(limit);
+    let ids: Vec<i64> = match conn {
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
+    };
     if ids.is_empty() {
         return Ok(Vec::new());
     }
