@@ -181,6 +181,25 @@ pub fn read_feed(conn: &mut DbConnection, after: Position, limit: i64) -> QueryR
     query.load(conn)
 }
 
+/// Where a new feed reader starts: the last settled public article change
+/// (or the floor, if higher). No feed row can ever appear at or before it:
+/// every transaction up to its own has ended. Unlike [`head`] it moves only
+/// when the feed does, so the answer that hands it out stays the same (and
+/// cacheable) while nothing public changes.
+pub fn feed_head(conn: &mut DbConnection) -> QueryResult<Position> {
+    let mut query = changes::table
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .select((changes::tx, changes::id))
+        .order((changes::tx.desc(), changes::id.desc()))
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
+    }
+    let last: Option<(i64, i64)> = query.first(conn).optional()?;
+    let last = last.map_or(Position::default(), |(tx, id)| Position { tx, id });
+    Ok(last.max(floor(conn)?))
+}
+
 /// The highest position of a purged public article change (the default
 /// position when none was purged): a feed reader at a position below it
 /// may have missed that change.

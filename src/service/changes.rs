@@ -35,9 +35,11 @@ pub struct FeedPage {
 /// The position was purged: the client must resync from scratch.
 pub struct Expired;
 
-/// The log's head: a cursor there sees every change committed from now on.
+/// The feed's head: a cursor there sees every change committed from now
+/// on (and perhaps a few settling now: harmless), and it stays the same
+/// while no public article changes.
 pub async fn head(db: &Db) -> Result<LogPosition, AppError> {
-    let head = db.read(|conn| Ok(db::changes::head(conn)?)).await?;
+    let head = db.read(|conn| Ok(db::changes::feed_head(conn)?)).await?;
     Ok((head.tx, head.id))
 }
 

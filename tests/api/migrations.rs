@@ -75,7 +75,12 @@ fn sync_feed_migration_marks_public_articles_announced(url: &str) {
     let announced: Vec<String> = if postgres {
         let mut conn = diesel::PgConnection::establish(url).unwrap();
         // Down to just before it (later migrations first).
-        while !conn.revert_last_migration(POSTGRES).unwrap().to_string().ends_with("000030") {}
+        while !conn
+            .revert_last_migration(POSTGRES)
+            .unwrap()
+            .to_string()
+            .ends_with("000030")
+        {}
         conn.batch_execute(&inserts).unwrap();
         broadsheet::db::migrate::run_pending(url).unwrap();
         diesel::sql_query(query).load::<Row>(&mut conn).unwrap()
@@ -83,7 +88,12 @@ fn sync_feed_migration_marks_public_articles_announced(url: &str) {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         let mut conn = diesel::SqliteConnection::establish(path).unwrap();
         // Down to just before it (later migrations first).
-        while !conn.revert_last_migration(SQLITE).unwrap().to_string().ends_with("000030") {}
+        while !conn
+            .revert_last_migration(SQLITE)
+            .unwrap()
+            .to_string()
+            .ends_with("000030")
+        {}
         conn.batch_execute(&inserts).unwrap();
         broadsheet::db::migrate::run_pending(url).unwrap();
         diesel::sql_query(query).load::<Row>(&mut conn).unwrap()
