@@ -1,6 +1,8 @@
 //! The change log (table `changes`): written by every write that changes
 //! what the public API shows, in that write's own transaction, and read by
-//! the caches of every instance (and later by the sync feed and webhooks).
+//! the caches of every instance, by the public sync feed ([`read_feed`]:
+//! the public article changes; [`floor`]: how far purges have reached into
+//! them) and by webhooks.
 //!
 //! Reading without skipping: ids are taken in one order and may commit in
 //! another. On PostgreSQL each row carries its transaction's id (`tx`); a
