@@ -64,7 +64,8 @@ pub struct Config {
     /// How long a stored `Idempotency-Key` answer is kept
     /// (`IDEMPOTENCY_KEY_TTL_HOURS`).
     pub idempotency_key_ttl: Duration,
-    /// How long the change log keeps a change (`CHANGES_RETENTION_DAYS`).
+    /// How long the change log keeps a change, the sync feed's tombstones
+    /// included (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
     /// How long a preview link works (`PREVIEW_TTL_DAYS`).
     pub preview_ttl_days: u32,

@@ -59,7 +59,8 @@ pub struct Problem {
     /// `malformed_json`, `unauthorized`, `forbidden`, `insufficient_scope`, `comments_disabled`,
     /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
     /// `payload_too_large`, `unsupported_media_type`, `request_timeout`, `rate_limited`,
-    /// `idempotency_key_reused`, `idempotency_key_in_use`, `internal_error`, `unavailable`.
+    /// `idempotency_key_reused`, `idempotency_key_in_use`, `cursor_expired`, `internal_error`,
+    /// `unavailable`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// The invalid fields, on `validation_failed` only.

@@ -1,6 +1,8 @@
 //! The change log (table `changes`): written by every write that changes
 //! what the public API shows, in that write's own transaction, and read by
-//! the caches of every instance (and later by the sync feed and webhooks).
+//! the caches of every instance, by the public sync feed ([`read_feed`]:
+//! the public article changes; [`floor`]: how far purges have reached into
+//! them) and by webhooks.
 //!
 //! Reading without skipping: ids are taken in one order and may commit in
 //! another. On PostgreSQL each row carries its transaction's id (`tx`); a
@@ -23,7 +25,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::DbConnection;
-use super::schema::changes;
+use super::schema::{changes, changes_floor};
 use crate::domain::change::{self, Action, Change, Entity, Key};
 
 /// A position in the log: everything at or before it has been read.
@@ -162,6 +164,69 @@ pub fn read_committed_after(
         .load(conn)
 }
 
+/// Written as SQL text, not bound parameters, so that both planners match
+/// it with the partial index `changes_feed`.
+const FEED: &str = "entity = 'article' AND public";
+
+/// Up to `limit` settled public article changes after `after`, in log
+/// order: the sync feed (`GET /changes`).
+pub fn read_feed(conn: &mut DbConnection, after: Position, limit: i64) -> QueryResult<Vec<ChangeRow>> {
+    let mut query = changes::table
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .filter(after_filter(after))
+        .order((changes::tx, changes::id))
+        .limit(limit)
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
+    }
+    query.load(conn)
+}
+
+/// Where a new feed reader starts: the last settled public article change
+/// (or the floor, if higher). No feed row can ever appear at or before it:
+/// every transaction up to its own has ended. Unlike [`head`] it moves only
+/// when the feed does, so the answer that hands it out stays the same (and
+/// cacheable) while nothing public changes.
+pub fn feed_head(conn: &mut DbConnection) -> QueryResult<Position> {
+    let mut query = changes::table
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .select((changes::tx, changes::id))
+        .order((changes::tx.desc(), changes::id.desc()))
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
+    }
+    let last: Option<(i64, i64)> = query.first(conn).optional()?;
+    let last = last.map_or(Position::default(), |(tx, id)| Position { tx, id });
+    Ok(last.max(floor(conn)?))
+}
+
+/// The highest position of a purged public article change (the default
+/// position when none was purged): a feed reader at a position below it
+/// may have missed that change.
+pub fn floor(conn: &mut DbConnection) -> QueryResult<Position> {
+    let floor: Option<(i64, i64)> = changes_floor::table
+        .select((changes_floor::tx, changes_floor::change_id))
+        .first(conn)
+        .optional()?;
+    Ok(floor.map_or(Position::default(), |(tx, id)| Position { tx, id }))
+}
+
+/// Raises the floor to `to` (never lowers it: two purges may race).
+fn raise_floor(conn: &mut DbConnection, to: Position) -> QueryResult<()> {
+    diesel::update(
+        changes_floor::table.filter(
+            changes_floor::tx.lt(to.tx).or(changes_floor::tx
+                .eq(to.tx)
+                .and(changes_floor::change_id.lt(to.id))),
+        ),
+    )
+    .set((changes_floor::tx.eq(to.tx), changes_floor::change_id.eq(to.id)))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// The position a new reader starts from: every row it could still miss
 /// lies after it. (On PostgreSQL rows of transactions that committed after
 /// the oldest running one began lie after it too: read again, harmlessly.)
@@ -207,6 +272,18 @@ pub fn purge(
     let ids: Vec<i64> = old.load(conn)?;
     if ids.is_empty() {
         return Ok(0);
+    }
+    // The sync feed's floor moves with the public article changes that go,
+    // in the same transaction: a feed cursor below it is expired.
+    let highest: Option<(i64, i64)> = changes::table
+        .filter(changes::id.eq_any(&ids))
+        .filter(sql::<diesel::sql_types::Bool>(FEED))
+        .select((changes::tx, changes::id))
+        .order((changes::tx.desc(), changes::id.desc()))
+        .first(conn)
+        .optional()?;
+    if let Some((tx, id)) = highest {
+        raise_floor(conn, Position { tx, id })?;
     }
     diesel::delete(changes::table.filter(changes::id.eq_any(&ids))).execute(conn)
 }

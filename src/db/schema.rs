@@ -94,6 +94,7 @@ diesel::table! {
         seo -> Text,
         pull_quotes -> Text,
         body_text -> Nullable<Text>,
+        announced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -242,6 +243,14 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> editors (editor_id));
 diesel::joinable!(author_article_counts -> editors (author_id));
+
+diesel::table! {
+    changes_floor (id) {
+        id -> Integer,
+        tx -> BigInt,
+        change_id -> BigInt,
+    }
+}
 
 diesel::allow_tables_to_appear_in_same_query!(
     editors,

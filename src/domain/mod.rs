@@ -16,6 +16,7 @@ pub mod role;
 pub mod scope;
 pub mod share;
 pub mod slug;
+pub mod sync;
 pub mod text;
 pub mod url;
 

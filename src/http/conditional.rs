@@ -24,6 +24,10 @@ use crate::error::AppError;
 pub enum CachePolicy {
     /// Shared caches may keep it this many seconds.
     Public { max_age: u32 },
+    /// Caches may store it but must ask again (with `If-None-Match`) before
+    /// each use: an answer that grows as the content changes (the sync
+    /// feed's last page).
+    Revalidate,
     /// Editor data: never stored.
     NoStore,
 }
@@ -32,6 +36,7 @@ impl CachePolicy {
     fn header_value(self) -> String {
         match self {
             CachePolicy::Public { max_age } => format!("public, max-age={max_age}"),
+            CachePolicy::Revalidate => "public, no-cache".to_string(),
             CachePolicy::NoStore => NO_STORE.to_string(),
         }
     }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod authors;
 pub mod body_deadline;
 pub mod cache_middleware;
+pub mod changes;
 pub mod client;
 pub mod comments;
 pub mod conditional;
@@ -80,6 +81,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(feeds::get_sitemap_index)
                 .service(feeds::get_article_sitemap)
                 .service(feeds::get_news_sitemap)
+                .service(changes::list_changes)
                 .service(
                     scope::scope("/admin")
                         .wrap(middleware::from_fn(extract::authenticate))
@@ -148,6 +150,8 @@ pub fn openapi_root() -> utoipa::openapi::OpenApi {
         articles::ArticleField::name().into_owned(),
         <articles::ArticleField as utoipa::PartialSchema>::schema(),
     );
+    let (name, response) = <changes::CursorExpired as utoipa::ToResponse>::response();
+    components.responses.insert(name.to_string(), response);
     root
 }
 

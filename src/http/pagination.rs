@@ -263,7 +263,7 @@ pub fn page_of<T>(
 }
 
 /// `path?query` with the `overrides` replacing (or adding) parameters.
-fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
+pub fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if !overrides.iter().any(|(k, _)| *k == key) {
@@ -282,7 +282,7 @@ fn with_query(path: &str, query: &str, overrides: &[(&str, String)]) -> String {
 }
 
 /// The RFC 8288 `Link` header value (`rel="next"`, `rel="prev"`), if any.
-fn link_value(links: &ListLinks) -> Option<HeaderValue> {
+pub fn link_value(links: &ListLinks) -> Option<HeaderValue> {
     let mut parts = Vec::new();
     if let Some(next) = &links.next {
         parts.push(format!("<{next}>; rel=\"next\""));

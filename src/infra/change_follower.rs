@@ -1,7 +1,9 @@
 //! The reader of the change log that keeps this instance's response cache
 //! fresh: it evicts the keys of every change another instance (or a
 //! process on the same SQLite file) committed, of scheduled articles going
-//! public, and of counters whose lag is up; and it purges old changes.
+//! public, and of counters whose lag is up; and it purges old changes. Its
+//! thread also announces scheduled articles whose time has come (records
+//! their `published` change, once across instances), cache on or off.
 //!
 //! ```text
 //!  instance A                       database                  instance B
@@ -60,6 +62,8 @@ struct Follower {
     /// Scheduled articles that went public after this are still to evict.
     published_after: chrono::NaiveDateTime,
     in_sync: bool,
+    /// The last announcement round failed (logged once until one works).
+    announce_failing: bool,
     last_sweep: Instant,
     last_purge: Option<Instant>,
 }
@@ -91,6 +95,7 @@ impl Follower {
             applied_early: HashSet::new(),
             published_after: crate::domain::date::now(),
             in_sync: true,
+            announce_failing: false,
             last_sweep: Instant::now(),
             // The first purge a minute after start, not at once: a fleet
             // that restarts together should not all purge in one second.
@@ -115,6 +120,7 @@ impl Follower {
     }
 
     fn tick(&mut self, cache: &ResponseCache) {
+        self.announce();
         if cache.enabled() {
             self.follow(cache);
         }
@@ -128,6 +134,27 @@ impl Follower {
                     self.last_purge = Some(Instant::now());
                     tracing::warn!(error = %e, "could not purge old changes; will retry");
                 }
+            }
+        }
+    }
+
+    /// Records the `published` change of scheduled articles whose time has
+    /// come (`service::changes::announce_due`: once across instances,
+    /// whichever claims it first), before the poll: this instance's cache
+    /// evicts at the commit, the others' at their next poll.
+    fn announce(&mut self) {
+        match crate::service::changes::announce_due(&self.db, crate::domain::date::now()) {
+            Ok(ids) => {
+                if !ids.is_empty() {
+                    tracing::debug!(?ids, "scheduled articles announced");
+                }
+                self.announce_failing = false;
+            }
+            Err(e) => {
+                if !self.announce_failing {
+                    tracing::warn!(error = %e, "could not announce scheduled articles; will retry");
+                }
+                self.announce_failing = true;
             }
         }
     }

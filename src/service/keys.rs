@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::articles::ArticleView;
+use crate::db::articles::announce::Due;
 use crate::db::{self, DbConnection};
 use crate::domain::article::ArticleStatus;
 use crate::domain::change::{Action, Change, Entity, Key, KeySet};
@@ -100,6 +101,14 @@ fn record(conn: &mut DbConnection, change: Change) -> Result<(), AppError> {
 /// An article created (`before` None), changed, or deleted (`after` None).
 /// A change the public never saw (a draft edited) touches only the
 /// article's own key.
+///
+/// It also keeps the article's `announced_at` (see
+/// `db::articles::announce`), read under the row lock so that this write
+/// and the announcer take turns: the write that makes an article public
+/// records its `published` change and marks it announced (so the announcer
+/// never announces it again); one that takes it out of view clears it; an
+/// announced article whose status and `published_at` this write leaves
+/// alone stays public, whatever this instance's clock says.
 pub fn article_written(
     conn: &mut DbConnection,
     before: Option<&ArticleView>,
@@ -109,14 +118,28 @@ pub fn article_written(
     let Some(id) = after.or(before).map(|v| v.article.id) else {
         return Ok(());
     };
-    let was = before.is_some_and(|v| v.article.is_visible(now));
-    let is = after.is_some_and(|v| v.article.is_visible(now));
+    let announced = db::articles::announce::lock(conn, id)?.flatten();
+    let untouched = |b: &ArticleView, a: &ArticleView| {
+        a.article.status == ArticleStatus::Published && a.article.published_at == b.article.published_at
+    };
+    let was = before.is_some_and(|v| v.article.is_visible(now)) || announced.is_some();
+    let is = after.is_some_and(|a| {
+        a.article.is_visible(now) || (announced.is_some() && before.is_some_and(|b| untouched(b, a)))
+    });
     let action = match (before, after) {
         (None, _) if is => Action::Published,
         (None, _) => Action::Created,
         (_, None) => Action::Deleted,
+        // Public by its clock but not announced yet: this write announces it.
+        _ if is && announced.is_none() => Action::Published,
         _ => Action::of_article(was, is),
     };
+    if after.is_some() {
+        let wanted = if is { announced.or(Some(now)) } else { None };
+        if wanted != announced {
+            db::articles::announce::set(conn, id, wanted)?;
+        }
+    }
     // Lists are keyed by status, not by the clock: a scheduled article is
     // one edit away from the lists however close its `published_at` is.
     let listed = |v: Option<&ArticleView>| v.is_some_and(|v| v.article.status == ArticleStatus::Published);
@@ -134,6 +157,24 @@ pub fn article_written(
             .public(was || is)
             .slug(slug),
     )
+}
+
+/// A scheduled article went public and the announcer claimed it
+/// (`db::articles::announce::claim_due`): the change a publication
+/// records, with the same keys, dated when it went public (its
+/// `published_at`), not when the announcer saw it.
+pub fn article_announced(conn: &mut DbConnection, due: &Due, now: NaiveDateTime) -> Result<(), AppError> {
+    let id = due.id;
+    let change = Change::new(
+        Entity::Article,
+        id,
+        Action::Published,
+        [Key::Article(id), Key::Articles, Key::Tags, Key::Authors],
+    )
+    .public(true)
+    .slug(due.slug.clone());
+    db::changes::record(conn, &change, due.published_at.unwrap_or(now))?;
+    Ok(())
 }
 
 /// A tag created, renamed or re-described, or deleted: every article

@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod authors;
+pub mod changes;
 pub mod comments;
 pub mod editors;
 pub mod feeds;

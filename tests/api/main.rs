@@ -26,5 +26,6 @@ mod problems;
 mod reads;
 mod security;
 mod shares;
+mod sync;
 mod tags;
 mod tokens;

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod announce;
 mod durability;
 mod instances;
 mod outage;

@@ -10,6 +10,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+pub mod announce;
 mod list;
 mod related;
 mod search;
@@ -290,6 +291,7 @@ pub fn insert_unique(
         let result = conn.transaction(|c| {
             diesel::insert_into(articles::table)
                 .values(&new)
+                .returning(<ArticleRow as Selectable<MultiBackend>>::construct_selection())
                 .get_result::<ArticleRow>(c)
         });
         match result {
@@ -335,6 +337,7 @@ pub fn slug_taken(conn: &mut DbConnection, slug: &str, except_id: i64) -> QueryR
 pub fn update(conn: &mut DbConnection, id: i64, changes: &ArticleChanges) -> QueryResult<ArticleRow> {
     diesel::update(articles::table.find(id))
         .set(changes)
+        .returning(<ArticleRow as Selectable<MultiBackend>>::construct_selection())
         .get_result(conn)
 }
 

@@ -1,0 +1,102 @@
+//! Announcements: the `published` change of an article whose scheduled
+//! `published_at` has passed, recorded exactly once however many
+//! instances look (`articles.announced_at`, see the migration
+//! `000030_sync_feed`).
+//!
+//! Invariant: `announced_at` is set only while the article is public (or
+//! about to be: a clock a few milliseconds apart), and it is set by whoever
+//! records the article's `published` change, in that change's transaction:
+//! a write that makes the article public (`service::keys::article_written`)
+//! or the announcer ([`claim_due`]). A write that takes the article out of
+//! public view clears it, so the next publication is announced again.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use crate::db::DbConnection;
+use crate::db::schema::articles;
+
+/// Written as SQL text, not bound parameters, so that both planners match
+/// it with the partial index `articles_unannounced`. `published_at >
+/// created_at`: every article the service leaves to the announcer was
+/// scheduled after its creation; rows inserted by hand in bulk (imports,
+/// the bench seeder) at or after their `published_at` are not announced,
+/// as writes made by hand record no change.
+const UNANNOUNCED: &str = "status = 'published' AND announced_at IS NULL AND published_at > created_at";
+
+/// Whether any article waits to be announced at `now` (a read: the
+/// announcer takes the write lock only when there is something to claim).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+    let first: Option<i64> = articles::table
+        .filter(sql::<Bool>(UNANNOUNCED))
+        .filter(articles::published_at.le(now))
+        .select(articles::id)
+        .first(conn)
+        .optional()?;
+    Ok(first.is_some())
+}
+
+/// An article this transaction claimed the announcement of.
+#[derive(Debug, Clone, Queryable)]
+pub struct Due {
+    pub id: i64,
+    pub slug: String,
+    /// When it went public: the change's `changed_at`.
+    pub published_at: Option<NaiveDateTime>,
+}
+
+/// Claims up to `limit` articles public at `now` and not yet announced,
+/// marking them announced at `now`. Atomic: of two transactions claiming
+/// the same article, the second gets nothing. On PostgreSQL the rows are
+/// locked first, in id order, skipping rows another transaction holds (an
+/// announcer on another instance, or an editor's write, which announces
+/// the article itself if it makes it public): announcers never wait for
+/// each other nor deadlock; what was skipped is looked at again on the
+/// next round. The `UPDATE` re-checks the condition either way (SQLite
+/// runs one writer at a time).
+pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Due>> {
+    let due = articles::table
+        .filter(sql::<Bool>(UNANNOUNCED))
+        .filter(articles::published_at.le(now))
+        .order(articles::id)
+        .select(articles::id)
+        .limit(limit);
+    let ids: Vec<i64> = match conn {
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(
+        articles::table
+            .filter(articles::id.eq_any(&ids))
+            .filter(sql::<Bool>(UNANNOUNCED))
+            .filter(articles::published_at.le(now)),
+    )
+    .set(articles::announced_at.eq(now))
+    .returning((articles::id, articles::slug, articles::published_at))
+    .get_results(conn)
+}
+
+/// Article `id`'s `announced_at`, read under the row lock on PostgreSQL
+/// (`FOR UPDATE`), so that the write that reads it and the announcer take
+/// turns on the article; `None` when the article does not exist. SQLite
+/// needs no lock: every write runs on the one writer, in turn.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Option<NaiveDateTime>>> {
+    let query = articles::table.find(id).select(articles::announced_at);
+    match conn {
+        DbConnection::Pg(pg) => query.for_update().get_result(pg).optional(),
+        DbConnection::Sqlite(sqlite) => query.get_result(sqlite).optional(),
+    }
+}
+
+/// Sets (or clears) article `id`'s `announced_at`.
+pub fn set(conn: &mut DbConnection, id: i64, at: Option<NaiveDateTime>) -> QueryResult<()> {
+    diesel::update(articles::table.find(id))
+        .set(articles::announced_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
