@@ -7,5 +7,6 @@ mod support;
 
 mod durability;
 mod instances;
+mod limits;
 mod outage;
 mod shutdown;
