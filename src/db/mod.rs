@@ -99,11 +99,7 @@ pub fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    pub max_size: Option<u32>,
-    pub timeout: Duration,
-}
+pub use connection::PoolOptions;
 
 /// The one SQLite connection every write goes through, shared with the
 /// checkpoint thread. The lock does not poison: a write that panicked was
@@ -170,6 +166,7 @@ impl Db {
             backend,
             statement_timeout: options.timeout,
             queries: queries.clone(),
+            pooler: options.pooler,
         };
         let sqlite_writer = match backend {
             Backend::Sqlite => {
@@ -397,6 +394,7 @@ pub(crate) fn test_sqlite_db(dir: &std::path::Path) -> (Db, String) {
     let options = PoolOptions {
         max_size: Some(1),
         timeout: Duration::from_secs(5),
+        pooler: Default::default(),
     };
     (Db::connect(&url, options).unwrap(), url)
 }
