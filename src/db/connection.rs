@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{
-    AnsiTransactionManager, CacheSize, Instrumentation, InstrumentationEvent, SimpleConnection, TransactionManager,
+    AnsiTransactionManager, CacheSize, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
 };
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
@@ -310,7 +311,10 @@ mod tests {
         use diesel::dsl::sql;
         use diesel::sql_types::{BigInt, Integer};
         let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"), "TEST_DATABASE_URL unset");
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TEST_DATABASE_URL unset"
+            );
             eprintln!("SKIPPED (no PostgreSQL): transaction_pooler_mode_sends_only_unnamed_statements");
             return;
         };
@@ -336,7 +340,10 @@ mod tests {
                 .get_result::<i64>(&mut conn)
                 .unwrap()
         };
-        assert!(named(Pooler::None) > 0, "the default mode no longer caches: this test proves nothing");
+        assert!(
+            named(Pooler::None) > 0,
+            "the default mode no longer caches: this test proves nothing"
+        );
         assert_eq!(named(Pooler::Transaction), 0);
     }
 

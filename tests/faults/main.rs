@@ -9,4 +9,5 @@ mod durability;
 mod instances;
 mod limits;
 mod outage;
+mod pooler;
 mod shutdown;

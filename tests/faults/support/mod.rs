@@ -6,6 +6,7 @@
 #[path = "../../api/support/db.rs"]
 pub mod db;
 pub mod http;
+pub mod pgbouncer;
 pub mod proxy;
 #[path = "../../api/support/settings.rs"]
 pub mod settings;
