@@ -18,6 +18,7 @@
 pub mod api_tokens;
 pub mod articles;
 pub mod authors;
+pub mod backup;
 pub mod changes;
 mod checkpointer;
 pub mod comments;

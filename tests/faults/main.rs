@@ -5,6 +5,7 @@
 
 mod support;
 
+mod backup;
 mod durability;
 mod instances;
 mod limits;

@@ -134,7 +134,7 @@ impl TestEnv {
 /// Settings every child process gets: a fixed secret (tokens survive a
 /// restart), no demo content, no rate limits, no de-duplication of shares,
 /// comments approved at once (so they are counted), warnings only.
-fn base_vars(database_url: &str) -> Vec<(String, String)> {
+pub fn base_vars(database_url: &str) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url),
         ("JWT_SECRET", JWT_SECRET),
