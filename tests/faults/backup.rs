@@ -88,7 +88,10 @@ fn a_backup_taken_while_writing_restores_consistent() {
         .unwrap()
         .json();
     let total = shares["total"].as_i64().expect("total");
-    assert!((1..=pressed).contains(&total), "{total} of {pressed} presses in the copy");
+    assert!(
+        (1..=pressed).contains(&total),
+        "{total} of {pressed} presses in the copy"
+    );
 
     // Never over an existing file.
     let again = run_backup(env.url(), &target);

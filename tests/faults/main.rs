@@ -12,3 +12,4 @@ mod limits;
 mod outage;
 mod pooler;
 mod shutdown;
+mod upgrade;

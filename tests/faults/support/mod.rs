@@ -297,6 +297,16 @@ impl Sql {
         row.n
     }
 
+    /// Runs statements that return nothing (DDL, inserts).
+    pub fn execute(&mut self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        match self {
+            Sql::Pg(c) => c.batch_execute(sql),
+            Sql::Sqlite(c) => c.batch_execute(sql),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Every counter the service keeps beside the rows it counts, checked
     /// against a count of those rows; returns the violations, by name.
     pub fn counter_violations(&mut self) -> Vec<String> {
