@@ -140,9 +140,11 @@ impl ConnectionSettings {
 /// (prepared, bound and run in one round trip, forgotten at the next).
 /// The statement timeout must come from the server side instead
 /// (`ALTER ROLE … SET statement_timeout`, docs/DEPLOY.md): a new connection
-/// that finds none set says so in the log. Dates need no `SET TIME ZONE`:
-/// every timestamp is bound by the service or converted with an explicit
-/// `AT TIME ZONE 'utc'`.
+/// that finds none set says so in the log. The two `SET`s diesel itself
+/// sends on connecting (`TIME ZONE 'UTC'`, `CLIENT_ENCODING 'UTF8'`) are
+/// safe there: both are parameters the server reports to the client, which
+/// PgBouncer tracks per client and sets again on whichever server
+/// connection it hands that client.
 fn for_transaction_pooler(conn: &mut PgConnection) -> Result<(), diesel::ConnectionError> {
     use diesel::RunQueryDsl;
     conn.set_prepared_statement_cache_size(CacheSize::Disabled);
