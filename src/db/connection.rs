@@ -37,6 +37,18 @@ pub(super) struct ConnectionSettings {
     pub(super) pooler: Pooler,
 }
 
+impl ConnectionSettings {
+    pub(super) fn new(url: String, backend: Backend, options: &PoolOptions, queries: QueryCounts) -> Self {
+        ConnectionSettings {
+            url,
+            backend,
+            statement_timeout: options.timeout,
+            queries,
+            pooler: options.pooler,
+        }
+    }
+}
+
 /// Statements run by a handle's connections.
 #[derive(Debug, Clone, Default)]
 pub(super) struct QueryCounts {

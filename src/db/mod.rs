@@ -162,13 +162,7 @@ impl Db {
         };
         let queries = QueryCounts::default();
         let writes = Arc::new(AtomicU64::new(0));
-        let settings = ConnectionSettings {
-            url,
-            backend,
-            statement_timeout: options.timeout,
-            queries: queries.clone(),
-            pooler: options.pooler,
-        };
+        let settings = ConnectionSettings::new(url, backend, &options, queries.clone());
         let sqlite_writer = match backend {
             Backend::Sqlite => {
                 let writer = settings
