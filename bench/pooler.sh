@@ -74,9 +74,9 @@ pidfile = $WORK/pgbouncer.pid
 INI
 echo '"postgres" ""' >"$WORK/userlist.txt"
 if [ "$(id -u)" = 0 ]; then
-  runuser -u postgres -- pgbouncer "$WORK/pgbouncer.ini" & BOUNCER_PID=$!
+  runuser -u postgres -- pgbouncer -q "$WORK/pgbouncer.ini" & BOUNCER_PID=$!
 else
-  pgbouncer "$WORK/pgbouncer.ini" & BOUNCER_PID=$!
+  pgbouncer -q "$WORK/pgbouncer.ini" & BOUNCER_PID=$!
 fi
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/"$BPORT") 2>/dev/null && break; sleep 0.1; done
 POOLED=postgres://postgres@127.0.0.1:$BPORT/bs_bench_pooler
