@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use crate::domain::comment::CommentModeration;
 use parse::{parse_num, positive};
 
+pub mod cluster;
 pub mod origins;
 mod parse;
 
@@ -97,6 +98,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub workers: Option<usize>,
     pub log_format: LogFormat,
+    /// The shared rate-limit store (`REDIS_URL`); `None`: per instance.
+    pub redis: Option<cluster::RedisSettings>,
+    /// `DATABASE_POOLER`: what sits between the instances and PostgreSQL.
+    pub database_pooler: cluster::Pooler,
 }
 
 // Hand-written so that `{:?}` on a Config can never print the secret.
@@ -210,6 +215,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(parse_num(&get, "SHUTDOWN_GRACE_SECONDS", 30)?),
             workers,
             log_format,
+            redis: cluster::redis(&get)?,
+            database_pooler: cluster::pooler(&get)?,
         })
     }
 

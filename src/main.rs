@@ -1,5 +1,5 @@
-//! The `broadsheet` command: `serve` (default), `migrate`, `editor create`,
-//! `editor unlock`, `editor reset-password`, `openapi`.
+//! The `broadsheet` command: `serve` (default), `migrate`, `backup`,
+//! `editor create`, `editor unlock`, `editor reset-password`, `openapi`.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -26,6 +26,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database to PATH while the service runs (a
+    /// consistent snapshot; PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: std::path::PathBuf,
+    },
     /// Manage editor accounts.
     Editor {
         #[command(subcommand)]
@@ -88,6 +94,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => server::serve(config).await,
             Command::Migrate => migrate(&config),
+            Command::Backup { path } => backup(&config, &path),
             Command::Editor { command } => editor_command(&config, command).await,
             Command::Openapi => unreachable!("handled above"),
         }
@@ -108,6 +115,37 @@ fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         println!("  {version}");
     }
     Ok(())
+}
+
+/// `broadsheet backup PATH`: progress on stderr when it is a terminal,
+/// nothing but errors otherwise (cron, pipes).
+fn backup(config: &Config, path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (mut conn, total) = db::backup::prepare(&config.database_url, path).map_err(|e| e.to_string())?;
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
+    let watcher = std::io::stderr().is_terminal().then(|| {
+        let (done, path) = (done.clone(), path.to_path_buf());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Acquire) {
+                let written = std::fs::metadata(&path).map_or(0, |m| m.len());
+                eprint!("\rbackup: {:.1} of about {:.1} MiB", mib(written), mib(total));
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+    });
+    let result = db::backup::vacuum_into(&mut conn, path);
+    done.store(true, Ordering::Release);
+    if let Some(watcher) = watcher {
+        let _ = watcher.join();
+        let written = std::fs::metadata(path).map_or(0, |m| m.len());
+        match &result {
+            Ok(()) => eprintln!("\rbackup: {:.1} MiB written to {}", mib(written), path.display()),
+            Err(_) => eprintln!(),
+        }
+    }
+    result.map_err(|e| e.to_string().into())
 }
 
 async fn editor_command(config: &Config, command: EditorCommand) -> Result<(), Box<dyn std::error::Error>> {

@@ -18,6 +18,7 @@ pub fn connect(config: &Config) -> Result<Db, String> {
         PoolOptions {
             max_size: config.db_pool_size,
             timeout: config.db_timeout,
+            pooler: config.database_pooler,
         },
     )
 }

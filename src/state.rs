@@ -8,8 +8,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::infra::change_follower;
 use crate::infra::metrics::{Exposure, Metrics};
-use crate::infra::rate_limit::{Limiter, RateLimits};
+use crate::infra::rate_limit::RateLimits;
 use crate::infra::response_cache::{Cause, ResponseCache};
+use crate::infra::shared_limit::SharedStore;
 use crate::service::render::Renderer;
 use crate::service::shares::Shares;
 
@@ -41,11 +42,19 @@ impl AppState {
             &config.jwt_audience,
             config.access_token_ttl,
         );
-        let limits = RateLimits {
-            comments: Limiter::per_minute("comment", config.rate_limit_comments_per_minute),
-            shares: Limiter::per_minute("share", config.rate_limit_shares_per_minute),
-            login: Limiter::per_minute("login", config.rate_limit_login_per_minute),
-        };
+        let store = config.redis.as_ref().and_then(|redis| {
+            SharedStore::new(redis)
+                .inspect_err(|e| tracing::error!(error = %e, "rate limits stay per instance"))
+                .ok()
+        });
+        let limits = RateLimits::new(
+            [
+                config.rate_limit_comments_per_minute,
+                config.rate_limit_shares_per_minute,
+                config.rate_limit_login_per_minute,
+            ],
+            store,
+        );
         let cache = Arc::new(ResponseCache::new(
             config.response_cache_bytes,
             std::time::Duration::from_secs(config.cache_max_age_seconds.into()),
@@ -63,7 +72,11 @@ impl AppState {
         }
         // Also with the cache off: it purges the change log.
         change_follower::start(db.clone(), &cache, config.changes_retention_days);
-        let metrics = Arc::new(Metrics::new(db.clone(), cache.stats()));
+        let metrics = Arc::new(Metrics::new(
+            db.clone(),
+            cache.stats(),
+            limits.store_failures.clone(),
+        ));
         let metrics_exposure = Exposure {
             separate_listener: config.metrics_addr.is_some(),
             token: config.metrics_token.clone(),

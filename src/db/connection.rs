@@ -7,14 +7,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{
-    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection, TransactionManager,
+    AnsiTransactionManager, CacheSize, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
 };
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::Error as DieselError;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use super::{Backend, DbConnection, sqlite_path};
+use crate::config::cluster::Pooler;
 use crate::error::AppError;
+
+/// How a [`super::Db`] opens and pools its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: Option<u32>,
+    pub timeout: Duration,
+    /// `DATABASE_POOLER`: what sits between us and PostgreSQL.
+    pub pooler: Pooler,
+}
 
 /// Settings every new connection gets.
 #[derive(Debug, Clone)]
@@ -23,6 +34,19 @@ pub(super) struct ConnectionSettings {
     pub(super) backend: Backend,
     pub(super) statement_timeout: Duration,
     pub(super) queries: QueryCounts,
+    pub(super) pooler: Pooler,
+}
+
+impl ConnectionSettings {
+    pub(super) fn new(url: String, backend: Backend, options: &PoolOptions, queries: QueryCounts) -> Self {
+        ConnectionSettings {
+            url,
+            backend,
+            statement_timeout: options.timeout,
+            queries,
+            pooler: options.pooler,
+        }
+    }
 }
 
 /// Statements run by a handle's connections.
@@ -86,13 +110,17 @@ impl ConnectionSettings {
             Backend::Postgres => {
                 let mut conn = pg_establish(&self.url)?;
                 conn.set_instrumentation(QueryCounter(self.queries.clone()));
-                // A query that runs longer than the request timeout is cut
-                // off, so a stuck database turns into a 503, not a hang.
-                conn.batch_execute(&format!(
-                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
-                    self.statement_timeout.as_millis()
-                ))
-                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                match self.pooler {
+                    // A query that runs longer than the request timeout is
+                    // cut off, so a stuck database turns into a 503, not a hang.
+                    Pooler::None => conn
+                        .batch_execute(&format!(
+                            "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                            self.statement_timeout.as_millis()
+                        ))
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
+                    Pooler::Transaction => for_transaction_pooler(&mut conn)?,
+                }
                 Ok(DbConnection::Pg(conn))
             }
             Backend::Sqlite => {
@@ -112,6 +140,38 @@ impl ConnectionSettings {
             }
         }
     }
+}
+
+/// A connection through a pooler in transaction mode, where each
+/// transaction (each statement outside one) may run on another server
+/// connection: no session state (a `SET` would stay on whichever server
+/// connection ran it, for other clients to inherit, and be missing from
+/// ours), and no named prepared statements (`__diesel_stmt_N`, prepared on
+/// one server connection, is unknown on the next, or already taken there):
+/// with diesel's statement cache off, every statement goes out unnamed
+/// (prepared, bound and run in one round trip, forgotten at the next).
+/// The statement timeout must come from the server side instead
+/// (`ALTER ROLE … SET statement_timeout`, docs/DEPLOY.md): a new connection
+/// that finds none set says so in the log. The two `SET`s diesel itself
+/// sends on connecting (`TIME ZONE 'UTC'`, `CLIENT_ENCODING 'UTF8'`) are
+/// safe there: both are parameters the server reports to the client, which
+/// PgBouncer tracks per client and sets again on whichever server
+/// connection it hands that client.
+fn for_transaction_pooler(conn: &mut PgConnection) -> Result<(), diesel::ConnectionError> {
+    use diesel::RunQueryDsl;
+    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+    let timeout: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "current_setting('statement_timeout')",
+    ))
+    .get_result(conn)
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    if timeout == "0" {
+        tracing::warn!(
+            "DATABASE_POOLER=transaction and the server sets no statement_timeout: a stuck query \
+             runs on after its request gave up (set it on the role, docs/DEPLOY.md)"
+        );
+    }
+    Ok(())
 }
 
 /// [`Connection::transaction`], but on SQLite with `BEGIN IMMEDIATE`: the
@@ -252,6 +312,54 @@ pub(super) fn with_libpq_timeouts(url: &str, timeout: Duration) -> String {
 mod tests {
     use diesel::sql_types::Text;
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    /// With `DATABASE_POOLER=transaction` diesel prepares nothing by name:
+    /// PostgreSQL's `pg_prepared_statements` (this session's named
+    /// statements) stays empty after typed queries, where the default mode
+    /// caches each one under a name.
+    #[test]
+    fn transaction_pooler_mode_sends_only_unnamed_statements() {
+        use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
+        use crate::db::Backend;
+        use diesel::IntoSql;
+        use diesel::dsl::sql;
+        use diesel::sql_types::{BigInt, Integer};
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TEST_DATABASE_URL unset"
+            );
+            eprintln!("SKIPPED (no PostgreSQL): transaction_pooler_mode_sends_only_unnamed_statements");
+            return;
+        };
+        let named = |pooler| {
+            let settings = ConnectionSettings {
+                url: url.clone(),
+                backend: Backend::Postgres,
+                statement_timeout: std::time::Duration::from_secs(5),
+                queries: QueryCounts::default(),
+                pooler,
+            };
+            let Ok(DbConnection::Pg(mut conn)) = settings.establish() else {
+                panic!("connect to {url}");
+            };
+            for n in 0..3 {
+                // Typed and bound: what diesel caches (an SQL literal never is).
+                let echoed: i32 = diesel::select(n.into_sql::<Integer>())
+                    .get_result(&mut conn)
+                    .unwrap();
+                assert_eq!(echoed, n);
+            }
+            diesel::select(sql::<BigInt>("count(*) FROM pg_prepared_statements"))
+                .get_result::<i64>(&mut conn)
+                .unwrap()
+        };
+        assert!(
+            named(Pooler::None) > 0,
+            "the default mode no longer caches: this test proves nothing"
+        );
+        assert_eq!(named(Pooler::Transaction), 0);
+    }
 
     /// `.cargo/config.toml` builds SQLite with its query planner stability
     /// guarantee; without it, SQLite plans a prepared statement again

@@ -2,8 +2,15 @@
 //! `migrations/postgres` hold the same migrations under the same names, one
 //! per backend dialect. They run at start (and with `broadsheet migrate`).
 //!
-//! On PostgreSQL they run under an advisory lock, so several instances that
-//! start together apply each migration exactly once.
+//! On PostgreSQL they run in one transaction under a transaction-level
+//! advisory lock, so several instances that start together apply each
+//! migration exactly once, and no lock or prepared statement outlives the
+//! transaction: the same works directly and through a pooler in
+//! transaction mode (`DATABASE_POOLER=transaction`), where a session lock
+//! could be taken on one server connection and released on another. The
+//! pending migrations thus apply all or none. A migration that cannot run
+//! in a transaction (`CREATE INDEX CONCURRENTLY`) would need a direct
+//! connection and a session lock: there is none so far.
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
@@ -61,10 +68,12 @@ fn with_pg_lock<T>(
     conn: &mut PgConnection,
     f: impl FnOnce(&mut PgConnection) -> Result<T, BoxError>,
 ) -> Result<T, BoxError> {
-    diesel::sql_query(format!("SELECT pg_advisory_lock({ADVISORY_LOCK_KEY})")).execute(conn)?;
-    let result = f(conn);
-    diesel::sql_query(format!("SELECT pg_advisory_unlock({ADVISORY_LOCK_KEY})")).execute(conn)?;
-    result
+    // Unnamed statements only: see the module doc.
+    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+    conn.transaction(|conn| {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")).execute(conn)?;
+        f(conn)
+    })
 }
 
 fn applied(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Result<Vec<String>, BoxError> {

@@ -18,6 +18,7 @@
 pub mod api_tokens;
 pub mod articles;
 pub mod authors;
+pub mod backup;
 pub mod changes;
 mod checkpointer;
 pub mod comments;
@@ -99,11 +100,7 @@ pub fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct PoolOptions {
-    pub max_size: Option<u32>,
-    pub timeout: Duration,
-}
+pub use connection::PoolOptions;
 
 /// The one SQLite connection every write goes through, shared with the
 /// checkpoint thread. The lock does not poison: a write that panicked was
@@ -165,12 +162,7 @@ impl Db {
         };
         let queries = QueryCounts::default();
         let writes = Arc::new(AtomicU64::new(0));
-        let settings = ConnectionSettings {
-            url,
-            backend,
-            statement_timeout: options.timeout,
-            queries: queries.clone(),
-        };
+        let settings = ConnectionSettings::new(url, backend, &options, queries.clone());
         let sqlite_writer = match backend {
             Backend::Sqlite => {
                 let writer = settings
@@ -397,6 +389,7 @@ pub(crate) fn test_sqlite_db(dir: &std::path::Path) -> (Db, String) {
     let options = PoolOptions {
         max_size: Some(1),
         timeout: Duration::from_secs(5),
+        pooler: Default::default(),
     };
     (Db::connect(&url, options).unwrap(), url)
 }

@@ -172,7 +172,7 @@ pub async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies)?;
+    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies).await?;
     let LoginRequest {
         email,
         password,
@@ -377,7 +377,7 @@ pub async fn reset_password(
     req: HttpRequest,
     body: Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies)?;
+    crate::http::client::limit(&req, &state.limits.login, &state.config.trusted_proxies).await?;
     let ResetPasswordRequest {
         reset_token,
         new_password,

@@ -30,14 +30,14 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpNet]) -> IpAddr {
 /// Counts one request from the client against `limiter` (`429` when over
 /// it) and keeps where the client stands in the request, from which
 /// [`rate_limit_headers`] are added to the answer, whatever it is.
-pub fn limit(
+pub async fn limit(
     req: &HttpRequest,
     limiter: &crate::infra::rate_limit::Limiter,
     trusted_proxies: &[IpNet],
 ) -> Result<IpAddr, crate::error::AppError> {
     use actix_web::HttpMessage;
     let ip = client_ip(req, trusted_proxies);
-    match limiter.check(ip) {
+    match limiter.check(ip).await {
         Ok(standing) => {
             if let Some(standing) = standing {
                 req.extensions_mut().insert(standing);
@@ -45,7 +45,9 @@ pub fn limit(
             Ok(ip)
         }
         Err((error, standing)) => {
-            req.extensions_mut().insert(standing);
+            if let Some(standing) = standing {
+                req.extensions_mut().insert(standing);
+            }
             Err(error)
         }
     }

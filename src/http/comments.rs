@@ -9,8 +9,6 @@
 
 mod shapes;
 
-use std::future::{Ready, ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -42,15 +40,18 @@ pub struct CommentQuota;
 
 impl FromRequest for CommentQuota {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.app_data::<web::Data<AppState>>() {
-            Some(state) => client::limit(req, &state.limits.comments, &state.config.trusted_proxies)
-                .map(|_| CommentQuota),
-            None => Err(AppError::internal("application state missing")),
-        };
-        ready(result)
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal("application state missing"))?;
+            client::limit(&req, &state.limits.comments, &state.config.trusted_proxies).await?;
+            Ok(CommentQuota)
+        })
     }
 }
 

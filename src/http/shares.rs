@@ -216,7 +216,7 @@ pub async fn record_share(
     slug: web::Path<String>,
     body: Json<RecordShareRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = crate::http::client::limit(&req, &state.limits.shares, &state.config.trusted_proxies)?;
+    let ip = crate::http::client::limit(&req, &state.limits.shares, &state.config.trusted_proxies).await?;
     let channel =
         ShareChannel::parse_field("channel", &body.0.channel).map_err(|e| AppError::Validation(vec![e]))?;
     let user_agent = req

@@ -315,6 +315,7 @@ mod tests {
             crate::db::PoolOptions {
                 max_size: Some(1),
                 timeout: Duration::from_secs(5),
+                pooler: Default::default(),
             },
         )
         .unwrap();

@@ -58,7 +58,11 @@ pub struct Metrics {
 impl Metrics {
     /// `db` and `cache` are read at scrape time (statement counts, pool,
     /// cache hits); nothing else is kept.
-    pub fn new(db: Db, cache: Arc<CacheStats>) -> Self {
+    pub fn new(
+        db: Db,
+        cache: Arc<CacheStats>,
+        limit_store_failures: crate::infra::rate_limit::StoreFailures,
+    ) -> Self {
         let mut registry = Registry::with_prefix("broadsheet");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
@@ -72,6 +76,11 @@ impl Metrics {
             "password_verifications",
             "argon2 password verifications run by sign-ins (real or, for unknown emails, a dummy)",
             password_verifications.clone(),
+        );
+        registry.register(
+            "rate_limit_store_failures",
+            "Rate-limit checks the shared store (REDIS_URL) did not answer in time, by limit and by what was done (local: counted in this instance; refused: 503)",
+            limit_store_failures,
         );
         registry.register_collector(Box::new(StorageCollector { db, cache }));
         Metrics {

@@ -8,3 +8,4 @@ pub mod client_ip;
 pub mod metrics;
 pub mod rate_limit;
 pub mod response_cache;
+pub mod shared_limit;

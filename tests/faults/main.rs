@@ -6,7 +6,11 @@
 mod support;
 
 mod announce;
+mod backup;
 mod durability;
 mod instances;
+mod limits;
 mod outage;
+mod pooler;
 mod shutdown;
+mod upgrade;

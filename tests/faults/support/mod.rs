@@ -6,6 +6,7 @@
 #[path = "../../api/support/db.rs"]
 pub mod db;
 pub mod http;
+pub mod pgbouncer;
 pub mod proxy;
 #[path = "../../api/support/settings.rs"]
 pub mod settings;
@@ -133,7 +134,7 @@ impl TestEnv {
 /// Settings every child process gets: a fixed secret (tokens survive a
 /// restart), no demo content, no rate limits, no de-duplication of shares,
 /// comments approved at once (so they are counted), warnings only.
-fn base_vars(database_url: &str) -> Vec<(String, String)> {
+pub fn base_vars(database_url: &str) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url),
         ("JWT_SECRET", JWT_SECRET),
@@ -294,6 +295,16 @@ impl Sql {
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
         row.n
+    }
+
+    /// Runs statements that return nothing (DDL, inserts).
+    pub fn execute(&mut self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        match self {
+            Sql::Pg(c) => c.batch_execute(sql),
+            Sql::Sqlite(c) => c.batch_execute(sql),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Every counter the service keeps beside the rows it counts, checked
