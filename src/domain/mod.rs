@@ -18,5 +18,6 @@ pub mod share;
 pub mod slug;
 pub mod text;
 pub mod url;
+pub mod webhook;
 
 pub use role::Role;

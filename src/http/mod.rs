@@ -35,6 +35,7 @@ pub mod scopes;
 pub mod shares;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
@@ -104,6 +105,15 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(editors::unlock_editor)
                         .service(tokens::list_all_tokens)
                         .service(tokens::revoke_token)
+                        .service(webhooks::list_webhooks)
+                        .service(webhooks::create_webhook)
+                        .service(webhooks::get_webhook)
+                        .service(webhooks::update_webhook)
+                        .service(webhooks::delete_webhook)
+                        .service(webhooks::test_webhook)
+                        .service(webhooks::rotate_webhook_secret)
+                        .service(webhooks::list_webhook_deliveries)
+                        .service(webhooks::redeliver_webhook)
                         .service(comments::list_admin_comments)
                         .service(comments::bulk_moderate_comments)
                         .service(comments::get_admin_comment)

@@ -14,3 +14,4 @@ pub mod shares;
 pub mod sitemaps;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;

@@ -28,3 +28,4 @@ mod security;
 mod shares;
 mod tags;
 mod tokens;
+mod webhooks;
