@@ -57,7 +57,9 @@ impl AppParts {
         let webhooks = std::sync::Arc::new(service::webhooks::worker::start(
             state.db.clone(),
             state.config.webhooks.clone(),
-            std::sync::Arc::new(http::webhooks::shapes::PublicShapes(state.config.site_urls.clone())),
+            std::sync::Arc::new(http::webhooks::shapes::PublicShapes(
+                state.config.site_urls.clone(),
+            )),
             state.metrics.webhooks.clone(),
         ));
         AppParts {

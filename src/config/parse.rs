@@ -301,10 +301,12 @@ pub(super) fn webhooks(
     };
     if let Some(text) = get("WEBHOOK_RETRY_SCHEDULE") {
         let steps: Result<Vec<u64>, _> = text.split(',').map(|s| s.trim().parse::<u64>()).collect();
-        settings.schedule = steps
-            .ok()
-            .filter(|s| s.len() <= 20)
-            .ok_or_else(|| invalid("WEBHOOK_RETRY_SCHEDULE", "expected up to 20 whole numbers of seconds, comma separated"))?;
+        settings.schedule = steps.ok().filter(|s| s.len() <= 20).ok_or_else(|| {
+            invalid(
+                "WEBHOOK_RETRY_SCHEDULE",
+                "expected up to 20 whole numbers of seconds, comma separated",
+            )
+        })?;
     }
     Ok(settings)
 }

@@ -106,7 +106,11 @@ pub fn insert_endpoint(conn: &mut DbConnection, new: &NewEndpoint) -> QueryResul
         .get_result(conn)
 }
 
-pub fn list_endpoints(conn: &mut DbConnection, offset: i64, limit: i64) -> QueryResult<(Vec<EndpointRow>, i64)> {
+pub fn list_endpoints(
+    conn: &mut DbConnection,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<EndpointRow>, i64)> {
     let rows = webhook_endpoints::table
         .order(webhook_endpoints::id.desc())
         .offset(offset)
@@ -125,7 +129,11 @@ pub fn find_endpoint(conn: &mut DbConnection, id: i64) -> QueryResult<Option<End
         .optional()
 }
 
-pub fn update_endpoint(conn: &mut DbConnection, id: i64, changes: &EndpointChanges) -> QueryResult<EndpointRow> {
+pub fn update_endpoint(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &EndpointChanges,
+) -> QueryResult<EndpointRow> {
     diesel::update(webhook_endpoints::table.find(id))
         .set(changes)
         .get_result(conn)
@@ -175,7 +183,10 @@ pub fn position(conn: &mut DbConnection) -> QueryResult<Position> {
 
 pub fn set_position(conn: &mut DbConnection, at: Position) -> QueryResult<()> {
     diesel::update(webhook_dispatch::table.find(1))
-        .set((webhook_dispatch::tx.eq(at.tx), webhook_dispatch::change_id.eq(at.id)))
+        .set((
+            webhook_dispatch::tx.eq(at.tx),
+            webhook_dispatch::change_id.eq(at.id),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -266,7 +277,11 @@ pub fn finish_attempt(
 /// Whether any attempt to the endpoint answered 2xx after the first
 /// attempt of `delivery_id` (attempt ids grow with time; timestamps are
 /// whole seconds).
-pub fn succeeded_since_first_attempt(conn: &mut DbConnection, endpoint_id: i64, delivery_id: i64) -> QueryResult<bool> {
+pub fn succeeded_since_first_attempt(
+    conn: &mut DbConnection,
+    endpoint_id: i64,
+    delivery_id: i64,
+) -> QueryResult<bool> {
     use webhook_attempts as a;
     let first: Option<i64> = a::table
         .filter(a::delivery_id.eq(delivery_id))

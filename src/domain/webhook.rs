@@ -232,7 +232,10 @@ mod tests {
     #[test]
     fn schedule_spans_a_day_with_jitter() {
         assert_eq!(retry_delay(&DEFAULT_SCHEDULE, 0, 0.5), None);
-        assert_eq!(retry_delay(&DEFAULT_SCHEDULE, 1, 0.5), Some(Duration::from_secs(5)));
+        assert_eq!(
+            retry_delay(&DEFAULT_SCHEDULE, 1, 0.5),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(retry_delay(&DEFAULT_SCHEDULE, 8, 0.5), None);
         let total: u64 = DEFAULT_SCHEDULE.iter().sum();
         assert!(total > 24 * 3600);

@@ -90,7 +90,11 @@ impl Metrics {
         );
         registry.register_collector(Box::new(StorageCollector { db, cache }));
         let webhooks = WebhookMetrics::default();
-        registry.register("webhook_deliveries_sent", "Webhook attempts answered 2xx", webhooks.sent.clone());
+        registry.register(
+            "webhook_deliveries_sent",
+            "Webhook attempts answered 2xx",
+            webhooks.sent.clone(),
+        );
         registry.register(
             "webhook_deliveries_failed",
             "Webhook attempts that failed (refused, timed out, not 2xx)",

@@ -6,6 +6,6 @@
 pub mod change_follower;
 pub mod client_ip;
 pub mod metrics;
-pub mod webhook_sender;
 pub mod rate_limit;
 pub mod response_cache;
+pub mod webhook_sender;

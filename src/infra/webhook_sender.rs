@@ -63,7 +63,10 @@ pub fn send(url: &str, headers: &[(&str, String)], body: &[u8], allow_private: b
         Err(ureq::Error::Transport(t)) => return failed(format!("could not deliver: {t}")),
     };
     let mut kept = Vec::new();
-    let _ = response.into_reader().take(MAX_RESPONSE_BYTES).read_to_end(&mut kept);
+    let _ = response
+        .into_reader()
+        .take(MAX_RESPONSE_BYTES)
+        .read_to_end(&mut kept);
     let error = match status {
         200..=299 => None,
         300..=399 => Some(format!("answered {status}: redirects are not followed")),

@@ -87,9 +87,17 @@ fn serve(mut stream: std::net::TcpStream, got: &Mutex<Vec<Received>>, script: &M
             let map: HashMap<String, String> = req
                 .headers
                 .iter()
-                .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
                 .collect();
-            let len: usize = map.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let len: usize = map
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             if buf.len() < head + len {
                 continue;
             }
@@ -153,12 +161,22 @@ async fn deliveries(app: &TestApp, token: &str, id: i64) -> Vec<Value> {
 
 async fn crud_shows_the_secret_once_and_refuses_bad_input(app: TestApp) {
     let admin = app.admin_token().await;
-    let created = create_hook(&app, &admin, "https://hooks.example.com/x", &["ping", "tag.created"]).await;
+    let created = create_hook(
+        &app,
+        &admin,
+        "https://hooks.example.com/x",
+        &["ping", "tag.created"],
+    )
+    .await;
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"), "{secret}");
     let id = created["id"].as_i64().unwrap();
     assert_eq!(created["active"], true);
-    let got = app.get(&format!("/api/v1/admin/webhooks/{id}")).bearer(&admin).send().await;
+    let got = app
+        .get(&format!("/api/v1/admin/webhooks/{id}"))
+        .bearer(&admin)
+        .send()
+        .await;
     got.assert_status(200);
     assert!(got.json().get("secret").is_none());
     assert!(!got.text().contains(&secret));
@@ -189,16 +207,38 @@ async fn crud_shows_the_secret_once_and_refuses_bad_input(app: TestApp) {
 
     // Bad input: 422 naming the field and the bad value.
     for (body, field, needle) in [
-        (json!({"url": "ftp://x.example/", "events": ["ping"]}), "url", "ftp"),
+        (
+            json!({"url": "ftp://x.example/", "events": ["ping"]}),
+            "url",
+            "ftp",
+        ),
         (json!({"url": "not a url", "events": ["ping"]}), "url", "URL"),
-        (json!({"url": "https://x.example/", "events": ["article.exploded"]}), "events", "article.exploded"),
-        (json!({"url": "https://x.example/", "events": []}), "events", "at least one"),
+        (
+            json!({"url": "https://x.example/", "events": ["article.exploded"]}),
+            "events",
+            "article.exploded",
+        ),
+        (
+            json!({"url": "https://x.example/", "events": []}),
+            "events",
+            "at least one",
+        ),
     ] {
-        let res = app.post("/api/v1/admin/webhooks").bearer(&admin).json(body).send().await;
+        let res = app
+            .post("/api/v1/admin/webhooks")
+            .bearer(&admin)
+            .json(body)
+            .send()
+            .await;
         let problem = res.invalid_field(field);
         assert!(problem.to_string().contains(needle), "{problem}");
     }
-    let res = app.post("/api/v1/admin/webhooks").bearer(&admin).json(json!({"url": 3})).send().await;
+    let res = app
+        .post("/api/v1/admin/webhooks")
+        .bearer(&admin)
+        .json(json!({"url": 3}))
+        .send()
+        .await;
     assert!((400..500).contains(&res.status.as_u16()));
     // Not an admin: refused.
     let author = app.token_for("writer@example.com", "author").await;
@@ -259,13 +299,19 @@ async fn events_are_signed_and_shaped_as_documented(app: TestApp) {
         .send()
         .await;
     res.assert_status(201);
-    let (id, slug) = (res.json()["id"].as_i64().unwrap(), res.json()["slug"].as_str().unwrap().to_string());
+    let (id, slug) = (
+        res.json()["id"].as_i64().unwrap(),
+        res.json()["slug"].as_str().unwrap().to_string(),
+    );
     let patch = |body: Value| {
         app.patch(&format!("/api/v1/admin/articles/{id}"))
             .bearer(&admin)
             .json(body)
     };
-    patch(json!({"title": "Louder news"})).send().await.assert_status(200);
+    patch(json!({"title": "Louder news"}))
+        .send()
+        .await
+        .assert_status(200);
     // A held comment is no event; its approval is.
     let res = app
         .post(&format!("/api/v1/articles/{slug}/comments"))
@@ -331,7 +377,13 @@ async fn events_are_signed_and_shaped_as_documented(app: TestApp) {
     let mut got = got;
     got.sort_by_key(|g| verify(&secret, g)["timestamp"].as_str().unwrap().to_string());
     let bodies: Vec<Value> = got.iter().map(|g| verify(&secret, g)).collect();
-    let by_type = |t: &str| bodies.iter().find(|b| b["type"] == t).unwrap_or_else(|| panic!("no {t}")).clone();
+    let by_type = |t: &str| {
+        bodies
+            .iter()
+            .find(|b| b["type"] == t)
+            .unwrap_or_else(|| panic!("no {t}"))
+            .clone()
+    };
     let mut types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
     types.sort_unstable();
     let mut want = expected.to_vec();
@@ -345,7 +397,12 @@ async fn events_are_signed_and_shaped_as_documented(app: TestApp) {
     // The entity as the public API shows it at dispatch time, or {id, slug}.
     let published = by_type("article.published");
     assert_eq!(published["data"]["id"], id);
-    assert!(published["surrogate_keys"].as_array().unwrap().contains(&json!(format!("article:{id}"))));
+    assert!(
+        published["surrogate_keys"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("article:{id}")))
+    );
     // Built at dispatch time: by then the article may be a draft again,
     // and then the public sees (and the payload carries) only {id, slug}.
     if let Some(title) = published["data"]["title"].as_str() {
@@ -354,8 +411,14 @@ async fn events_are_signed_and_shaped_as_documented(app: TestApp) {
     let approved = by_type("comment.approved");
     assert_eq!(approved["data"]["id"], comment);
     assert_eq!(approved["data"]["author_name"], "Ana");
-    assert_eq!(by_type("article.unpublished")["data"], json!({"id": id, "slug": slug}));
-    assert_eq!(by_type("tag.deleted")["data"], json!({"id": tag, "slug": "harbours"}));
+    assert_eq!(
+        by_type("article.unpublished")["data"],
+        json!({"id": id, "slug": slug})
+    );
+    assert_eq!(
+        by_type("tag.deleted")["data"],
+        json!({"id": tag, "slug": "harbours"})
+    );
     assert_eq!(by_type("tag.created")["data"]["id"], tag);
     // Each message has its own id, and the delivery log shows each attempt.
     let ids: std::collections::HashSet<&String> = got.iter().map(|g| &g.headers["webhook-id"]).collect();
@@ -363,7 +426,10 @@ async fn events_are_signed_and_shaped_as_documented(app: TestApp) {
     let hook_id = hook["id"].as_i64().unwrap();
     let log = deliveries(&app, &admin, hook_id).await;
     assert_eq!(log.len(), expected.len());
-    assert!(log.iter().all(|d| d["status"] == "delivered" && d["attempts"][0]["status_code"] == 200));
+    assert!(
+        log.iter()
+            .all(|d| d["status"] == "delivered" && d["attempts"][0]["status_code"] == 200)
+    );
 }
 
 async fn a_receiver_that_is_down_gets_the_retries_then_the_endpoint_is_disabled(app: TestApp) {
@@ -383,20 +449,30 @@ async fn a_receiver_that_is_down_gets_the_retries_then_the_endpoint_is_disabled(
         assert_eq!(verify(secret, g)["type"], "ping");
     }
     // Every retry is the same message.
-    assert!(got.iter().all(|g| g.headers["webhook-id"] == got[0].headers["webhook-id"]));
+    assert!(
+        got.iter()
+            .all(|g| g.headers["webhook-id"] == got[0].headers["webhook-id"])
+    );
     let log = deliveries(&app, &admin, id).await;
     assert_eq!(log[0]["status"], "delivered");
-    let codes: Vec<Value> = log[0]["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
+    let codes: Vec<Value> = log[0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
     assert_eq!(codes, [json!(200), json!(500), json!(503)]);
     assert_eq!(log[0]["attempts"][1]["response_body"], "ok");
 
     // Redeliver: the same message again.
     let delivery = log[0]["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/admin/webhooks/{id}/deliveries/{delivery}/redeliver"))
-        .bearer(&admin)
-        .send()
-        .await
-        .assert_status(202);
+    app.post(&format!(
+        "/api/v1/admin/webhooks/{id}/deliveries/{delivery}/redeliver"
+    ))
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(202);
     let got = wait_for(&receiver, |got| got.len() >= 4).await;
     assert_eq!(got[3].headers["webhook-id"], got[0].headers["webhook-id"]);
 
@@ -410,9 +486,18 @@ async fn a_receiver_that_is_down_gets_the_retries_then_the_endpoint_is_disabled(
         .assert_status(202);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let res = app.get(&format!("/api/v1/admin/webhooks/{id}")).bearer(&admin).send().await;
+        let res = app
+            .get(&format!("/api/v1/admin/webhooks/{id}"))
+            .bearer(&admin)
+            .send()
+            .await;
         if res.json()["active"] == false {
-            assert!(res.json()["disabled_reason"].as_str().unwrap().contains("retry schedule"));
+            assert!(
+                res.json()["disabled_reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("retry schedule")
+            );
             assert!(res.json()["disabled_at"].is_string());
             break;
         }
@@ -443,7 +528,10 @@ async fn private_targets_are_refused_and_logged(app: TestApp) {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     };
     let error = attempt["error"].as_str().unwrap();
-    assert!(error.contains("refused") && error.contains("127.0.0.1") && error.contains("loopback"), "{error}");
+    assert!(
+        error.contains("refused") && error.contains("127.0.0.1") && error.contains("loopback"),
+        "{error}"
+    );
     assert_eq!(attempt["status_code"], Value::Null);
     assert!(receiver.received().is_empty());
 }
@@ -454,7 +542,13 @@ backend_tests_with!(
     events_are_signed_and_shaped_as_documented
 );
 backend_tests_with!(
-    [("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"), ("WEBHOOK_RETRY_SCHEDULE", "0,0")],
+    [
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("WEBHOOK_RETRY_SCHEDULE", "0,0")
+    ],
     a_receiver_that_is_down_gets_the_retries_then_the_endpoint_is_disabled
 );
-backend_tests_with!([("WEBHOOK_RETRY_SCHEDULE", "0,0")], private_targets_are_refused_and_logged);
+backend_tests_with!(
+    [("WEBHOOK_RETRY_SCHEDULE", "0,0")],
+    private_targets_are_refused_and_logged
+);

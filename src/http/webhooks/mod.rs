@@ -19,6 +19,19 @@ use shapes::{
     UpdateWebhookRequest, WebhookList, WebhookListParams, WebhookResponse,
 };
 
+/// Registers the webhook routes (inside the admin scope).
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_webhooks)
+        .service(create_webhook)
+        .service(get_webhook)
+        .service(update_webhook)
+        .service(delete_webhook)
+        .service(test_webhook)
+        .service(rotate_webhook_secret)
+        .service(list_webhook_deliveries)
+        .service(redeliver_webhook);
+}
+
 /// List webhook endpoints
 ///
 /// Every endpoint, newest first, without secrets.
@@ -161,7 +174,9 @@ pub async fn test_webhook(
         delivery,
         attempts: Vec::new(),
     };
-    Ok(HttpResponse::Accepted().no_store().json(DeliveryResponse::from(log)))
+    Ok(HttpResponse::Accepted()
+        .no_store()
+        .json(DeliveryResponse::from(log)))
 }
 
 /// Rotate the signing secret
@@ -208,8 +223,13 @@ pub async fn list_webhook_deliveries(
     params: Query<WebhookListParams>,
 ) -> Result<HttpResponse, AppError> {
     let paging = params.0.paging()?;
-    let (logs, total) =
-        service::deliveries(&state.db, id.into_inner(), paging.offset(), paging.per_page() as i64).await?;
+    let (logs, total) = service::deliveries(
+        &state.db,
+        id.into_inner(),
+        paging.offset(),
+        paging.per_page() as i64,
+    )
+    .await?;
     let data: Vec<DeliveryResponse> = logs.into_iter().map(DeliveryResponse::from).collect();
     let body = pagination::page_of(&req, &paging, data, Some(total), None);
     let mut builder = HttpResponse::Ok();
@@ -243,5 +263,7 @@ pub async fn redeliver_webhook(
         delivery,
         attempts: Vec::new(),
     };
-    Ok(HttpResponse::Accepted().no_store().json(DeliveryResponse::from(log)))
+    Ok(HttpResponse::Accepted()
+        .no_store()
+        .json(DeliveryResponse::from(log)))
 }

@@ -275,7 +275,10 @@ fn check_events(events: &[String], errors: &mut Vec<FieldError>) -> Vec<String> 
         if !webhook::is_event(event) {
             errors.push(FieldError::new(
                 "events",
-                format!("`{event}` is not an event; one of: {}", webhook::EVENTS.join(", ")),
+                format!(
+                    "`{event}` is not an event; one of: {}",
+                    webhook::EVENTS.join(", ")
+                ),
             ));
         }
     }

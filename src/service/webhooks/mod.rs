@@ -160,7 +160,10 @@ pub async fn test(db: &Db, id: i64) -> Result<DeliveryRow, AppError> {
         let now = date::now();
         let data = serde_json::json!({"endpoint_id": id, "message": "ping from Broadsheet"});
         let body = dispatch::envelope("ping", now, data, &[]);
-        Ok(db::webhooks::insert_delivery(conn, &new_delivery(id, message_id(), "ping", body, now))?)
+        Ok(db::webhooks::insert_delivery(
+            conn,
+            &new_delivery(id, message_id(), "ping", body, now),
+        )?)
     })
     .await
 }
@@ -202,7 +205,10 @@ pub async fn deliveries(
             .map(|delivery| {
                 let (mine, rest) = attempts.drain(..).partition(|a| a.delivery_id == delivery.id);
                 attempts = rest;
-                DeliveryLog { delivery, attempts: mine }
+                DeliveryLog {
+                    delivery,
+                    attempts: mine,
+                }
             })
             .collect();
         Ok((logs, total))

@@ -116,9 +116,7 @@ fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>) 
 /// (uncounted, no write lock) so an idle instance writes nothing.
 fn claim(shared: &Shared, limit: usize) -> Result<Vec<Job>, AppError> {
     let now = date::now();
-    let any = shared.db.read_blocking(|conn| {
-        Ok(store::any_due(conn, now)?)
-    })?;
+    let any = shared.db.read_blocking(|conn| Ok(store::any_due(conn, now)?))?;
     if !any {
         return Ok(Vec::new());
     }
@@ -155,7 +153,12 @@ fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>) {
 /// Makes one attempt and records it.
 fn attempt(shared: &Shared, delivery: DeliveryRow, endpoint: EndpointRow) {
     let timestamp = chrono::Utc::now().timestamp();
-    let outcome = match webhook::sign(&endpoint.secret, &delivery.message_id, timestamp, delivery.payload.as_bytes()) {
+    let outcome = match webhook::sign(
+        &endpoint.secret,
+        &delivery.message_id,
+        timestamp,
+        delivery.payload.as_bytes(),
+    ) {
         Some(signature) => {
             let headers = [
                 ("webhook-id", delivery.message_id.clone()),
@@ -188,7 +191,10 @@ fn attempt(shared: &Shared, delivery: DeliveryRow, endpoint: EndpointRow) {
     match recorded {
         Ok(true) => {
             shared.metrics.disabled.inc();
-            tracing::warn!(endpoint = endpoint.id, "webhook endpoint disabled: its retry schedule ran out");
+            tracing::warn!(
+                endpoint = endpoint.id,
+                "webhook endpoint disabled: its retry schedule ran out"
+            );
         }
         Ok(false) => {}
         // The lease runs out and the delivery is tried again.
