@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use crate::error::AppError;
-use crate::http::conditional::NoStore;
+use crate::http::conditional::{self, CachePolicy, NoStore};
 use crate::http::extract::{Auth, Json, guard};
 use crate::http::pagination;
 use crate::http::query::Query;
@@ -97,16 +97,21 @@ pub async fn create_webhook(
     tag = "admin-webhooks",
     security(("bearerAuth" = [])),
     params(("id" = i64, Path, description = "Endpoint id.", minimum = 1)),
-    responses((status = 200, description = "The endpoint.", body = WebhookResponse))
+    responses(
+        (status = 200, description = "The endpoint.", body = WebhookResponse,
+         headers(("ETag" = String, description = "Send as `If-Match` on PATCH."), ("Cache-Control" = String))),
+        (status = 304, response = crate::http::openapi::NotModified),
+    )
 )]
 #[get("/webhooks/{id}")]
 pub async fn get_webhook(
     _auth: Auth<guard::Admin>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let row = service::get(&state.db, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().no_store().json(WebhookResponse::from(row)))
+    conditional::json_ok(&req, &WebhookResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Update a webhook endpoint
@@ -116,20 +121,34 @@ pub async fn get_webhook(
     operation_id = "updateWebhook",
     tag = "admin-webhooks",
     security(("bearerAuth" = [])),
-    params(("id" = i64, Path, description = "Endpoint id.", minimum = 1)),
+    params(
+        ("id" = i64, Path, description = "Endpoint id.", minimum = 1),
+        ("If-Match" = Option<String>, Header, description = "ETag from the last GET; 412 if it is stale.",
+         example = "\"9f2c1a7b3d4e5f60\""),
+    ),
     request_body = UpdateWebhookRequest,
-    responses((status = 200, description = "The endpoint.", body = WebhookResponse))
+    responses(
+        (status = 200, description = "The endpoint.", body = WebhookResponse,
+         headers(("ETag" = String, description = "The new ETag, for the next `If-Match`."), ("Cache-Control" = String))),
+        (status = 412, response = crate::http::openapi::PreconditionFailed),
+    )
 )]
 #[patch("/webhooks/{id}")]
 pub async fn update_webhook(
     _auth: Auth<guard::Admin>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: Json<UpdateWebhookRequest>,
 ) -> Result<HttpResponse, AppError> {
     let patch = shapes::validate_update(body.0)?;
-    let row = service::update(&state.db, id.into_inner(), patch).await?;
-    Ok(HttpResponse::Ok().no_store().json(WebhookResponse::from(row)))
+    let if_match = conditional::if_match(&req);
+    let row = service::update(&state.db, id.into_inner(), patch, move |current| {
+        let etag = conditional::etag_of_json(&WebhookResponse::from(current.clone()))?;
+        conditional::check_if_match(if_match.as_deref(), &etag)
+    })
+    .await?;
+    conditional::json_ok(&req, &WebhookResponse::from(row), CachePolicy::NoStore)
 }
 
 /// Delete a webhook endpoint

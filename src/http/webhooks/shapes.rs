@@ -139,6 +139,12 @@ impl From<EndpointRow> for WebhookResponse {
 
 /// A new endpoint with its signing secret, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "id": 1, "url": "https://hooks.example.com/broadsheet", "events": ["article.published"],
+    "description": "Rebuild the static site", "active": true, "disabled_reason": null,
+    "disabled_at": null, "created_at": "2026-12-08T09:00:00Z", "updated_at": "2026-12-08T09:00:00Z"
+}))]
 pub struct CreatedWebhookResponse {
     /// `whsec_` and the base64 of 32 random bytes: the key of the
     /// `webhook-signature` HMAC. Shown only here and on rotation.
@@ -173,6 +179,14 @@ pub struct AttemptResponse {
 
 /// A message to the endpoint and its attempts, newest first.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 12, "message_id": "msg_2f1c9a0b7d3e4f5a8b6c1d2e3f4a5b6c", "event": "ping",
+    "status": "delivered", "next_attempt_at": null, "created_at": "2026-12-08T09:00:00Z",
+    "payload": {"type": "ping", "timestamp": "2026-12-08T09:00:00.000Z",
+                "data": {"endpoint_id": 1, "message": "ping from Broadsheet"}, "surrogate_keys": []},
+    "attempts": [{"attempted_at": "2026-12-08T09:00:01Z", "status_code": 204, "duration_ms": 41,
+                  "error": null, "response_body": ""}]
+}))]
 pub struct DeliveryResponse {
     pub id: i64,
     /// The `webhook-id` header: the same on every attempt and redelivery.

@@ -103,9 +103,16 @@ pub async fn get(db: &Db, id: i64) -> Result<EndpointRow, AppError> {
 
 /// Applies `patch`. Turning an endpoint on again clears its disabled
 /// reason; it receives changes committed from then on.
-pub async fn update(db: &Db, id: i64, patch: EndpointPatch) -> Result<EndpointRow, AppError> {
+/// `check` sees the endpoint as it is (the HTTP layer's `If-Match`).
+pub async fn update(
+    db: &Db,
+    id: i64,
+    patch: EndpointPatch,
+    check: impl FnOnce(&EndpointRow) -> Result<(), AppError> + Send + 'static,
+) -> Result<EndpointRow, AppError> {
     db.write(move |conn| {
         let current = db::webhooks::find_endpoint(conn, id)?.ok_or_else(|| no_endpoint(id))?;
+        check(&current)?;
         let now = date::now();
         let reactivated = patch.active == Some(true) && !current.active;
         let mut changes = db::webhooks::EndpointChanges {
