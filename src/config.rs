@@ -68,6 +68,8 @@ pub struct Config {
     /// How long the change log keeps a change, the sync feed's tombstones
     /// included (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
+    /// Webhook delivery (`WEBHOOK_*`).
+    pub webhooks: crate::domain::webhook::WebhookSettings,
     /// How long a preview link works (`PREVIEW_TTL_DAYS`).
     pub preview_ttl_days: u32,
     pub comment_moderation: CommentModeration,
@@ -194,6 +196,7 @@ impl Config {
             idempotency_key_ttl: Duration::from_secs(3600 * positive(&get, "IDEMPOTENCY_KEY_TTL_HOURS", 24)?),
             changes_retention_days: parse::retention_days(&get)?,
             preview_ttl_days: parse::preview_ttl_days(&get)?,
+            webhooks: parse::webhooks(&get)?,
             comment_moderation,
             comment_max_depth: parse_num(&get, "COMMENT_MAX_DEPTH", 5)?,
             comment_max_links: parse_num(&get, "COMMENT_MAX_LINKS", 2)?,

@@ -45,6 +45,8 @@ pub struct AppParts {
     pub state: web::Data<AppState>,
     pub spec: SpecJson,
     pub routes: web::Data<RouteTable>,
+    /// The webhook threads; they stop when the last copy goes.
+    pub webhooks: std::sync::Arc<service::webhooks::worker::Running>,
 }
 
 impl AppParts {
@@ -52,10 +54,19 @@ impl AppParts {
         let spec = http::api_spec();
         let routes = web::Data::new(RouteTable::from_spec(&spec));
         let spec = SpecJson(web::Bytes::from(spec.to_json().unwrap_or_default()));
+        let webhooks = std::sync::Arc::new(service::webhooks::worker::start(
+            state.db.clone(),
+            state.config.webhooks.clone(),
+            std::sync::Arc::new(http::webhooks::shapes::PublicShapes(
+                state.config.site_urls.clone(),
+            )),
+            state.metrics.webhooks.clone(),
+        ));
         AppParts {
             state: web::Data::new(state),
             spec,
             routes,
+            webhooks,
         }
     }
 }

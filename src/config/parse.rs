@@ -288,3 +288,25 @@ pub(super) fn preview_ttl_days(get: &impl Fn(&str) -> Option<String>) -> Result<
         n => Ok(n as u32),
     }
 }
+
+/// `WEBHOOK_ALLOW_PRIVATE_TARGETS`, `WEBHOOK_RETRY_SCHEDULE` (seconds,
+/// comma separated) and `WEBHOOK_DELIVERY_THREADS`.
+pub(super) fn webhooks(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::domain::webhook::WebhookSettings, ConfigError> {
+    let mut settings = crate::domain::webhook::WebhookSettings {
+        allow_private_targets: parse_bool(get, "WEBHOOK_ALLOW_PRIVATE_TARGETS", false)?,
+        threads: positive(get, "WEBHOOK_DELIVERY_THREADS", 4)?.min(64) as usize,
+        ..Default::default()
+    };
+    if let Some(text) = get("WEBHOOK_RETRY_SCHEDULE") {
+        let steps: Result<Vec<u64>, _> = text.split(',').map(|s| s.trim().parse::<u64>()).collect();
+        settings.schedule = steps.ok().filter(|s| s.len() <= 20).ok_or_else(|| {
+            invalid(
+                "WEBHOOK_RETRY_SCHEDULE",
+                "expected up to 20 whole numbers of seconds, comma separated",
+            )
+        })?;
+    }
+    Ok(settings)
+}

@@ -7,8 +7,7 @@
 //! [`DbConnection`] where it is not (full-text search, upserts).
 //!
 //! Diesel is synchronous, so [`Db::read`] and [`Db::write`] run the closure on
-//! actix's blocking pool with the pool checkout inside it; the async workers
-//! never wait on the database.
+//! actix's blocking pool with the pool checkout inside it; the async workers never wait on the database.
 //!
 //! Writes on SQLite go through one dedicated connection behind a mutex: SQLite
 //! has a single writer anyway, and queueing in-process avoids `SQLITE_BUSY`
@@ -37,6 +36,7 @@ pub mod sitemap;
 pub mod tags;
 pub mod tokens;
 mod types;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -241,6 +241,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        active -> Bool,
+        secret -> Text,
+        active_since -> Timestamp,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        message_id -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        duration_ms -> BigInt,
+        error -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_dispatch (id) {
+        id -> Integer,
+        tx -> BigInt,
+        change_id -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(api_tokens -> editors (editor_id));
 diesel::joinable!(author_article_counts -> editors (author_id));
 
@@ -255,6 +309,9 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     editors,
     api_tokens,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
     refresh_tokens,
     password_resets,
     articles,

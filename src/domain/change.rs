@@ -257,6 +257,8 @@ pub enum Action {
     Published,
     Unpublished,
     Deleted,
+    /// A held comment approved: it entered the public thread.
+    Approved,
 }
 
 impl Action {
@@ -267,6 +269,7 @@ impl Action {
             Action::Published => "published",
             Action::Unpublished => "unpublished",
             Action::Deleted => "deleted",
+            Action::Approved => "approved",
         }
     }
 
@@ -277,6 +280,7 @@ impl Action {
             Action::Published,
             Action::Unpublished,
             Action::Deleted,
+            Action::Approved,
         ]
         .into_iter()
         .find(|a| a.as_str() == text)

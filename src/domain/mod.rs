@@ -19,5 +19,6 @@ pub mod slug;
 pub mod sync;
 pub mod text;
 pub mod url;
+pub mod webhook;
 
 pub use role::Role;

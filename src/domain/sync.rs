@@ -37,7 +37,8 @@ impl SyncAction {
     pub fn of(action: Action) -> SyncAction {
         match action {
             Action::Published => SyncAction::Published,
-            Action::Created | Action::Updated => SyncAction::Updated,
+            // `Approved` is a comment's action; an article row never has it.
+            Action::Created | Action::Updated | Action::Approved => SyncAction::Updated,
             Action::Unpublished | Action::Deleted => SyncAction::Removed,
         }
     }

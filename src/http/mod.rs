@@ -36,6 +36,7 @@ pub mod scopes;
 pub mod shares;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;
 
 use actix_web::dev::ResourceDef;
 use actix_web::{HttpRequest, HttpResponse, middleware, web};
@@ -106,6 +107,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                         .service(editors::unlock_editor)
                         .service(tokens::list_all_tokens)
                         .service(tokens::revoke_token)
+                        .configure(webhooks::configure)
                         .service(comments::list_admin_comments)
                         .service(comments::bulk_moderate_comments)
                         .service(comments::get_admin_comment)

@@ -72,6 +72,7 @@ needs in its `security`. Public routes need nothing.\n\n\
         (name = "admin-shares", description = "Raw share events and share statistics."),
         (name = "admin-editors", description = "Editor accounts (admins only)."),
         (name = "admin-tokens", description = "Every editor's API tokens (admins only)."),
+        (name = "admin-webhooks", description = "Signed webhooks to other systems (admins only)."),
         (name = "operations", description = "Health, readiness, metrics and this document.")
     )
 )]

@@ -14,7 +14,7 @@
 //! | `DELETE /admin/shares…` (reader-made data, removed by moderators) | `comments:moderate` |
 //! | `GET /admin/tags…` | `articles:read` |
 //! | `POST`/`PATCH`/`DELETE /admin/tags…` | `tags:write` |
-//! | `/admin/editors…`, `/admin/tokens…` | `editors:admin` |
+//! | `/admin/editors…`, `/admin/tokens…`, `/admin/webhooks…` | `editors:admin` |
 //! | `GET /auth/me` | none: any token |
 //! | anything else (`/auth/tokens`, `/auth/password`, `PATCH /auth/me`, unknown paths) | a password session |
 
@@ -49,7 +49,7 @@ pub fn required(method: &str, path: &str) -> Access {
             ("shares", true) => Scope::SharesRead,
             ("shares", false) => Scope::CommentsModerate,
             ("tags", false) => Scope::TagsWrite,
-            ("editors", _) | ("tokens", _) => Scope::EditorsAdmin,
+            ("editors", _) | ("tokens", _) | ("webhooks", _) => Scope::EditorsAdmin,
             _ => return Access::PasswordSession,
         };
         return Access::Scope(scope);

@@ -53,6 +53,21 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     password_verifications: Counter,
+    /// Webhook deliveries: set by the delivery workers.
+    pub webhooks: WebhookMetrics,
+}
+
+/// Webhook counters (`broadsheet_webhook_*`).
+#[derive(Clone, Default)]
+pub struct WebhookMetrics {
+    /// Attempts answered 2xx.
+    pub sent: Counter,
+    /// Attempts that failed (refused target, timeout, non-2xx).
+    pub failed: Counter,
+    /// Endpoints disabled after failing a whole retry schedule.
+    pub disabled: Counter,
+    /// Deliveries pending (due or waiting for a retry), as last counted.
+    pub queue: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Metrics {
@@ -83,7 +98,29 @@ impl Metrics {
             limit_store_failures,
         );
         registry.register_collector(Box::new(StorageCollector { db, cache }));
+        let webhooks = WebhookMetrics::default();
+        registry.register(
+            "webhook_deliveries_sent",
+            "Webhook attempts answered 2xx",
+            webhooks.sent.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_failed",
+            "Webhook attempts that failed (refused, timed out, not 2xx)",
+            webhooks.failed.clone(),
+        );
+        registry.register(
+            "webhook_endpoints_disabled",
+            "Webhook endpoints disabled after failing a whole retry schedule",
+            webhooks.disabled.clone(),
+        );
+        registry.register(
+            "webhook_queue_depth",
+            "Webhook deliveries pending",
+            webhooks.queue.clone(),
+        );
         Metrics {
+            webhooks,
             registry,
             requests,
             latency,

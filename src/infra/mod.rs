@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod response_cache;
 pub mod shared_limit;
+pub mod webhook_sender;

@@ -306,7 +306,8 @@ pub async fn update(
         }
         let after = db::comments::find(conn, id)?.ok_or_else(|| no_comment(id))?;
         let visible = current.is_counted() || after.is_counted();
-        keys::comment_written(conn, id, current.article_id, Action::Updated, visible)?;
+        let action = approval(current.is_counted(), after.is_counted());
+        keys::comment_written(conn, id, current.article_id, action, visible)?;
         Ok(after)
     })
     .await
@@ -325,7 +326,7 @@ pub async fn bulk_moderate(db: &Db, ids: Vec<i64>, status: CommentStatus) -> Res
         for (id, article_id, delta) in &moved {
             *deltas.entry(*article_id).or_default() += delta;
             // A move between two hidden statuses changes no public thread.
-            keys::comment_written(conn, *id, *article_id, Action::Updated, *delta != 0)?;
+            keys::comment_written(conn, *id, *article_id, approval(false, *delta > 0), *delta != 0)?;
         }
         for (article_id, delta) in deltas {
             if delta != 0 {
@@ -370,4 +371,14 @@ pub async fn delete(db: &Db, id: i64) -> Result<(), AppError> {
         Ok(())
     })
     .await
+}
+
+/// A moderation that brought a comment into the public thread is recorded
+/// as `approved` (what webhooks announce); any other change as `updated`.
+fn approval(was_counted: bool, is_counted: bool) -> Action {
+    if !was_counted && is_counted {
+        Action::Approved
+    } else {
+        Action::Updated
+    }
 }

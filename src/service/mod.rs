@@ -15,3 +15,4 @@ pub mod shares;
 pub mod sitemaps;
 pub mod tags;
 pub mod tokens;
+pub mod webhooks;

@@ -29,3 +29,4 @@ mod shares;
 mod sync;
 mod tags;
 mod tokens;
+mod webhooks;

@@ -397,7 +397,7 @@ backend_tests!(
 /// The lowest role of every operation under `/api/v1/admin`. An operation
 /// in the document but not here fails the test: a new editor route must be
 /// placed in this table on purpose.
-const MIN_ROLE: [(&str, &str); 30] = [
+const MIN_ROLE: [(&str, &str); 39] = [
     ("listAdminArticles", "author"),
     ("createArticle", "author"),
     ("getAdminArticle", "author"),
@@ -428,6 +428,15 @@ const MIN_ROLE: [(&str, &str); 30] = [
     ("unlockEditor", "admin"),
     ("listAllTokens", "admin"),
     ("revokeToken", "admin"),
+    ("listWebhooks", "admin"),
+    ("createWebhook", "admin"),
+    ("getWebhook", "admin"),
+    ("updateWebhook", "admin"),
+    ("deleteWebhook", "admin"),
+    ("testWebhook", "admin"),
+    ("rotateWebhookSecret", "admin"),
+    ("listWebhookDeliveries", "admin"),
+    ("redeliverWebhook", "admin"),
 ];
 
 fn rank(role: &str) -> u8 {

@@ -1,0 +1,135 @@
+//! The dispatcher: change log → outbox. One transaction reads the settled
+//! rows after the stored position (locked `FOR UPDATE` on PostgreSQL, so
+//! one instance dispatches at a time; SQLite has one writer), inserts one
+//! delivery per matching active endpoint with the payload built now, and
+//! stores the new position. A crash before the commit leaves both as they
+//! were; after it, both moved: no enqueue is lost or made twice.
+
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use super::{Presenter, message_id, new_delivery};
+use crate::db::changes::{self, ChangeRow};
+use crate::db::webhooks::{self as store, EndpointRow};
+use crate::db::{self, Db, DbConnection};
+use crate::domain::change::{Action, Entity};
+use crate::domain::{date, webhook};
+use crate::error::AppError;
+
+/// Change rows read per transaction.
+const BATCH: i64 = 500;
+/// The largest `data` sent whole; past it the article's bodies
+/// (`body`, `body_html`, `body_text`) are left out and `truncated` is set.
+pub const MAX_DATA_BYTES: usize = 64 * 1024;
+
+/// Turns the settled changes after the position into deliveries; returns
+/// how many it queued. Does nothing (and writes nothing) when no endpoint
+/// is active or no change is waiting.
+pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<usize, AppError> {
+    let waiting = db.read_blocking(|conn| {
+        if !store::any_active(conn)? {
+            return Ok(false);
+        }
+        let at = store::position(conn)?;
+        Ok(!changes::read_settled(conn, at, 1)?.is_empty())
+    })?;
+    if !waiting {
+        return Ok(0);
+    }
+    db.write_blocking(|conn| {
+        let at = store::lock_position(conn)?;
+        let rows = changes::read_settled(conn, at, BATCH)?;
+        let Some(last) = rows.last().map(ChangeRow::position) else {
+            return Ok(0);
+        };
+        let endpoints = store::active_endpoints(conn)?;
+        let now = date::now();
+        let mut queued = 0;
+        for row in &rows {
+            let Some(event) = webhook::event_for(row.entity, row.action, row.public) else {
+                continue;
+            };
+            let targets: Vec<&EndpointRow> = endpoints
+                .iter()
+                .filter(|e| e.active_since <= row.changed_at)
+                .filter(|e| e.events.split_whitespace().any(|x| x == event))
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let data = data_for(conn, present, row, now)?;
+            let keys: Vec<String> = row
+                .keys()
+                .into_iter()
+                .filter(|k| k.public())
+                .map(|k| k.to_string())
+                .collect();
+            let body = envelope(event, row.changed_at, data, &keys);
+            for endpoint in targets {
+                let new = new_delivery(endpoint.id, message_id(), event, body.clone(), now);
+                store::insert_delivery(conn, &new)?;
+                queued += 1;
+            }
+        }
+        store::set_position(conn, last)?;
+        Ok(queued)
+    })
+}
+
+/// The body sent: `{type, timestamp, data, surrogate_keys}`.
+pub fn envelope(event: &str, at: NaiveDateTime, data: Value, keys: &[String]) -> String {
+    let data = bounded(data);
+    json!({
+        "type": event,
+        "timestamp": at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": data,
+        "surrogate_keys": keys,
+    })
+    .to_string()
+}
+
+/// `data`, without the article bodies when it is too large.
+fn bounded(mut data: Value) -> Value {
+    if data.to_string().len() <= MAX_DATA_BYTES {
+        return data;
+    }
+    if let Some(object) = data.as_object_mut() {
+        for field in ["body", "body_html", "body_text", "pull_quotes"] {
+            object.remove(field);
+        }
+        object.insert("truncated".into(), Value::Bool(true));
+    }
+    data
+}
+
+/// The entity as the public API shows it now; `{id, slug}` when the
+/// public can no longer see it (deleted, unpublished, or changed since).
+fn data_for(
+    conn: &mut DbConnection,
+    present: &dyn Presenter,
+    row: &ChangeRow,
+    now: NaiveDateTime,
+) -> Result<Value, AppError> {
+    let gone = json!({"id": row.entity_id, "slug": row.slug});
+    if row.action == Action::Deleted || row.action == Action::Unpublished {
+        return Ok(gone);
+    }
+    Ok(match row.entity {
+        Entity::Article => match db::articles::find(conn, row.entity_id)? {
+            Some(article) if article.is_visible(now) => present.article(db::articles::view(conn, article)?),
+            _ => gone,
+        },
+        Entity::Comment => match db::comments::find(conn, row.entity_id)? {
+            Some(comment) if comment.is_counted() => present.comment(comment),
+            _ => json!({"id": row.entity_id}),
+        },
+        Entity::Tag => match db::tags::find(conn, row.entity_id)? {
+            Some(tag) => {
+                let views = crate::service::tags::with_counts(conn, vec![tag], true)?;
+                views.into_iter().next().map_or(gone, |v| present.tag(v))
+            }
+            None => gone,
+        },
+        _ => gone,
+    })
+}

@@ -1,0 +1,255 @@
+//! The delivery threads, off the request path: one poller that runs the
+//! dispatcher and claims due deliveries, and `WEBHOOK_DELIVERY_THREADS`
+//! senders that make the attempts and record them.
+//!
+//! A claim sets a lease of [`LEASE`] on the delivery; an instance killed
+//! mid-attempt leaves it leased, and it is due again when the lease runs
+//! out. With several instances, PostgreSQL's `FOR UPDATE SKIP LOCKED` hands
+//! each due delivery to one claimer; SQLite's single writer does the same.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use super::{DeliveryRow, EndpointRow, Presenter};
+use crate::db::webhooks::{self as store, AttemptRow};
+use crate::db::{Db, DbConnection};
+use crate::domain::date;
+use crate::domain::webhook::{self, WebhookSettings};
+use crate::error::AppError;
+use crate::infra::metrics::WebhookMetrics;
+use crate::infra::webhook_sender::{self, Outcome};
+
+/// How often the poller looks for changes and due deliveries.
+pub const POLL: Duration = Duration::from_millis(250);
+/// How long a claim holds a delivery: longer than an attempt can take.
+pub const LEASE: Duration = Duration::from_secs(30);
+const QUEUE_EVERY: Duration = Duration::from_secs(5);
+
+/// The running threads; they stop when this is dropped.
+pub struct Running {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+struct Shared {
+    db: Db,
+    settings: WebhookSettings,
+    metrics: WebhookMetrics,
+    stop: Arc<AtomicBool>,
+    busy: AtomicUsize,
+}
+
+type Job = (DeliveryRow, EndpointRow);
+
+/// Starts the poller and the senders.
+pub fn start(
+    db: Db,
+    settings: WebhookSettings,
+    present: Arc<dyn Presenter>,
+    metrics: WebhookMetrics,
+) -> Running {
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        db,
+        settings,
+        metrics,
+        stop: stop.clone(),
+        busy: AtomicUsize::new(0),
+    });
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for n in 0..shared.settings.threads {
+        let (shared, receiver) = (shared.clone(), receiver.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("webhook-sender-{n}"))
+            .spawn(move || send_loop(&shared, &receiver));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a webhook sender thread");
+        }
+    }
+    let spawned = std::thread::Builder::new()
+        .name("webhook-poller".into())
+        .spawn(move || poll_loop(&shared, present.as_ref(), sender));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the webhook poller: no webhooks will be sent");
+    }
+    Running { stop }
+}
+
+fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>) {
+    let mut last_queue = Instant::now() - QUEUE_EVERY;
+    while !shared.stop.load(Ordering::Acquire) {
+        if let Err(e) = super::dispatch::dispatch_once(&shared.db, present) {
+            tracing::warn!(error = %e, "webhook dispatch failed; retrying");
+        }
+        let free = shared.settings.threads - shared.busy.load(Ordering::Acquire).min(shared.settings.threads);
+        if free > 0 {
+            match claim(shared, free) {
+                Ok(claimed) => {
+                    for job in claimed {
+                        shared.busy.fetch_add(1, Ordering::AcqRel);
+                        if jobs.send(job).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
+            }
+        }
+        if last_queue.elapsed() >= QUEUE_EVERY {
+            last_queue = Instant::now();
+            if let Ok(depth) = shared.db.read_blocking(|conn| Ok(store::queue_depth(conn)?)) {
+                shared.metrics.queue.set(depth);
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Claims up to `limit` due deliveries, with their endpoints. Reads first
+/// (uncounted, no write lock) so an idle instance writes nothing.
+fn claim(shared: &Shared, limit: usize) -> Result<Vec<Job>, AppError> {
+    let now = date::now();
+    let any = shared.db.read_blocking(|conn| Ok(store::any_due(conn, now)?))?;
+    if !any {
+        return Ok(Vec::new());
+    }
+    let lease = now + LEASE;
+    shared.db.write_blocking(|conn| {
+        let rows = store::claim_due(conn, now, lease, limit as i64)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(endpoint) = store::find_endpoint(conn, row.endpoint_id)? {
+                jobs.push((row, endpoint));
+            }
+        }
+        Ok(jobs)
+    })
+}
+
+fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv_timeout(POLL),
+            Err(_) => return,
+        };
+        match job {
+            Ok((delivery, endpoint)) => {
+                attempt(shared, delivery, endpoint);
+                shared.busy.fetch_sub(1, Ordering::AcqRel);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Acquire) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Makes one attempt and records it.
+fn attempt(shared: &Shared, delivery: DeliveryRow, endpoint: EndpointRow) {
+    let timestamp = chrono::Utc::now().timestamp();
+    let outcome = match webhook::sign(
+        &endpoint.secret,
+        &delivery.message_id,
+        timestamp,
+        delivery.payload.as_bytes(),
+    ) {
+        Some(signature) => {
+            let headers = [
+                ("webhook-id", delivery.message_id.clone()),
+                ("webhook-timestamp", timestamp.to_string()),
+                ("webhook-signature", signature),
+            ];
+            webhook_sender::send(
+                &endpoint.url,
+                &headers,
+                delivery.payload.as_bytes(),
+                shared.settings.allow_private_targets,
+            )
+        }
+        None => Outcome {
+            status: None,
+            duration: Duration::ZERO,
+            error: Some("the endpoint's secret is not a whsec_ secret".into()),
+            body: None,
+        },
+    };
+    if outcome.succeeded() {
+        shared.metrics.sent.inc();
+    } else {
+        shared.metrics.failed.inc();
+    }
+    let settings = &shared.settings;
+    let recorded = shared
+        .db
+        .write_blocking(|conn| record(conn, settings, &delivery, &endpoint, &outcome));
+    match recorded {
+        Ok(true) => {
+            shared.metrics.disabled.inc();
+            tracing::warn!(
+                endpoint = endpoint.id,
+                "webhook endpoint disabled: its retry schedule ran out"
+            );
+        }
+        Ok(false) => {}
+        // The lease runs out and the delivery is tried again.
+        Err(e) => tracing::warn!(error = %e, delivery = delivery.id, "recording a webhook attempt failed"),
+    }
+}
+
+/// Stores the attempt and what follows; returns whether the endpoint was
+/// disabled (its schedule ran out with no success since the delivery was
+/// queued).
+fn record(
+    conn: &mut DbConnection,
+    settings: &WebhookSettings,
+    delivery: &DeliveryRow,
+    endpoint: &EndpointRow,
+    outcome: &Outcome,
+) -> Result<bool, AppError> {
+    let now = date::now();
+    let attempts = delivery.attempts + 1;
+    let retry = webhook::retry_delay(&settings.schedule, attempts as usize, rand::random::<f64>());
+    let (status, next) = match (outcome.succeeded(), retry) {
+        (true, _) => (store::DELIVERED, now),
+        (false, Some(delay)) => (store::PENDING, now + delay),
+        (false, None) => (store::FAILED, now),
+    };
+    let row = AttemptRow {
+        id: 0,
+        delivery_id: delivery.id,
+        attempted_at: now,
+        status_code: outcome.status.map(i32::from),
+        duration_ms: outcome.duration.as_millis() as i64,
+        error: outcome.error.clone(),
+        response_body: outcome.body.clone(),
+    };
+    store::finish_attempt(conn, &row, status, attempts, next)?;
+    if status != store::FAILED || store::succeeded_since_first_attempt(conn, endpoint.id, delivery.id)? {
+        return Ok(false);
+    }
+    let Some(current) = store::find_endpoint(conn, endpoint.id)? else {
+        return Ok(false);
+    };
+    if !current.active {
+        return Ok(false);
+    }
+    let changes = store::EndpointChanges {
+        active: Some(false),
+        disabled_reason: Some(Some(format!(
+            "every attempt of delivery {} failed over the whole retry schedule ({attempts} attempts); last: {}",
+            delivery.id,
+            outcome.error.as_deref().unwrap_or("no answer")
+        ))),
+        disabled_at: Some(Some(now)),
+        updated_at: Some(now),
+        ..Default::default()
+    };
+    store::update_endpoint(conn, endpoint.id, &changes)?;
+    Ok(true)
+}
