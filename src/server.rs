@@ -19,7 +19,8 @@ pub fn connect(config: &Config) -> Result<Db, String> {
             max_size: config.db_pool_size,
             timeout: config.db_timeout,
         },
-    )
+    )?
+    .with_replicas(&config.replicas.urls, config.replicas.max_lag)
 }
 
 /// Migrates, connects and (in development) seeds: everything before listening.
