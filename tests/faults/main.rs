@@ -8,4 +8,5 @@ mod support;
 mod durability;
 mod instances;
 mod outage;
+mod replicas;
 mod shutdown;

@@ -7,6 +7,7 @@
 pub mod db;
 pub mod http;
 pub mod proxy;
+pub mod standby;
 #[path = "../../api/support/settings.rs"]
 pub mod settings;
 
@@ -152,7 +153,7 @@ fn base_vars(database_url: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
