@@ -57,11 +57,7 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)], database_url: &str) -> Result<ReplicaSettings, ConfigError> {
-        let get = |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        };
+        let get = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
         replicas(&get, database_url)
     }
 
@@ -95,7 +91,10 @@ mod tests {
         assert!(e.message.contains("SQLite"), "{}", e.message);
         let vars = [("DATABASE_REPLICA_URLS", "mysql://r1/db")];
         assert!(read(&vars, PG).unwrap_err().message.contains("mysql"));
-        let vars = [("DATABASE_REPLICA_URLS", "postgres://r1/db"), ("REPLICA_MAX_LAG_SECONDS", "0")];
+        let vars = [
+            ("DATABASE_REPLICA_URLS", "postgres://r1/db"),
+            ("REPLICA_MAX_LAG_SECONDS", "0"),
+        ];
         assert_eq!(read(&vars, PG).unwrap_err().variable, "REPLICA_MAX_LAG_SECONDS");
     }
 }

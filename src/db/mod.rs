@@ -167,8 +167,7 @@ impl Db {
                 url.to_string()
             }
         };
-        let queries = QueryCounts::default();
-        let writes = Arc::new(AtomicU64::new(0));
+        let (queries, writes) = (QueryCounts::default(), Arc::new(AtomicU64::new(0)));
         let settings = ConnectionSettings {
             url,
             backend,

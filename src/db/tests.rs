@@ -39,8 +39,7 @@ fn a_write_that_panics_leaves_the_sqlite_writer_usable() {
         v: String,
     }
     let mut other = SqliteConnection::establish(sqlite_path(&url)).unwrap();
-    let rows: Vec<Row> =
-        diesel::RunQueryDsl::load(diesel::sql_query("SELECT v FROM t"), &mut other).unwrap();
+    let rows: Vec<Row> = diesel::RunQueryDsl::load(diesel::sql_query("SELECT v FROM t"), &mut other).unwrap();
     let values: Vec<String> = rows.into_iter().map(|r| r.v).collect();
     assert_eq!(values, ["committed"]);
 }

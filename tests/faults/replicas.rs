@@ -49,7 +49,10 @@ fn wait_for_state(client: &mut Client, state: &str, limit: Duration) -> Instant 
             assert_eq!(seen["in_rotation"], state == "healthy", "{seen}");
             return Instant::now();
         }
-        assert!(Instant::now() < deadline, "replica not {state} after {limit:?}: {seen}");
+        assert!(
+            Instant::now() < deadline,
+            "replica not {state} after {limit:?}: {seen}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -62,7 +65,11 @@ fn title(client: &mut Client, path: &str) -> String {
 
 fn patch_title(admin: &mut Client, id: i64, title: &str) {
     let reply = admin
-        .request("PATCH", &format!("/api/v1/admin/articles/{id}"), Some(&json!({"title": title})))
+        .request(
+            "PATCH",
+            &format!("/api/v1/admin/articles/{id}"),
+            Some(&json!({"title": title})),
+        )
         .expect("patch");
     assert_eq!(reply.status, 200, "{}", reply.text());
 }
@@ -103,12 +110,22 @@ fn public_reads_go_to_a_replica_in_rotation_and_leave_it_while_it_lags() {
         assert_eq!(title(&mut public, &path), "Replicated");
     }
     let on_replica = replica_reads(&mut public) - before;
-    assert!(on_replica >= 15.0, "{on_replica} of 20 public reads on the replica");
+    assert!(
+        on_replica >= 15.0,
+        "{on_replica} of 20 public reads on the replica"
+    );
     let before = replica_reads(&mut public);
     for _ in 0..5 {
-        assert_eq!(admin.get(&format!("/api/v1/admin/articles/{id}")).unwrap().status, 200);
+        assert_eq!(
+            admin.get(&format!("/api/v1/admin/articles/{id}")).unwrap().status,
+            200
+        );
     }
-    assert_eq!(replica_reads(&mut public), before, "editors' reads stay on the primary");
+    assert_eq!(
+        replica_reads(&mut public),
+        before,
+        "editors' reads stay on the primary"
+    );
 
     // The replica really answers them: with replay paused, a change made
     // behind the service's back (no change-log row: nothing raises this
@@ -121,39 +138,71 @@ fn public_reads_go_to_a_replica_in_rotation_and_leave_it_while_it_lags() {
         "WITH u AS (UPDATE articles SET title = 'Changed behind the service' WHERE id = {id} RETURNING id) \
          SELECT COUNT(*) AS n FROM u"
     ));
-    assert_eq!(title(&mut public, &path), "Replicated", "served by the paused replica");
-    assert!(behind_the_back.elapsed() < Duration::from_secs(2), "too slow to prove anything");
+    assert_eq!(
+        title(&mut public, &path),
+        "Replicated",
+        "served by the paused replica"
+    );
+    assert!(
+        behind_the_back.elapsed() < Duration::from_secs(2),
+        "too slow to prove anything"
+    );
 
     // An editor's edit through the service is seen on the next public read
     // although the replica has not replayed it: that read goes to the primary.
     let fallback = fallback_reads(&mut public);
     patch_title(&mut admin, id, "Edited while the replica is paused");
     assert_eq!(title(&mut public, &path), "Edited while the replica is paused");
-    assert!(fallback_reads(&mut public) > fallback, "the read after the edit fell back to the primary");
+    assert!(
+        fallback_reads(&mut public) > fallback,
+        "the read after the edit fell back to the primary"
+    );
 
     // Out of rotation once it lags more than 2 s, not before.
     let out = wait_for_state(&mut public, "lagging", Duration::from_secs(20));
     let after = out.duration_since(behind_the_back);
-    assert!(after >= Duration::from_secs(2), "taken out after {after:?}, before the bound");
+    assert!(
+        after >= Duration::from_secs(2),
+        "taken out after {after:?}, before the bound"
+    );
     let lag = replica(&mut public)["lag_seconds"].as_f64().expect("lag");
     assert!(lag >= 2.0, "lag {lag}");
-    assert_eq!(metric(&mut public, "broadsheet_replica_in_rotation{replica=\"1\",state=\"lagging\"}"), 0.0);
+    assert_eq!(
+        metric(
+            &mut public,
+            "broadsheet_replica_in_rotation{replica=\"1\",state=\"lagging\"}"
+        ),
+        0.0
+    );
     assert!(metric(&mut public, "broadsheet_replica_lag_seconds{replica=\"1\"}") >= 2.0);
     let before = replica_reads(&mut public);
     for _ in 0..5 {
         assert_eq!(title(&mut public, &path), "Edited while the replica is paused");
     }
-    assert_eq!(replica_reads(&mut public), before, "no reads on a lagging replica");
+    assert_eq!(
+        replica_reads(&mut public),
+        before,
+        "no reads on a lagging replica"
+    );
 
     // Failback: replay resumed, it catches up and serves again.
     standby.resume_replay();
     wait_for_state(&mut public, "healthy", Duration::from_secs(20));
-    assert_eq!(metric(&mut public, "broadsheet_replica_in_rotation{replica=\"1\",state=\"healthy\"}"), 1.0);
+    assert_eq!(
+        metric(
+            &mut public,
+            "broadsheet_replica_in_rotation{replica=\"1\",state=\"healthy\"}"
+        ),
+        1.0
+    );
     let before = replica_reads(&mut public);
     for _ in 0..10 {
         assert_eq!(title(&mut public, &path), "Edited while the replica is paused");
     }
-    assert!(replica_reads(&mut public) - before >= 8.0, "reads back on the replica");
+    assert!(
+        replica_reads(&mut public) - before >= 8.0,
+        "reads back on the replica"
+    );
 }
 
 /// The hazard: an eviction (this instance's write, or another's through
@@ -243,7 +292,14 @@ fn sqlite_refuses_replicas_at_start() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().expect("output");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("DATABASE_REPLICA_URLS") && text.contains("SQLite"), "{text}");
+    assert!(
+        text.contains("DATABASE_REPLICA_URLS") && text.contains("SQLite"),
+        "{text}"
+    );
 }

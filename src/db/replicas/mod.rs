@@ -326,8 +326,8 @@ struct Lsn {
 
 /// The primary's current WAL write position, as bytes from `0/0`.
 fn primary_lsn(conn: &mut DbConnection) -> diesel::QueryResult<u64> {
-    let row: Lsn = diesel::sql_query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS lsn")
-        .get_result(conn)?;
+    let row: Lsn =
+        diesel::sql_query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS lsn").get_result(conn)?;
     Ok(row.lsn.unwrap_or(0) as u64)
 }
 
@@ -348,7 +348,10 @@ mod tests {
 
     #[test]
     fn names_drop_credentials_and_options() {
-        assert_eq!(display_name("postgres://u:secret@db2:5433/news?sslmode=require"), "db2:5433/news");
+        assert_eq!(
+            display_name("postgres://u:secret@db2:5433/news?sslmode=require"),
+            "db2:5433/news"
+        );
         assert_eq!(display_name("postgresql://db3/news"), "db3/news");
     }
 

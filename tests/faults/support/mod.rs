@@ -7,9 +7,9 @@
 pub mod db;
 pub mod http;
 pub mod proxy;
-pub mod standby;
 #[path = "../../api/support/settings.rs"]
 pub mod settings;
+pub mod standby;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

@@ -39,18 +39,28 @@ fn parts(url: &str) -> (String, u16, String) {
 
 fn skip(why: &str) -> Option<Standby> {
     let required = std::env::var("REQUIRE_REPLICA").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
-    assert!(!required, "REQUIRE_REPLICA=1 but the replica test cannot run: {why}");
-    eprintln!("SKIPPED (no streaming replica: {why}): {}", std::thread::current().name().unwrap_or("?"));
+    assert!(
+        !required,
+        "REQUIRE_REPLICA=1 but the replica test cannot run: {why}"
+    );
+    eprintln!(
+        "SKIPPED (no streaming replica: {why}): {}",
+        std::thread::current().name().unwrap_or("?")
+    );
     None
 }
 
 /// The server binaries of the primary's major version.
 fn binaries(primary_url: &str) -> Result<PathBuf, String> {
-    let major = Sql::open(primary_url).scalar("SELECT current_setting('server_version_num')::bigint / 10000 AS n");
+    let major =
+        Sql::open(primary_url).scalar("SELECT current_setting('server_version_num')::bigint / 10000 AS n");
     let bin = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
     for tool in ["pg_basebackup", "postgres"] {
         if !bin.join(tool).is_file() {
-            return Err(format!("{} is missing (Debian package postgresql-{major})", bin.join(tool).display()));
+            return Err(format!(
+                "{} is missing (Debian package postgresql-{major})",
+                bin.join(tool).display()
+            ));
         }
     }
     Ok(bin)
@@ -59,7 +69,10 @@ fn binaries(primary_url: &str) -> Result<PathBuf, String> {
 /// `id -u postgres`, `id -g postgres`.
 fn postgres_ids() -> Result<(u32, u32), String> {
     let id = |flag: &str| -> Result<u32, String> {
-        let out = Command::new("id").args([flag, "postgres"]).output().map_err(|e| e.to_string())?;
+        let out = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .map_err(|e| e.to_string())?;
         String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()
@@ -71,7 +84,14 @@ fn postgres_ids() -> Result<(u32, u32), String> {
 fn as_postgres(bin: &Path, tool: &str, ids: (u32, u32)) -> Command {
     let mut command = Command::new("setpriv");
     command
-        .args(["--reuid", &ids.0.to_string(), "--regid", &ids.1.to_string(), "--clear-groups", "--"])
+        .args([
+            "--reuid",
+            &ids.0.to_string(),
+            "--regid",
+            &ids.1.to_string(),
+            "--clear-groups",
+            "--",
+        ])
         .arg(bin.join(tool));
     command
 }
@@ -92,7 +112,10 @@ impl Standby {
         if current_uid() != 0 && current_uid() != ids.0 {
             return skip("the tests run neither as root nor as the postgres user");
         }
-        let dir = tempfile::Builder::new().prefix("bs-standby").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("bs-standby")
+            .tempdir()
+            .expect("temp dir");
         std::os::unix::fs::chown(dir.path(), Some(ids.0), Some(ids.1)).expect("chown");
         let data = dir.path().join("data");
         let (host, primary_port, db) = parts(primary_url);
@@ -115,7 +138,10 @@ impl Standby {
             if out.status.success() {
                 break;
             }
-            eprintln!("pg_basebackup failed, trying again: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "pg_basebackup failed, trying again: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let _ = std::fs::remove_dir_all(&data);
             out = backup();
         }
@@ -129,7 +155,10 @@ impl Standby {
         for (file, text) in [
             ("postgresql.conf", ""),
             ("pg_ident.conf", ""),
-            ("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 trust\n"),
+            (
+                "pg_hba.conf",
+                "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+            ),
         ] {
             let path = data.join(file);
             if file == "pg_hba.conf" || !path.exists() {
@@ -145,7 +174,14 @@ impl Standby {
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-c")
             .arg(format!("unix_socket_directories={}", dir.path().display()))
-            .args(["-c", "hot_standby=on", "-c", "shared_buffers=16MB", "-c", "fsync=off"])
+            .args([
+                "-c",
+                "hot_standby=on",
+                "-c",
+                "shared_buffers=16MB",
+                "-c",
+                "fsync=off",
+            ])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -169,7 +205,11 @@ impl Standby {
             if ready == Some(1) {
                 return;
             }
-            assert!(Instant::now() < deadline, "standby not ready after 60 s:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "standby not ready after 60 s:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -185,11 +225,13 @@ impl Standby {
 
     /// Stops replaying WAL (it keeps receiving it): the replica falls behind.
     pub fn pause_replay(&self) {
-        self.sql().scalar("SELECT 1::bigint AS n FROM (SELECT pg_wal_replay_pause()) p");
+        self.sql()
+            .scalar("SELECT 1::bigint AS n FROM (SELECT pg_wal_replay_pause()) p");
     }
 
     pub fn resume_replay(&self) {
-        self.sql().scalar("SELECT 1::bigint AS n FROM (SELECT pg_wal_replay_resume()) p");
+        self.sql()
+            .scalar("SELECT 1::bigint AS n FROM (SELECT pg_wal_replay_resume()) p");
     }
 }
 
@@ -209,7 +251,9 @@ fn current_uid() -> u32 {
 impl Drop for Standby {
     fn drop(&mut self) {
         // Immediate shutdown (SIGQUIT): nothing here is worth a checkpoint.
-        let _ = Command::new("kill").args(["-QUIT", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
