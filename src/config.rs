@@ -19,6 +19,8 @@ use parse::{parse_num, positive};
 pub mod cluster;
 pub mod origins;
 mod parse;
+mod replicas;
+pub use replicas::ReplicaSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -96,6 +98,8 @@ pub struct Config {
     /// Bearer token that opens `/metrics` on the public listener.
     pub metrics_token: Option<String>,
     pub db_pool_size: Option<u32>,
+    /// Read replicas (`DATABASE_REPLICA_URLS`, `REPLICA_MAX_LAG_SECONDS`).
+    pub replicas: ReplicaSettings,
     pub db_timeout: Duration,
     pub shutdown_grace: Duration,
     pub workers: Option<usize>,
@@ -173,10 +177,12 @@ impl Config {
         let feeds = parse::feeds(&get)?;
         let db_pool_size = parse::automatic_count::<u32>(&get, "DB_POOL_SIZE")?;
         let workers = parse::automatic_count::<usize>(&get, "WORKERS")?;
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let replicas = replicas::replicas(&get, &database_url)?;
 
         Ok(Config {
             environment,
-            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            database_url,
             bind_addr: get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_string()),
             jwt_secret,
             jwt_secret_generated,
@@ -214,6 +220,7 @@ impl Config {
             metrics_addr: get("METRICS_ADDR"),
             metrics_token,
             db_pool_size,
+            replicas,
             db_timeout: Duration::from_secs(positive(&get, "DB_TIMEOUT_SECONDS", 5)?),
             shutdown_grace: Duration::from_secs(parse_num(&get, "SHUTDOWN_GRACE_SECONDS", 30)?),
             workers,

@@ -20,7 +20,8 @@ pub fn connect(config: &Config) -> Result<Db, String> {
             timeout: config.db_timeout,
             pooler: config.database_pooler,
         },
-    )
+    )?
+    .with_replicas(&config.replicas.urls, config.replicas.max_lag, config.database_pooler)
 }
 
 /// Migrates, connects and (in development) seeds: everything before listening.

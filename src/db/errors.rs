@@ -32,7 +32,7 @@ impl From<diesel::r2d2::Error> for AppError {
 /// Errors that mean "the database cannot serve right now" rather than a bug:
 /// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
 fn is_unavailable_message(message: &str) -> bool {
-    const MARKERS: [&str; 11] = [
+    const MARKERS: [&str; 12] = [
         "file is not a database",
         "database disk image is malformed",
         "statement timeout",
@@ -44,6 +44,9 @@ fn is_unavailable_message(message: &str) -> bool {
         "the database system is shutting down",
         "the database system is starting up",
         "server closed the connection",
+        // A hot-standby replica cancelled a read whose rows its replay
+        // had to remove.
+        "conflict with recovery",
     ];
     MARKERS.iter().any(|m| message.contains(m))
 }

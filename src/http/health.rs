@@ -22,6 +22,29 @@ pub struct HealthResponse {
     /// The database backend in use (`sqlite` or `postgres`), on `/readyz`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// On `/readyz` when read replicas are configured
+    /// (`DATABASE_REPLICA_URLS`): each one's standing. A replica out of
+    /// rotation does not make the instance unready (public reads go to the
+    /// others or the primary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<Vec<ReplicaHealth>>,
+}
+
+/// One read replica's standing, from its last health check.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"index": 1, "state": "healthy", "in_rotation": true, "lag_seconds": 0.0}))]
+pub struct ReplicaHealth {
+    /// Its place in `DATABASE_REPLICA_URLS`, from 1 (addresses are not shown).
+    pub index: usize,
+    /// `starting` (not checked yet), `healthy`, `lagging` (more than
+    /// `REPLICA_MAX_LAG_SECONDS` behind) or `down` (no answer, or not a replica).
+    #[schema(example = "healthy")]
+    pub state: &'static str,
+    /// Whether public reads may go to it (only when `healthy`).
+    pub in_rotation: bool,
+    /// How far behind the primary it was at the last check, in seconds;
+    /// null before a check succeeded.
+    pub lag_seconds: Option<f64>,
 }
 
 /// Liveness
@@ -37,13 +60,16 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().no_store().json(HealthResponse {
         status: "ok",
         database: None,
+        replicas: None,
     })
 }
 
 /// Readiness
 ///
 /// `200` when the database answers a query within `DB_TIMEOUT_SECONDS`,
-/// `503` otherwise: take this instance out of the load balancer.
+/// `503` otherwise: take this instance out of the load balancer. With read
+/// replicas, also each replica's state and lag (for information: readiness
+/// depends on the primary only).
 #[utoipa::path(
     operation_id = "readyz",
     tag = "operations",
@@ -54,9 +80,23 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state.db.ping().await?;
+    let replicas = state.db.has_replicas().then(|| {
+        state
+            .db
+            .replica_status()
+            .into_iter()
+            .map(|r| ReplicaHealth {
+                index: r.index,
+                state: r.state.label(),
+                in_rotation: r.in_rotation(),
+                lag_seconds: r.lag_seconds,
+            })
+            .collect()
+    });
     Ok(HttpResponse::Ok().no_store().json(HealthResponse {
         status: "ok",
         database: Some(state.db.backend().name()),
+        replicas,
     }))
 }
 

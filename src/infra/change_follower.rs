@@ -198,6 +198,9 @@ impl Follower {
     fn poll(&mut self, cache: &ResponseCache) -> Result<bool, AppError> {
         let Some(position) = self.position else {
             let head = self.db.read_blocking(|conn| Ok(changes::head(conn)?))?;
+            // Replicas must be past every change before the head too: the
+            // cache forgets them all at once here.
+            self.db.fence_to_primary();
             // Anything kept before the head was read may predate changes
             // this follower will never see: start empty (fills in flight
             // are refused too).
@@ -228,6 +231,9 @@ impl Follower {
             }
             self.take(&settled, &committed, &mut keys);
             if !keys.is_empty() {
+                // Before the eviction: a miss after it must not be read
+                // from a replica that has not replayed these rows.
+                self.db.fence_to_primary();
                 keys.sort_unstable();
                 keys.dedup();
                 cache.invalidate(&keys, Cause::OtherInstance);

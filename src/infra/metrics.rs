@@ -208,11 +208,62 @@ impl Collector for StorageCollector {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
-        self.encode_cache(&mut encoder)
+        self.encode_cache(&mut encoder)?;
+        self.encode_replicas(&mut encoder)
     }
 }
 
 impl StorageCollector {
+    /// With read replicas: each one's state, lag and reads, and the public
+    /// reads the primary served. Labelled by the replica's place in
+    /// `DATABASE_REPLICA_URLS`, from 1.
+    fn encode_replicas(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+        if !self.db.has_replicas() {
+            return Ok(());
+        }
+        let replicas = self.db.replica_status();
+        let labels = |r: &crate::db::ReplicaStatus| r.index.to_string();
+        let mut up = encoder.encode_descriptor(
+            "replica_in_rotation",
+            "1 while the replica serves public reads; 0 while it is down, lagging or not yet checked",
+            None,
+            MetricType::Gauge,
+        )?;
+        for r in &replicas {
+            let gauge = ConstGauge::new(i64::from(r.in_rotation()));
+            gauge.encode(up.encode_family(&[("replica", labels(r)), ("state", r.state.label().into())])?)?;
+        }
+        let mut lag = encoder.encode_descriptor(
+            "replica_lag_seconds",
+            "How far behind the primary the replica was at its last check (-1 before one succeeded)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for r in &replicas {
+            let gauge = ConstGauge::new(r.lag_seconds.unwrap_or(-1.0));
+            gauge.encode(lag.encode_family(&[("replica", labels(r))])?)?;
+        }
+        let mut reads = encoder.encode_descriptor(
+            "replica_reads",
+            "Public reads served by the replica",
+            None,
+            MetricType::Counter,
+        )?;
+        for r in &replicas {
+            let counter = ConstCounter::new(r.reads);
+            counter.encode(reads.encode_family(&[("replica", labels(r))])?)?;
+        }
+        let primary = ConstCounter::new(self.db.public_reads_on_primary());
+        primary.encode(encoder.encode_descriptor(
+            "replica_fallback_reads",
+            "Public reads served by the primary because no replica in rotation had replayed this instance's latest writes and changes",
+            None,
+            primary.metric_type(),
+        )?)?;
+        Ok(())
+    }
+
     /// Evictions by cause, the hit ratio and whether the change log is read.
     fn encode_cache(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let mut family = encoder.encode_descriptor(

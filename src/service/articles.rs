@@ -99,7 +99,7 @@ fn no_article(id: i64) -> AppError {
 /// The published article at `slug`, visible now (the public article page).
 pub async fn get_visible(db: &Db, slug: String) -> Result<Option<ArticleView>, AppError> {
     let now = crate::domain::date::now();
-    db.read(move |conn| Ok(db::articles::find_visible_view_by_slug(conn, &slug, now)?))
+    db.read_public(move |conn| Ok(db::articles::find_visible_view_by_slug(conn, &slug, now)?))
         .await
 }
 
@@ -112,7 +112,7 @@ pub async fn related(
     limit: usize,
 ) -> Result<Option<(i64, Vec<ArticleView>)>, AppError> {
     let now = crate::domain::date::now();
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         let Some(id) = db::articles::find_visible_id_by_slug(conn, &slug, now)? else {
             return Ok(None);
         };

@@ -30,7 +30,7 @@ pub async fn list_page(
     per_page: i64,
     page_mode: bool,
 ) -> Result<AuthorPage, AppError> {
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         let now = crate::domain::date::now();
         let after = after.as_ref().map(|(name, id)| (name.as_str(), *id));
         let mut rows = db::authors::list_visible(conn, now, after, offset, per_page + 1)?;
@@ -52,7 +52,7 @@ pub async fn list_page(
 
 /// The author at `slug`, if an article of theirs is visible now.
 pub async fn get_public(db: &Db, slug: String) -> Result<Option<AuthorView>, AppError> {
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         Ok(db::authors::find_visible_by_slug(
             conn,
             &slug,

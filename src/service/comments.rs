@@ -225,7 +225,7 @@ pub async fn list_public(
     slug: String,
     window: Window,
 ) -> Result<(i64, Vec<CommentRow>, Option<i64>), AppError> {
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         let article_id = db::articles::find_visible_id_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| no_article(&slug))?;
         let rows = db::comments::list_public(conn, article_id, window.after, window.offset, window.limit)?;
@@ -240,7 +240,7 @@ pub async fn list_public(
 
 /// One comment of the public thread of the article at `slug`.
 pub async fn get_public(db: &Db, slug: String, id: i64) -> Result<CommentRow, AppError> {
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         let article_id = db::articles::find_visible_id_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| no_article(&slug))?;
         db::comments::find(conn, id)?

@@ -94,7 +94,7 @@ fn entry(
 pub async fn index(db: &Db, site: &SiteUrls) -> Result<(Vec<u8>, KeySet), AppError> {
     let home = site.home();
     let body = db
-        .read(move |conn| {
+        .read_public(move |conn| {
             let now = crate::domain::date::now();
             let files = file_count(conn, now)?;
             let mut writer = start(256 + files as usize * 128)?;
@@ -150,7 +150,7 @@ fn file_count(conn: &mut DbConnection, now: NaiveDateTime) -> Result<i64, AppErr
 pub async fn article_file(db: &Db, site: &SiteUrls, n: i64) -> Result<Option<(Vec<u8>, KeySet)>, AppError> {
     let site = site.clone();
     let body = db
-        .read(move |conn| {
+        .read_public(move |conn| {
             let now = crate::domain::date::now();
             if n > file_count(conn, now)? {
                 return Ok(None);
@@ -206,7 +206,7 @@ fn write_article_file(
 pub async fn news(db: &Db, site: &SiteUrls, settings: &FeedSettings) -> Result<(Vec<u8>, KeySet), AppError> {
     let (site, name, language) = (site.clone(), settings.title.clone(), settings.language.clone());
     let body = db
-        .read(move |conn| {
+        .read_public(move |conn| {
             let now = crate::domain::date::now();
             let since = now - Duration::days(NEWS_DAYS);
             let rows = db::sitemap::published_since(conn, now, since, NEWS_MAX_URLS)?;

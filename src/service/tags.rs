@@ -109,7 +109,7 @@ pub async fn list_page(
     limit: i64,
     public: bool,
 ) -> Result<(Vec<TagView>, i64), AppError> {
-    db.read(move |conn| {
+    db.read_as(public, move |conn| {
         let (rows, total) = match public {
             true => db::tags::list_visible(conn, crate::domain::date::now(), offset, limit)?,
             false => db::tags::list(conn, offset, limit)?,
@@ -121,12 +121,12 @@ pub async fn list_page(
 
 /// The tag at `slug` with its visible count, if a visible article has it.
 pub async fn get_public(db: &Db, slug: String) -> Result<Option<TagView>, AppError> {
-    db.read(
-        move |conn| match db::tags::find_visible_by_slug(conn, &slug, crate::domain::date::now())? {
+    db.read_public(move |conn| {
+        match db::tags::find_visible_by_slug(conn, &slug, crate::domain::date::now())? {
             Some(tag) => Ok(with_counts(conn, vec![tag], true)?.pop()),
             None => Ok(None),
-        },
-    )
+        }
+    })
     .await
 }
 

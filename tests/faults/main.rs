@@ -1,7 +1,8 @@
 //! Fault tests: the real `broadsheet` binary, started as a child process on
 //! its own database, killed with SIGKILL, cut off from PostgreSQL, and
 //! stopped with SIGTERM under load. Each test runs on SQLite and on
-//! PostgreSQL (`TEST_DATABASE_URL`); the outage test on PostgreSQL only.
+//! PostgreSQL (`TEST_DATABASE_URL`); the outage test on PostgreSQL only, and
+//! the replica tests, which also start a streaming replica of it.
 
 mod support;
 
@@ -12,5 +13,6 @@ mod instances;
 mod limits;
 mod outage;
 mod pooler;
+mod replicas;
 mod shutdown;
 mod upgrade;

@@ -53,9 +53,12 @@ pub async fn load_list(
     } else {
         None
     };
+    // The public list may be served by a read replica; the editors' list
+    // stays on the primary.
+    let public = matches!(order, Order::Public(_));
     let page = state
         .db
-        .read(move |conn| {
+        .read_as(public, move |conn| {
             service::list_page(conn, &filter, order, after.as_ref(), offset, per_page, page_mode)
         })
         .await?;

@@ -90,7 +90,7 @@ pub async fn load(
         FeedScope::Home => (String::new(), String::new()),
     };
     let feed = db
-        .read(move |conn| {
+        .read_public(move |conn| {
             let now = crate::domain::date::now();
             let mut filter = ListFilter {
                 visible_at: Some(now),

@@ -164,7 +164,7 @@ fn not_public(slug: &str) -> AppError {
 
 /// The share counts of a public article.
 pub async fn counts(db: &Db, slug: String) -> Result<(i64, ChannelTally), AppError> {
-    db.read(move |conn| {
+    db.read_public(move |conn| {
         let id = db::articles::find_visible_id_by_slug(conn, &slug, crate::domain::date::now())?
             .ok_or_else(|| not_public(&slug))?;
         let tally = tallies(db::shares::counts_for(conn, &[id])?)

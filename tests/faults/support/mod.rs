@@ -10,6 +10,7 @@ pub mod pgbouncer;
 pub mod proxy;
 #[path = "../../api/support/settings.rs"]
 pub mod settings;
+pub mod standby;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -153,7 +154,7 @@ pub fn base_vars(database_url: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
