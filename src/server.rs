@@ -21,7 +21,11 @@ pub fn connect(config: &Config) -> Result<Db, String> {
             pooler: config.database_pooler,
         },
     )?
-    .with_replicas(&config.replicas.urls, config.replicas.max_lag, config.database_pooler)
+    .with_replicas(
+        &config.replicas.urls,
+        config.replicas.max_lag,
+        config.database_pooler,
+    )
 }
 
 /// Migrates, connects and (in development) seeds: everything before listening.

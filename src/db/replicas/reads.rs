@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ReplicaSet, ReplicaStatus};
+use crate::config::cluster::Pooler;
 use crate::db::connection::{checkout, run_marking_broken};
 use crate::db::{Backend, Db, DbConnection};
-use crate::config::cluster::Pooler;
 use crate::error::AppError;
 
 impl Db {
@@ -22,7 +22,13 @@ impl Db {
         if self.backend != Backend::Postgres {
             return Err("read replicas need a PostgreSQL primary; SQLite has none".into());
         }
-        let set = ReplicaSet::start(urls, max_lag, &self.pool, (self.timeout, pooler), self.queries.clone());
+        let set = ReplicaSet::start(
+            urls,
+            max_lag,
+            &self.pool,
+            (self.timeout, pooler),
+            self.queries.clone(),
+        );
         for replica in &set.replicas {
             tracing::info!(replica = replica.index, name = %replica.name, "read replica configured");
         }
