@@ -71,7 +71,12 @@ impl AppState {
             }));
         }
         // Also with the cache off: it purges the change log.
-        change_follower::start(db.clone(), &cache, config.changes_retention_days);
+        change_follower::start(
+            db.clone(),
+            &cache,
+            config.changes_retention_days,
+            Box::new(|db| crate::service::changes::announce_due(db, crate::domain::date::now())),
+        );
         let metrics = Arc::new(Metrics::new(
             db.clone(),
             cache.stats(),

@@ -51,8 +51,14 @@ const PURGE_BATCH: i64 = 10_000;
 const SHARE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Where the follower is in the log.
+/// Records the change of scheduled articles whose time has come (the use
+/// case `service::changes::announce_due`, handed in by `AppState`: infra
+/// runs it on this thread but calls no use case itself); returns their ids.
+pub type Announcer = Box<dyn Fn(&Db) -> Result<Vec<i64>, AppError> + Send>;
+
 struct Follower {
     db: Db,
+    announcer: Announcer,
     retention_days: u32,
     /// `None` until the head is read (at start and after a failure).
     position: Option<Position>,
@@ -72,13 +78,18 @@ struct Follower {
 /// dropped. Returns `None` (and logs) when the thread cannot start, in
 /// which case the cache is never trusted (`ResponseCache::follow` without
 /// a confirmation bypasses it).
-pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<std::thread::JoinHandle<()>> {
+pub fn start(
+    db: Db,
+    cache: &Arc<ResponseCache>,
+    retention_days: u32,
+    announcer: Announcer,
+) -> Option<std::thread::JoinHandle<()>> {
     // With the cache off the thread only purges the log.
     if cache.enabled() {
         cache.follow();
     }
     let weak = Arc::downgrade(cache);
-    let follower = Follower::new(db, retention_days);
+    let follower = Follower::new(db, retention_days, announcer);
     std::thread::Builder::new()
         .name("change-follower".into())
         .spawn(move || follower.run(weak))
@@ -87,9 +98,10 @@ pub fn start(db: Db, cache: &Arc<ResponseCache>, retention_days: u32) -> Option<
 }
 
 impl Follower {
-    fn new(db: Db, retention_days: u32) -> Follower {
+    fn new(db: Db, retention_days: u32, announcer: Announcer) -> Follower {
         Follower {
             db,
+            announcer,
             retention_days,
             position: None,
             applied_early: HashSet::new(),
@@ -139,11 +151,11 @@ impl Follower {
     }
 
     /// Records the `published` change of scheduled articles whose time has
-    /// come (`service::changes::announce_due`: once across instances,
+    /// come (the [`Announcer`], `service::changes::announce_due`: once across instances,
     /// whichever claims it first), before the poll: this instance's cache
     /// evicts at the commit, the others' at their next poll.
     fn announce(&mut self) {
-        match crate::service::changes::announce_due(&self.db, crate::domain::date::now()) {
+        match (self.announcer)(&self.db) {
             Ok(ids) => {
                 if !ids.is_empty() {
                     tracing::debug!(?ids, "scheduled articles announced");
@@ -297,7 +309,7 @@ mod tests {
             Duration::from_secs(60),
             Duration::ZERO,
         ));
-        let mut follower = Follower::new(db.clone(), 30);
+        let mut follower = Follower::new(db.clone(), 30, Box::new(|_| Ok(Vec::new())));
         follower.poll(&cache).unwrap();
         let put = |key: &str, k: Key| {
             cache.store(
