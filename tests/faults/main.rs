@@ -16,3 +16,4 @@ mod pooler;
 mod replicas;
 mod shutdown;
 mod upgrade;
+mod webhooks;
