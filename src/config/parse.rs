@@ -301,12 +301,17 @@ pub(super) fn webhooks(
     };
     if let Some(text) = get("WEBHOOK_RETRY_SCHEDULE") {
         let steps: Result<Vec<u64>, _> = text.split(',').map(|s| s.trim().parse::<u64>()).collect();
-        settings.schedule = steps.ok().filter(|s| s.len() <= 20).ok_or_else(|| {
-            invalid(
-                "WEBHOOK_RETRY_SCHEDULE",
-                "expected up to 20 whole numbers of seconds, comma separated",
-            )
-        })?;
+        // Each step at most a week: a delivery's next time must stay a
+        // date (a huge step would overflow it and stop a sender thread).
+        settings.schedule = steps
+            .ok()
+            .filter(|s| s.len() <= 20 && s.iter().all(|n| *n <= 7 * 24 * 3600))
+            .ok_or_else(|| {
+                invalid(
+                    "WEBHOOK_RETRY_SCHEDULE",
+                    "expected up to 20 whole numbers of seconds (each at most 604800, a week), comma separated",
+                )
+            })?;
     }
     Ok(settings)
 }

@@ -254,24 +254,35 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
 pub fn finish_attempt(
     conn: &mut DbConnection,
     attempt: &AttemptRow,
+    lease: Option<NaiveDateTime>,
     status: &str,
     attempts: i32,
     next: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     use webhook_deliveries as d;
     diesel::insert_into(webhook_attempts::table)
         .values(attempt)
         .execute(conn)?;
-    diesel::update(d::table.find(attempt.delivery_id))
-        .set((
-            d::status.eq(status),
-            d::attempts.eq(attempts),
-            d::lease_until.eq(None::<NaiveDateTime>),
-            d::updated_at.eq(attempt.attempted_at),
-            d::next_attempt_at.eq(next),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Only while the claim that made this attempt still holds the delivery:
+    // an attempt that outlived its lease (another claimer has it now) is
+    // logged above but changes nothing, so a late failure cannot undo a
+    // success or count attempts twice.
+    let Some(lease) = lease else { return Ok(false) };
+    let updated = diesel::update(
+        d::table
+            .find(attempt.delivery_id)
+            .filter(d::status.eq(PENDING))
+            .filter(d::lease_until.eq(lease)),
+    )
+    .set((
+        d::status.eq(status),
+        d::attempts.eq(attempts),
+        d::lease_until.eq(None::<NaiveDateTime>),
+        d::updated_at.eq(attempt.attempted_at),
+        d::next_attempt_at.eq(next),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Whether any attempt to the endpoint answered 2xx after the first

@@ -122,8 +122,9 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
 /// Why an address may not be a webhook target, or `None` when it may: not
 /// loopback, private, shared (CGNAT), link-local (the cloud metadata
 /// service at 169.254.169.254 among them), unique-local (AWS's
-/// `fd00:ec2::254`), unspecified, multicast, broadcast, documentation or
-/// benchmarking addresses, nor an IPv4 address hidden in IPv6.
+/// `fd00:ec2::254`) or site-local, unspecified, multicast, broadcast,
+/// documentation or benchmarking addresses, nor an IPv4 address hidden in
+/// IPv6 (mapped, NAT64, 6to4, Teredo, compatible).
 pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => refused_v4(v4),
@@ -142,8 +143,13 @@ pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
                 Some("link-local")
             } else if s[0] & 0xfe00 == 0xfc00 {
                 Some("unique-local (private)")
+            } else if s[0] & 0xffc0 == 0xfec0 {
+                Some("site-local (deprecated, private)")
             } else if s[0] == 0x2001 && s[1] == 0x0db8 {
                 Some("documentation")
+            } else if s[0] == 0x2001 && s[1] == 0 {
+                // Teredo: an IPv4 address and port tunnelled inside.
+                Some("IPv4 embedded in IPv6")
             } else if s[0] == 0x0064 && s[1] == 0xff9b || s[0] == 0x2002 || s[..6] == [0; 6] {
                 Some("IPv4 embedded in IPv6")
             } else {
@@ -203,11 +209,18 @@ mod tests {
             "::ffff:169.254.169.254",
             "2001:db8::1",
             "ff02::1",
+            "fec0::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             let ip: IpAddr = refused.parse().unwrap();
             assert!(refused_address(ip).is_some(), "{refused} must be refused");
         }
-        for allowed in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for allowed in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "2001:4860:4860::8888",
+        ] {
             let ip: IpAddr = allowed.parse().unwrap();
             assert_eq!(refused_address(ip), None, "{allowed}");
         }

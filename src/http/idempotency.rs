@@ -53,8 +53,11 @@ pub fn carries_secret(path: &str) -> bool {
     matches!(
         path,
         "/api/v1/auth/login" | "/api/v1/auth/refresh" | "/api/v1/auth/password-reset" | "/api/v1/auth/tokens"
-    ) || (path.starts_with("/api/v1/admin/")
-        && (path.ends_with("/password-reset") || path.ends_with("/preview")))
+    ) || path == "/api/v1/admin/webhooks"
+        || (path.starts_with("/api/v1/admin/")
+            && (path.ends_with("/password-reset")
+                || path.ends_with("/preview")
+                || path.ends_with("/rotate-secret")))
 }
 
 pub async fn idempotency(

@@ -204,6 +204,51 @@ async fn crud_shows_the_secret_once_and_refuses_bad_input(app: TestApp) {
     rotated.assert_status(200);
     let new_secret = rotated.json()["secret"].as_str().unwrap().to_string();
     assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    // A secret is never kept by the Idempotency-Key store: a retry with the
+    // same key rotates (and shows) again, and a created endpoint always
+    // shows its secret.
+    let retry = |path: String, body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let res = app
+                .post(&path)
+                .bearer(admin)
+                .header("idempotency-key", "0d6c5e0e-7c55-4a4f-a0f1-0e5b1f4b9a77")
+                .json(body)
+                .send()
+                .await;
+            assert!(res.header("idempotent-replayed").is_none(), "{path}");
+            res.json()["secret"].as_str().unwrap().to_string()
+        }
+    };
+    let rotate = format!("/api/v1/admin/webhooks/{id}/rotate-secret");
+    assert_ne!(
+        retry(rotate.clone(), json!({})).await,
+        retry(rotate, json!({})).await
+    );
+    let body = json!({"url": "https://hooks.example.com/y", "events": ["ping"]});
+    let (a, b) = (
+        retry("/api/v1/admin/webhooks".into(), body.clone()).await,
+        retry("/api/v1/admin/webhooks".into(), body).await,
+    );
+    assert!(a.starts_with("whsec_") && b.starts_with("whsec_"));
+    for hook in app
+        .get("/api/v1/admin/webhooks")
+        .bearer(&admin)
+        .send()
+        .await
+        .json()["data"]
+        .as_array()
+        .unwrap()
+    {
+        if hook["id"] != id {
+            app.delete(&format!("/api/v1/admin/webhooks/{}", hook["id"]))
+                .bearer(&admin)
+                .send()
+                .await
+                .assert_status(204);
+        }
+    }
 
     // Bad input: 422 naming the field and the bad value.
     for (body, field, needle) in [
@@ -506,6 +551,15 @@ async fn a_receiver_that_is_down_gets_the_retries_then_the_endpoint_is_disabled(
     }
     assert_eq!(receiver.received().len(), 7);
     assert_eq!(deliveries(&app, &admin, id).await[0]["status"], "failed");
+    // A disabled endpoint takes no redelivery: it would go out unasked on
+    // reactivation.
+    app.post(&format!(
+        "/api/v1/admin/webhooks/{id}/deliveries/{delivery}/redeliver"
+    ))
+    .bearer(&admin)
+    .send()
+    .await
+    .problem(409, "conflict");
 }
 
 async fn private_targets_are_refused_and_logged(app: TestApp) {

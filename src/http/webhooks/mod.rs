@@ -259,7 +259,8 @@ pub async fn list_webhook_deliveries(
 /// Redeliver
 ///
 /// Queues the delivery's payload again, due now, as a new delivery with
-/// the same `webhook-id` (receivers de-duplicate on it).
+/// the same `webhook-id` (receivers de-duplicate on it). An inactive
+/// endpoint is `409`: activate it first.
 #[utoipa::path(
     operation_id = "redeliverWebhook",
     tag = "admin-webhooks",

@@ -227,7 +227,13 @@ pub async fn deliveries(
 /// message id (receivers de-duplicate on `webhook-id`), due now.
 pub async fn redeliver(db: &Db, id: i64, delivery_id: i64) -> Result<DeliveryRow, AppError> {
     db.write(move |conn| {
-        db::webhooks::find_endpoint(conn, id)?.ok_or_else(|| no_endpoint(id))?;
+        let endpoint = db::webhooks::find_endpoint(conn, id)?.ok_or_else(|| no_endpoint(id))?;
+        if !endpoint.active {
+            // Queued now, it would go out unannounced on reactivation.
+            return Err(AppError::Conflict(format!(
+                "Webhook endpoint {id} is not active: activate it first (PATCH active: true)."
+            )));
+        }
         let old = db::webhooks::find_delivery(conn, id, delivery_id)?.ok_or_else(|| {
             AppError::not_found(format!("Webhook endpoint {id} has no delivery {delivery_id}."))
         })?;

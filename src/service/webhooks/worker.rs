@@ -22,8 +22,11 @@ use crate::infra::webhook_sender::{self, Outcome};
 
 /// How often the poller looks for changes and due deliveries.
 pub const POLL: Duration = Duration::from_millis(250);
-/// How long a claim holds a delivery: longer than an attempt can take.
-pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a claim holds a delivery: longer than an attempt can take (a
+/// slow resolver, up to about 30 s with glibc's retries, then the 10 s
+/// request, then recording it). An attempt that still outlives it records
+/// its log line but not its outcome (`db::webhooks::finish_attempt`).
+pub const LEASE: Duration = Duration::from_secs(120);
 const QUEUE_EVERY: Duration = Duration::from_secs(5);
 
 /// The running threads; they stop when this is dropped.
@@ -229,7 +232,13 @@ fn record(
         error: outcome.error.clone(),
         response_body: outcome.body.clone(),
     };
-    store::finish_attempt(conn, &row, status, attempts, next)?;
+    if !store::finish_attempt(conn, &row, delivery.lease_until, status, attempts, next)? {
+        tracing::warn!(
+            delivery = delivery.id,
+            "a webhook attempt outlived its lease; its outcome is logged, not applied"
+        );
+        return Ok(false);
+    }
     if status != store::FAILED || store::succeeded_since_first_attempt(conn, endpoint.id, delivery.id)? {
         return Ok(false);
     }
