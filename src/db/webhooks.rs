@@ -357,3 +357,25 @@ pub fn queue_depth(conn: &mut DbConnection) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Deletes up to `limit` finished deliveries (delivered, or failed for
+/// good) last touched before `before`, with their attempts; returns how
+/// many deliveries went. Pending ones are never touched.
+pub fn purge_finished(conn: &mut DbConnection, before: NaiveDateTime, limit: i64) -> QueryResult<usize> {
+    use webhook_deliveries as d;
+    let ids: Vec<i64> = d::table
+        .filter(d::status.ne(PENDING))
+        .filter(d::updated_at.lt(before))
+        .order(d::id)
+        .limit(limit)
+        .select(d::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // Explicitly, not by the foreign key's cascade: SQLite applies it only
+    // with `foreign_keys` on.
+    diesel::delete(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq_any(&ids)))
+        .execute(conn)?;
+    diesel::delete(d::table.filter(d::id.eq_any(&ids))).execute(conn)
+}

@@ -590,10 +590,67 @@ async fn private_targets_are_refused_and_logged(app: TestApp) {
     assert!(receiver.received().is_empty());
 }
 
+/// Finished deliveries are kept `KEEP_FINISHED` (30 days) in the delivery
+/// log, then deleted with their attempts; younger ones stay.
+async fn finished_deliveries_are_purged_after_thirty_days(app: TestApp) {
+    use broadsheet::db::DbConnection;
+    use broadsheet::db::schema::webhook_deliveries as d;
+    use diesel::prelude::*;
+
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start(&[]);
+    let hook = create_hook(&app, &admin, &receiver.url(), &["ping"]).await;
+    let id = hook["id"].as_i64().unwrap();
+    for _ in 0..2 {
+        app.post(&format!("/api/v1/admin/webhooks/{id}/test"))
+            .bearer(&admin)
+            .send()
+            .await
+            .assert_status(202);
+    }
+    wait_for(&receiver, |got| got.len() >= 2).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let log = loop {
+        let log = deliveries(&app, &admin, id).await;
+        if log.iter().all(|x| x["status"] == "delivered") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "not recorded: {log:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (old, young) = (log[1]["id"].as_i64().unwrap(), log[0]["id"].as_i64().unwrap());
+    let db = app.parts.state.db.clone();
+    db.write(move |conn| {
+        let when = broadsheet::domain::date::now() - chrono::TimeDelta::days(31);
+        let aged = d::table.find(old);
+        match conn {
+            DbConnection::Sqlite(c) => diesel::update(aged).set(d::updated_at.eq(when)).execute(c),
+            DbConnection::Pg(c) => diesel::update(aged).set(d::updated_at.eq(when)).execute(c),
+        }?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let now = broadsheet::domain::date::now();
+    let purged = actix_web::rt::task::spawn_blocking(move || {
+        broadsheet::service::webhooks::purge_finished(&db, now).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(purged, 1);
+    let left: Vec<i64> = deliveries(&app, &admin, id)
+        .await
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(left, [young]);
+}
+
 backend_tests_with!(
     [("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")],
     crud_shows_the_secret_once_and_refuses_bad_input,
-    events_are_signed_and_shaped_as_documented
+    events_are_signed_and_shaped_as_documented,
+    finished_deliveries_are_purged_after_thirty_days
 );
 backend_tests_with!(
     [

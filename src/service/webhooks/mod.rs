@@ -242,3 +242,21 @@ pub async fn redeliver(db: &Db, id: i64, delivery_id: i64) -> Result<DeliveryRow
     })
     .await
 }
+
+/// How long the delivery log keeps a finished delivery (delivered, or
+/// failed for good) and its attempts.
+pub const KEEP_FINISHED: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// Deletes the finished deliveries older than [`KEEP_FINISHED`] at `now`,
+/// in batches; returns how many went. Run by the poller every few minutes.
+pub fn purge_finished(db: &Db, now: chrono::NaiveDateTime) -> Result<usize, AppError> {
+    let before = now - KEEP_FINISHED;
+    let mut total = 0;
+    loop {
+        let gone = db.write_blocking(move |conn| Ok(db::webhooks::purge_finished(conn, before, 1_000)?))?;
+        total += gone;
+        if gone < 1_000 {
+            return Ok(total);
+        }
+    }
+}

@@ -28,6 +28,9 @@ pub const POLL: Duration = Duration::from_millis(250);
 /// its log line but not its outcome (`db::webhooks::finish_attempt`).
 pub const LEASE: Duration = Duration::from_secs(120);
 const QUEUE_EVERY: Duration = Duration::from_secs(5);
+/// How often finished deliveries past `KEEP_FINISHED` are deleted; the
+/// first time this long after start, not at once.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// The running threads; they stop when this is dropped.
 pub struct Running {
@@ -87,7 +90,18 @@ pub fn start(
 
 fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>) {
     let mut last_queue = Instant::now() - QUEUE_EVERY;
+    let mut last_purge = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = Instant::now();
+            match super::purge_finished(&shared.db, date::now()) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "purged finished webhook deliveries"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging finished webhook deliveries failed; retrying later")
+                }
+            }
+        }
         if let Err(e) = super::dispatch::dispatch_once(&shared.db, present) {
             tracing::warn!(error = %e, "webhook dispatch failed; retrying");
         }
