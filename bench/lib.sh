@@ -1,10 +1,11 @@
-# Shell functions shared by the benchmarks in bench/ (run.sh, mixed.sh).
+# Shell functions shared by the benchmarks in bench/ (run.sh, mixed.sh,
+# uncached.sh, webhooks.sh, topology.sh).
 # Sourced, not run. The caller sets, before calling them:
 #   ROOT (the checkout), PGURL, PORT (the server's loopback port), WORK (a
 #   scratch directory), BIN (the release binary), DURATION and CONNECTIONS
 #   (for load), and `set -euo pipefail`.
 # They set SERVER_PID and STARTUP_MS (start_server).
-# shellcheck shell=bash disable=SC2154,SC2034
+# shellcheck shell=bash disable=SC2154,SC2034,SC2153
 
 size_numbers() {
   case "$1" in
@@ -154,4 +155,190 @@ drain() {
     awk -v t="$t" 'BEGIN { exit !(t < 0.05) }' && return
     sleep 0.25
   done
+}
+
+# The mixed read/write load (bench/mixed.sh, bench/topology.sh). The caller
+# also sets SHARES_PER_SECOND, COMMENTS_PER_SECOND, EDIT_EVERY, WRITER_PIDS
+# (an array, for its cleanup), $WORK/slugs.txt (the slugs to read and
+# write to), $WORK/ids.txt (the ids of the articles to edit) and exports
+# MIXED_SLUGS=$WORK/slugs.txt. PORT is where the load goes: one server, or
+# a load balancer in front of several.
+
+# Writes $WORK/reads.lua and $WORK/writer.lua.
+mixed_scripts() {
+  # The reads: prepared requests for every slug of $MIXED_SLUGS, rotated;
+  # every tenth request the home list. Each thread starts at its own place.
+  cat > "$WORK/reads.lua" <<'LUA'
+local requests, n, k, i = {}, 0, 0, 0
+local list
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("offset", threads * 7919)
+end
+function init(args)
+  for slug in io.lines(os.getenv("MIXED_SLUGS")) do
+    n = n + 1
+    requests[n] = wrk.format("GET", "/api/v1/articles/" .. slug)
+  end
+  list = wrk.format("GET", "/api/v1/articles")
+  k = (offset or 0) % n
+end
+function request()
+  i = i + 1
+  if i % 10 == 0 then return list end
+  k = k % n + 1
+  return requests[k]
+end
+LUA
+
+  # A writer: args kind (share|comment), rate per second, connections,
+  # targets file (slugs), start index.
+  # Write number s is due at start + s/rate; delay() waits for it (the first
+  # request of each connection goes at once). Counts 2xx and other answers.
+  cat > "$WORK/writer.lua" <<'LUA'
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } mixed_timespec;
+int clock_gettime(int clk_id, mixed_timespec *tp);
+]]
+local ts = ffi.new("mixed_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local channels = {"email", "facebook", "x", "linkedin", "whatsapp", "telegram", "reddit", "copy_link", "other"}
+local kind, interval, start, slot
+local targets, n, k, sent = {}, 0, 0, 0
+ok, bad, first_bad = 0, 0, nil
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  kind = args[1]
+  interval = 1000 / tonumber(args[2])
+  slot = tonumber(args[3]) - 1
+  for line in io.lines(args[4]) do
+    n = n + 1
+    targets[n] = line
+  end
+  k = tonumber(args[5]) % n
+  wrk.headers["Content-Type"] = "application/json"
+  start = now_ms()
+end
+function request()
+  sent = sent + 1
+  k = k % n + 1
+  local t = targets[k]
+  if kind == "share" then
+    return wrk.format("POST", "/api/v1/articles/" .. t .. "/shares", nil,
+      '{"channel":"' .. channels[sent % #channels + 1] .. '"}')
+  else
+    return wrk.format("POST", "/api/v1/articles/" .. t .. "/comments", nil, string.format(
+      '{"author_name":"Mixed Reader %d","author_email":"reader%d@example.com",' ..
+      '"body":"Comment %d of the mixed benchmark, about the tram plan."}', sent % 500, sent % 500, sent))
+  end
+end
+function delay()
+  slot = slot + 1
+  local wait = start + slot * interval - now_ms()
+  if wait < 0 then return 0 end
+  return math.floor(wait)
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then
+    ok = ok + 1
+  else
+    bad = bad + 1
+    if not first_bad then first_bad = status .. " " .. string.sub(body or "", 1, 200) end
+  end
+end
+function done(summary, latency, requests)
+  local o, b, fb = 0, 0, nil
+  for _, t in ipairs(threads) do
+    o = o + t:get("ok")
+    b = b + t:get("bad")
+    fb = fb or t:get("first_bad")
+  end
+  io.write(string.format("mixed-writes ok=%d bad=%d seconds=%.3f\n", o, b, summary.duration / 1e6))
+  if fb then io.write("mixed-first-bad " .. (fb:gsub("%s+", " ")) .. "\n") end
+end
+LUA
+}
+
+# writer kind rate connections targets start: runs in the background,
+# output in $WORK/<kind>.out.
+writer() {
+  local kind=$1; shift
+  wrk -t1 "-c$2" "-d$((DURATION + 2))s" --timeout 10s -s "$WORK/writer.lua" \
+    "http://127.0.0.1:$PORT" -- "$kind" "$@" >"$WORK/$kind.out" 2>&1 &
+  WRITER_PIDS+=("$!")
+}
+
+# The editor: PATCH one article of ids.txt (in turn) every $EDIT_EVERY
+# seconds, at 0.5, 1.5, 2.5… intervals from the start, for as long as the
+# wrk writers run; same output as they. In the background.
+editor_writes() { # token
+  (
+    local start now due k=0 ok=0 bad=0 first="" code id
+    local ids; mapfile -t ids <"$WORK/ids.txt"
+    local end_ns=$(( $(date +%s%N) + (DURATION + 2) * 1000000000 ))
+    local every_ns; every_ns=$(awk -v e="$EDIT_EVERY" 'BEGIN { printf "%.0f", e * 1e9 }')
+    start=$(date +%s%N)
+    while :; do
+      due=$(( start + k * every_ns + every_ns / 2 ))
+      [ "$due" -lt "$end_ns" ] || break
+      now=$(date +%s%N)
+      if [ "$due" -gt "$now" ]; then sleep "$(awk -v d=$((due - now)) 'BEGIN { printf "%.3f", d / 1e9 }')"; fi
+      id=${ids[k % ${#ids[@]}]}
+      code=$(curl -s -o "$WORK/edit.body" -w '%{http_code}' --max-time 10 -X PATCH \
+        "http://127.0.0.1:$PORT/api/v1/admin/articles/$id" -H "Authorization: Bearer $1" \
+        -H 'content-type: application/json' \
+        -d "{\"subtitle\":\"Edited during the mixed benchmark (edit $((k + 1)))\"}" || true)
+      if [ "${code:0:1}" = 2 ]; then
+        ok=$((ok + 1))
+      else
+        bad=$((bad + 1))
+        [ -n "$first" ] || first="$code $(head -c 200 "$WORK/edit.body" 2>/dev/null | tr -s '[:space:]' ' ')"
+      fi
+      k=$((k + 1))
+    done
+    sleep "$(awk -v d=$((end_ns - $(date +%s%N))) 'BEGIN { printf "%.3f", (d > 0 ? d : 0) / 1e9 }')"
+    echo "mixed-writes ok=$ok bad=$bad seconds=$(awk -v d=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", d / 1e9 }')"
+    if [ -n "$first" ]; then echo "mixed-first-bad $first"; fi
+  ) >"$WORK/edit.out" 2>&1 &
+  WRITER_PIDS+=("$!")
+}
+
+# WRITER_RESULT="ok bad seconds" of a writer's output; its first non-2xx
+# answer to stderr.
+writer_result() { # kind
+  local out=$WORK/$1.out
+  WRITER_RESULT=$(sed -n 's/^mixed-writes ok=\([0-9]*\) bad=\([0-9]*\) seconds=\([0-9.]*\)$/\1 \2 \3/p' "$out")
+  if [ -z "$WRITER_RESULT" ]; then
+    echo "the $1 writer failed:" >&2; cat "$out" >&2; exit 1
+  fi
+  grep '^mixed-first-bad ' "$out" | sed "s/^mixed-first-bad /first non-2xx $1 answer: /" >&2 || true
+}
+
+rate() { # ok seconds
+  awk -v n="$1" -v s="$2" 'BEGIN { printf (n / s >= 10 ? "%.1f" : "%.2f"), n / s }'
+}
+
+# The reads (load) while the three writers write, each spread over the same
+# articles as the reads; sets READ_RESULT ("rps p50 p99 non2xx") and
+# SHARE_RESULT, COMMENT_RESULT and EDIT_RESULT ("ok bad seconds").
+load_with_writes() { # url token slug_count
+  WRITER_PIDS=()
+  writer share "$SHARES_PER_SECOND" 5 "$WORK/slugs.txt" 0
+  writer comment "$COMMENTS_PER_SECOND" 2 "$WORK/slugs.txt" "$(($3 / 3))"
+  editor_writes "$2"
+  READ_RESULT=$(load "$1" "$WORK/reads.lua")
+  local pid
+  for pid in "${WRITER_PIDS[@]}"; do wait "$pid" || true; done
+  WRITER_PIDS=()
+  writer_result share; SHARE_RESULT=$WRITER_RESULT
+  writer_result comment; COMMENT_RESULT=$WRITER_RESULT
+  writer_result edit; EDIT_RESULT=$WRITER_RESULT
 }
