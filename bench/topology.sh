@@ -238,8 +238,8 @@ lag_summary() { # column file scale
 # PgBouncer's transactions for the bench database so far (from its admin
 # console, which refuses PGOPTIONS as well).
 bouncer_xacts() {
-  PGOPTIONS='' psql -h 127.0.0.1 -p "$BOUNCER_PORT" -U postgres -d pgbouncer -Atc "SHOW STATS" 2>/dev/null |
-    awk -F'|' -v db="$DB" '$1 == db {n = $2} END {print n + 0}' || echo 0
+  { PGOPTIONS='' psql -h 127.0.0.1 -p "$BOUNCER_PORT" -U postgres -d pgbouncer -Atc "SHOW STATS" 2>/dev/null || true; } |
+    awk -F'|' -v db="$DB" '$1 == db {n = $2} END {print n + 0}'
 }
 
 # One run of the mixed load at $PORT; prints its table row and adds it to
@@ -284,7 +284,7 @@ awk '{print $2}' "$WORK/articles.txt" >"$WORK/slugs.txt"
 SLUG_COUNT=$(wc -l <"$WORK/slugs.txt")
 [ "$SLUG_COUNT" = "$ARTICLES" ] || { echo "created $SLUG_COUNT of $ARTICLES articles" >&2; exit 1; }
 # The articles to edit: 20 spread over the read set.
-awk -v n="$SLUG_COUNT" 'NR % int((n + 19) / 20) == 1 {print $1}' "$WORK/articles.txt" >"$WORK/ids.txt"
+awk -v n="$SLUG_COUNT" '(NR - 1) % int((n + 19) / 20) == 0 {print $1}' "$WORK/articles.txt" >"$WORK/ids.txt"
 export MIXED_SLUGS=$WORK/slugs.txt
 mixed_scripts
 
