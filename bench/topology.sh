@@ -6,6 +6,9 @@
 #                     [--shares-per-second 50] [--comments-per-second 5]
 #                     [--edit-every 5] [--bin PATH] [--chart docs/bench/topology.svg]
 #
+# --bin: the release binary (default target/release/broadsheet; build it
+# with `cargo build --release` first).
+#
 # What it starts, all on loopback and all stopped again on every exit
 # (Ctrl-C and failures included):
 #
@@ -46,8 +49,9 @@
 # lag seen (broadsheet_replica_lag_seconds of the three instances and the
 # primary's pg_stat_replication.replay_lag, sampled every half second:
 # highest and median), and what shows each part did its share: requests
-# per instance in nginx's log, transactions through PgBouncer, rate-limit
-# keys in Redis. Then it draws reads/s and p99 per run (--chart).
+# per instance in nginx's log, transactions through PgBouncer, calls of the
+# rate-limit script on the Redis and the checks it did not answer in time.
+# Then it draws reads/s and p99 per run (--chart).
 #
 # On one machine every process shares the same cores: this proves the
 # topology works and measures its overhead, not a capacity gain.
@@ -69,7 +73,8 @@ ARTICLES=300
 SHARES_PER_SECOND=50
 COMMENTS_PER_SECOND=5
 EDIT_EVERY=5
-BIN=/work/main/target/release/broadsheet
+# The release binary of this checkout unless --bin names another build.
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/broadsheet
 CHART=docs/bench/topology.svg
 while [ $# -gt 0 ]; do
   case "$1" in
