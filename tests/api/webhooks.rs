@@ -646,8 +646,97 @@ async fn finished_deliveries_are_purged_after_thirty_days(app: TestApp) {
     assert_eq!(left, [young]);
 }
 
+/// A burst larger than the dispatcher's per-transaction budget (100
+/// deliveries): 70 changes committed in one transaction, two endpoints,
+/// so the dispatcher must stop mid-batch and resume where it stopped.
+/// Every event reaches every endpoint exactly once. And the first endpoint
+/// of a site starts from the log's head, not from its whole backlog.
+async fn a_burst_past_the_dispatch_budget_is_delivered_once_each(app: TestApp) {
+    use broadsheet::db::schema::webhook_dispatch as w;
+    use broadsheet::domain::change::{Action, Change, Entity};
+    use diesel::prelude::*;
+
+    const TAGS: i64 = 70;
+    let admin = app.admin_token().await;
+    // Written while no endpoint is active: the dispatcher idles.
+    let mut ids = Vec::new();
+    for n in 0..TAGS {
+        let res = app
+            .post("/api/v1/admin/tags")
+            .bearer(&admin)
+            .json(json!({"name": format!("Burst {n}")}))
+            .send()
+            .await;
+        res.assert_status(201);
+        ids.push(res.json()["id"].as_i64().unwrap());
+    }
+    let db = app.parts.state.db.clone();
+    let position = || {
+        db.read(|conn| {
+            let query = w::table.find(1).select((w::tx, w::change_id));
+            Ok(match conn {
+                broadsheet::db::DbConnection::Sqlite(c) => query.first::<(i64, i64)>(c),
+                broadsheet::db::DbConnection::Pg(c) => query.first::<(i64, i64)>(c),
+            }?)
+        })
+    };
+    let before = position().await.unwrap();
+    let (first, second) = (Receiver::start(&[]), Receiver::start(&[]));
+    create_hook(&app, &admin, &first.url(), &["tag.updated"]).await;
+    let moved = position().await.unwrap();
+    assert!(
+        moved > before,
+        "the first endpoint moves the position to the head: {before:?} → {moved:?}"
+    );
+    create_hook(&app, &admin, &second.url(), &["tag.updated"]).await;
+    assert_eq!(
+        position().await.unwrap(),
+        moved,
+        "a second endpoint leaves it where it is"
+    );
+
+    // One transaction, so one dispatch reads all 70 rows: 140 deliveries.
+    let burst = ids.clone();
+    db.write(move |conn| {
+        let at = broadsheet::domain::date::now();
+        for id in burst {
+            let change = Change {
+                entity: Entity::Tag,
+                entity_id: id,
+                action: Action::Updated,
+                keys: Vec::new(),
+                public: true,
+                slug: None,
+            };
+            broadsheet::db::changes::record(conn, &change, at)?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    for receiver in [&first, &second] {
+        wait_for(receiver, |got| got.len() >= TAGS as usize).await;
+    }
+    // A moment more: a change queued twice would arrive now.
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    for receiver in [&first, &second] {
+        let mut got: Vec<i64> = receiver
+            .received()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["data"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, ids, "each change once, nothing from the backlog");
+    }
+}
+
 backend_tests_with!(
     [("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")],
+    a_burst_past_the_dispatch_budget_is_delivered_once_each,
     crud_shows_the_secret_once_and_refuses_bad_input,
     events_are_signed_and_shaped_as_documented,
     finished_deliveries_are_purged_after_thirty_days

@@ -18,14 +18,28 @@ use crate::error::AppError;
 
 /// Change rows read per transaction.
 const BATCH: i64 = 500;
+/// Deliveries queued per transaction, at most (one change's fan-out may
+/// pass it). Each is a row with its payload; on SQLite the transaction
+/// holds the only writer, so a burst of changes times many endpoints is
+/// queued in short transactions that editors' writes can go between.
+const QUEUE_BUDGET: usize = 100;
+
+/// What one call did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Dispatched {
+    /// Deliveries queued.
+    pub queued: usize,
+    /// It stopped at its budget with changes still waiting: call again.
+    pub more: bool,
+}
 /// The largest `data` sent whole; past it the article's bodies
 /// (`body`, `body_html`, `body_text`) are left out and `truncated` is set.
 pub const MAX_DATA_BYTES: usize = 64 * 1024;
 
-/// Turns the settled changes after the position into deliveries; returns
-/// how many it queued. Does nothing (and writes nothing) when no endpoint
-/// is active or no change is waiting.
-pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<usize, AppError> {
+/// Turns the settled changes after the position into deliveries, up to
+/// [`QUEUE_BUDGET`] of them. Does nothing (and writes nothing) when no
+/// endpoint is active or no change is waiting.
+pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<Dispatched, AppError> {
     let waiting = db.read_blocking(|conn| {
         if !store::any_active(conn)? {
             return Ok(false);
@@ -34,18 +48,22 @@ pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<usize, AppError
         Ok(!changes::read_settled(conn, at, 1)?.is_empty())
     })?;
     if !waiting {
-        return Ok(0);
+        return Ok(Dispatched::default());
     }
     db.write_blocking(|conn| {
         let at = store::lock_position(conn)?;
         let rows = changes::read_settled(conn, at, BATCH)?;
-        let Some(last) = rows.last().map(ChangeRow::position) else {
-            return Ok(0);
-        };
+        let full = rows.len() as i64 == BATCH;
         let endpoints = store::active_endpoints(conn)?;
         let now = date::now();
-        let mut queued = 0;
+        let mut done = Dispatched::default();
+        let mut last = None;
         for row in &rows {
+            if done.queued >= QUEUE_BUDGET {
+                done.more = true;
+                break;
+            }
+            last = Some(row.position());
             let Some(event) = webhook::event_for(row.entity, row.action, row.public) else {
                 continue;
             };
@@ -68,11 +86,15 @@ pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<usize, AppError
             for endpoint in targets {
                 let new = new_delivery(endpoint.id, message_id(), event, body.clone(), now);
                 store::insert_delivery(conn, &new)?;
-                queued += 1;
+                done.queued += 1;
             }
         }
+        let Some(last) = last else {
+            return Ok(done);
+        };
         store::set_position(conn, last)?;
-        Ok(queued)
+        done.more |= full;
+        Ok(done)
     })
 }
 

@@ -19,7 +19,7 @@ pub mod worker;
 
 use chrono::NaiveDateTime;
 
-use crate::db::{self, Db};
+use crate::db::{self, Db, DbConnection};
 use crate::domain::{date, webhook};
 use crate::error::AppError;
 
@@ -86,9 +86,30 @@ pub async fn create(db: &Db, input: NewEndpointInput) -> Result<EndpointRow, App
             created_at: now,
             updated_at: now,
         };
+        if new.active {
+            skip_idle_backlog(conn)?;
+        }
         Ok(db::webhooks::insert_endpoint(conn, &new)?)
     })
     .await
+}
+
+/// Before the first endpoint turns active: moves the dispatcher's position
+/// to the log's settled head. It stays put while no endpoint is active (the
+/// dispatcher idles and writes nothing), and every change before now is
+/// older than the endpoint's `active_since`, so none would be sent; without
+/// this the first endpoint of a long-running site would wait while months
+/// of log were read past.
+fn skip_idle_backlog(conn: &mut DbConnection) -> Result<(), AppError> {
+    if db::webhooks::any_active(conn)? {
+        return Ok(());
+    }
+    let at = db::webhooks::lock_position(conn)?;
+    let head = db::changes::head(conn)?;
+    if head > at {
+        db::webhooks::set_position(conn, head)?;
+    }
+    Ok(())
 }
 
 pub async fn list(db: &Db, offset: i64, limit: i64) -> Result<(Vec<EndpointRow>, i64), AppError> {
@@ -124,6 +145,7 @@ pub async fn update(
             ..Default::default()
         };
         if reactivated {
+            skip_idle_backlog(conn)?;
             changes.active_since = Some(now);
             changes.disabled_reason = Some(None);
             changes.disabled_at = Some(None);

@@ -2,6 +2,11 @@
 //! dispatcher and claims due deliveries, and `WEBHOOK_DELIVERY_THREADS`
 //! senders that make the attempts and record them.
 //!
+//! The poller claims again as soon as a sender finishes (each finish wakes
+//! it), and keeps up to [`AHEAD`] claimed deliveries per sender queued, so
+//! a fast receiver is sent to as fast as the threads can go rather than at
+//! one claim per poll.
+//!
 //! A claim sets a lease of [`LEASE`] on the delivery; an instance killed
 //! mid-attempt leaves it leased, and it is due again when the lease runs
 //! out. With several instances, PostgreSQL's `FOR UPDATE SKIP LOCKED` hands
@@ -20,8 +25,13 @@ use crate::error::AppError;
 use crate::infra::metrics::WebhookMetrics;
 use crate::infra::webhook_sender::{self, Outcome};
 
-/// How often the poller looks for changes and due deliveries.
+/// How often the poller looks for changes and due deliveries when no
+/// sender has woken it.
 pub const POLL: Duration = Duration::from_millis(250);
+/// Claimed deliveries queued per sender thread, beyond the one it sends:
+/// enough that a sender never waits for the next claim, few enough that a
+/// stalled instance holds little under lease.
+const AHEAD: usize = 2;
 /// How long a claim holds a delivery: longer than an attempt can take (a
 /// slow resolver, up to about 30 s with glibc's retries, then the 10 s
 /// request, then recording it). An attempt that still outlives it records
@@ -48,7 +58,8 @@ struct Shared {
     settings: WebhookSettings,
     metrics: WebhookMetrics,
     stop: Arc<AtomicBool>,
-    busy: AtomicUsize,
+    /// Deliveries claimed and not yet recorded (queued or being sent).
+    in_flight: AtomicUsize,
 }
 
 type Job = (DeliveryRow, EndpointRow);
@@ -66,51 +77,62 @@ pub fn start(
         settings,
         metrics,
         stop: stop.clone(),
-        busy: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
     });
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
+    let (wake, woken) = mpsc::channel::<()>();
     for n in 0..shared.settings.threads {
-        let (shared, receiver) = (shared.clone(), receiver.clone());
+        let (shared, receiver, wake) = (shared.clone(), receiver.clone(), wake.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("webhook-sender-{n}"))
-            .spawn(move || send_loop(&shared, &receiver));
+            .spawn(move || send_loop(&shared, &receiver, &wake));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start a webhook sender thread");
         }
     }
     let spawned = std::thread::Builder::new()
         .name("webhook-poller".into())
-        .spawn(move || poll_loop(&shared, present.as_ref(), sender));
+        .spawn(move || poll_loop(&shared, present.as_ref(), sender, &woken));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the webhook poller: no webhooks will be sent");
     }
     Running { stop }
 }
 
-fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>) {
+fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>, woken: &mpsc::Receiver<()>) {
+    let capacity = shared.settings.threads * (1 + AHEAD);
+    let mut last_dispatch = Instant::now() - POLL;
     let mut last_queue = Instant::now() - QUEUE_EVERY;
     let mut last_purge = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = Instant::now();
-            match super::purge_finished(&shared.db, date::now()) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deliveries = n, "purged finished webhook deliveries"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "purging finished webhook deliveries failed; retrying later")
+            purge(shared);
+        }
+        // On its own clock: a wake per finished attempt must not turn into
+        // a change-log read per delivery. At once again while a backlog
+        // is being queued.
+        let mut more = false;
+        if last_dispatch.elapsed() >= POLL {
+            last_dispatch = Instant::now();
+            match super::dispatch::dispatch_once(&shared.db, present) {
+                Ok(done) if done.more => {
+                    last_dispatch -= POLL;
+                    more = true;
                 }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook dispatch failed; retrying"),
             }
         }
-        if let Err(e) = super::dispatch::dispatch_once(&shared.db, present) {
-            tracing::warn!(error = %e, "webhook dispatch failed; retrying");
-        }
-        let free = shared.settings.threads - shared.busy.load(Ordering::Acquire).min(shared.settings.threads);
-        if free > 0 {
+        let free = capacity.saturating_sub(shared.in_flight.load(Ordering::Acquire));
+        // Claim when a sender's worth of room is free, not for every slot,
+        // so a busy queue is refilled in batches.
+        if free >= shared.settings.threads.min(capacity) {
             match claim(shared, free) {
                 Ok(claimed) => {
                     for job in claimed {
-                        shared.busy.fetch_add(1, Ordering::AcqRel);
+                        shared.in_flight.fetch_add(1, Ordering::AcqRel);
                         if jobs.send(job).is_err() {
                             return;
                         }
@@ -125,7 +147,21 @@ fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>) 
                 shared.metrics.queue.set(depth);
             }
         }
-        std::thread::sleep(POLL);
+        // Until a sender finishes or the poll comes round; the finishes
+        // that arrived meanwhile are one wake.
+        match woken.recv_timeout(if more { Duration::ZERO } else { POLL }) {
+            Ok(()) => while woken.try_recv().is_ok() {},
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
+        }
+    }
+}
+
+fn purge(shared: &Shared) {
+    match super::purge_finished(&shared.db, date::now()) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deliveries = n, "purged finished webhook deliveries"),
+        Err(e) => tracing::warn!(error = %e, "purging finished webhook deliveries failed; retrying later"),
     }
 }
 
@@ -150,7 +186,7 @@ fn claim(shared: &Shared, limit: usize) -> Result<Vec<Job>, AppError> {
     })
 }
 
-fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>, wake: &mpsc::Sender<()>) {
     loop {
         let job = match jobs.lock() {
             Ok(receiver) => receiver.recv_timeout(POLL),
@@ -159,7 +195,9 @@ fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>) {
         match job {
             Ok((delivery, endpoint)) => {
                 attempt(shared, delivery, endpoint);
-                shared.busy.fetch_sub(1, Ordering::AcqRel);
+                shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+                // The poller may be gone (shutting down); nothing to wake then.
+                let _ = wake.send(());
             }
             Err(mpsc::RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Acquire) => {}
             Err(_) => return,
