@@ -412,9 +412,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Sets the maintained per-status article counts from the rows.
-const RECOUNT_STATUSES: &str = "UPDATE article_status_counts SET count = \
-    (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status)";
+/// Sets the maintained per-status and per-author article counts from the
+/// rows (the per-author rule is migration 000033's: published and dated).
+const RECOUNT: &str = "UPDATE article_status_counts SET count = \
+    (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status); \
+    DELETE FROM author_article_counts; \
+    INSERT INTO author_article_counts (author_id, count) \
+    SELECT author_id, COUNT(*) FROM articles \
+    WHERE status = 'published' AND published_at IS NOT NULL GROUP BY author_id";
 
 /// The tables the seeder fills.
 const SEEDED_TABLES: &str = "'articles', 'article_tags', 'comments', 'share_events', 'share_counts', 'share_daily', 'share_daily_totals'";
@@ -471,6 +476,6 @@ fn restore_indexes(conn: &mut Conn, deferred: &[String]) -> Result<(), Box<dyn s
         c.batch_execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")?;
     }
     // PostgreSQL's triggers were off (replica role): count afresh.
-    with_conn!(conn, c => c.batch_execute(RECOUNT_STATUSES))?;
+    with_conn!(conn, c => c.batch_execute(RECOUNT))?;
     Ok(())
 }

@@ -203,6 +203,25 @@ fn public_reads_go_to_a_replica_in_rotation_and_leave_it_while_it_lags() {
         replica_reads(&mut public) - before >= 8.0,
         "reads back on the replica"
     );
+
+    // The replica cuts every connection (as a restart or a network cut
+    // does): the reads that find their connection dead are made again on
+    // the primary, never answered 503, and the replica leaves the rotation
+    // until its check finds it answering.
+    let fallback = fallback_reads(&mut public);
+    let cut = standby.sql().scalar(
+        "SELECT COUNT(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) t",
+    );
+    assert!(cut >= 1, "the service's replica connections were cut ({cut})");
+    for _ in 0..10 {
+        assert_eq!(title(&mut public, &path), "Edited while the replica is paused");
+    }
+    assert!(
+        fallback_reads(&mut public) > fallback,
+        "the read on a cut connection was made again on the primary"
+    );
+    wait_for_state(&mut public, "healthy", Duration::from_secs(20));
 }
 
 /// The hazard: an eviction (this instance's write, or another's through

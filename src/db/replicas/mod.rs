@@ -236,9 +236,11 @@ impl ReplicaSet {
     }
 
     /// A read on `replica` failed as unavailable: out of rotation until
-    /// its next check finds it answering.
+    /// its next check finds it answering; the caller makes the read again
+    /// on the primary, counted as a fallback read.
     pub(super) fn read_failed(&self, replica: &Replica) {
         replica.set_state(ReplicaState::Down, "a read failed");
+        self.primary_reads.fetch_add(1, Ordering::Relaxed);
     }
 
     /// After a write on `conn` (the primary): the fence moves to the

@@ -41,9 +41,15 @@ impl Db {
     /// that has replayed every write this instance made or has seen in the
     /// change log, else by the primary. Editors' reads use [`Db::read`]:
     /// they stay on the primary.
+    ///
+    /// A replica that fails mid-read (killed, cut off: `Unavailable`) is
+    /// taken out of rotation and the read is made again on the primary, so
+    /// a reader never sees the failure that the next health check (within
+    /// 250 ms) would have found. `f` is cloned for that second try; reads
+    /// capture their parameters by value.
     pub async fn read_public<F, T>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Clone + Send + 'static,
         T: Send + 'static,
     {
         let Some(replicas) = self.replicas.clone() else {
@@ -53,11 +59,11 @@ impl Db {
         let timeout = self.timeout;
         self.bounded(actix_web::web::block(move || {
             if let Some((replica, mut conn)) = replicas.checkout() {
-                let result = run_marking_broken(&mut conn, f);
-                if matches!(result, Err(AppError::Unavailable(_))) {
-                    replicas.read_failed(replica);
+                let result = run_marking_broken(&mut conn, f.clone());
+                if !matches!(result, Err(AppError::Unavailable(_))) {
+                    return result;
                 }
-                return result;
+                replicas.read_failed(replica);
             }
             let mut pooled = checkout(&pool, timeout)?;
             run_marking_broken(&mut pooled, f)
@@ -69,7 +75,7 @@ impl Db {
     /// that serve both the public and editors.
     pub async fn read_as<F, T>(&self, public: bool, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Clone + Send + 'static,
         T: Send + 'static,
     {
         match public {
