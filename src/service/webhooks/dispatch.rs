@@ -1,15 +1,16 @@
-//! The dispatcher: change log → outbox. One transaction reads the settled
-//! rows after the stored position (locked `FOR UPDATE` on PostgreSQL, so
-//! one instance dispatches at a time; SQLite has one writer), inserts one
-//! delivery per matching active endpoint with the payload built now, and
-//! stores the new position. A crash before the commit leaves both as they
-//! were; after it, both moved: no enqueue is lost or made twice.
+//! The dispatcher: change log → outbox. A read builds one delivery per
+//! matching active endpoint for the settled rows after the stored position;
+//! one write transaction then locks the position (`FOR UPDATE` on
+//! PostgreSQL, so one instance dispatches at a time; SQLite has one
+//! writer), checks it has not moved since the read, inserts the deliveries
+//! and stores the new position. A crash before the commit leaves both as
+//! they were; after it, both moved: no enqueue is lost or made twice.
 
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use super::{Presenter, message_id, new_delivery};
-use crate::db::changes::{self, ChangeRow};
+use crate::db::changes::{self, ChangeRow, Position};
 use crate::db::webhooks::{self as store, EndpointRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::change::{Action, Entity};
@@ -39,63 +40,100 @@ pub const MAX_DATA_BYTES: usize = 64 * 1024;
 /// Turns the settled changes after the position into deliveries, up to
 /// [`QUEUE_BUDGET`] of them. Does nothing (and writes nothing) when no
 /// endpoint is active or no change is waiting.
+///
+/// Two steps, so that the writer is held only to insert: the payloads are
+/// built in a read (on SQLite the one writer would otherwise wait on every
+/// article rendered for them, and editors' writes with it), then one write
+/// transaction locks the position, checks it is still the one read (else
+/// another dispatcher moved it: nothing is queued and the caller comes
+/// back at once), inserts the deliveries of the endpoints still active,
+/// and stores the new position.
 pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<Dispatched, AppError> {
-    let waiting = db.read_blocking(|conn| {
-        if !store::any_active(conn)? {
-            return Ok(false);
-        }
-        let at = store::position(conn)?;
-        Ok(!changes::read_settled(conn, at, 1)?.is_empty())
-    })?;
-    if !waiting {
+    let Some(plan) = db.read_blocking(|conn| plan(conn, present))? else {
         return Ok(Dispatched::default());
-    }
-    db.write_blocking(|conn| {
-        let at = store::lock_position(conn)?;
-        let rows = changes::read_settled(conn, at, BATCH)?;
-        let full = rows.len() as i64 == BATCH;
-        let endpoints = store::active_endpoints(conn)?;
+    };
+    db.write_blocking(move |conn| {
+        if store::lock_position(conn)? != plan.from {
+            return Ok(Dispatched {
+                queued: 0,
+                more: true,
+            });
+        }
+        let active: Vec<i64> = store::active_endpoints(conn)?.iter().map(|e| e.id).collect();
         let now = date::now();
-        let mut done = Dispatched::default();
-        let mut last = None;
-        for row in &rows {
-            if done.queued >= QUEUE_BUDGET {
-                done.more = true;
-                break;
-            }
-            last = Some(row.position());
-            let Some(event) = webhook::event_for(row.entity, row.action, row.public) else {
-                continue;
-            };
-            let targets: Vec<&EndpointRow> = endpoints
-                .iter()
-                .filter(|e| e.active_since <= row.changed_at)
-                .filter(|e| e.events.split_whitespace().any(|x| x == event))
-                .collect();
-            if targets.is_empty() {
-                continue;
-            }
-            let data = data_for(conn, present, row, now)?;
-            let keys: Vec<String> = row
-                .keys()
-                .into_iter()
-                .filter(|k| k.public())
-                .map(|k| k.to_string())
-                .collect();
-            let body = envelope(event, row.changed_at, data, &keys);
-            for endpoint in targets {
-                let new = new_delivery(endpoint.id, message_id(), event, body.clone(), now);
-                store::insert_delivery(conn, &new)?;
-                done.queued += 1;
+        let mut queued = 0;
+        for (endpoint, event, body) in plan.deliveries {
+            if active.contains(&endpoint) {
+                store::insert_delivery(conn, &new_delivery(endpoint, message_id(), event, body, now))?;
+                queued += 1;
             }
         }
-        let Some(last) = last else {
-            return Ok(done);
-        };
-        store::set_position(conn, last)?;
-        done.more |= full;
-        Ok(done)
+        store::set_position(conn, plan.to)?;
+        Ok(Dispatched {
+            queued,
+            more: plan.more,
+        })
     })
+}
+
+/// What one dispatch queues: from the position read to the one after the
+/// last change it covers, and the deliveries `(endpoint, event, body)`.
+struct Plan {
+    from: Position,
+    to: Position,
+    deliveries: Vec<(i64, &'static str, String)>,
+    more: bool,
+}
+
+/// Reads the changes after the position and builds their deliveries;
+/// `None` when no endpoint is active or nothing is waiting.
+fn plan(conn: &mut DbConnection, present: &dyn Presenter) -> Result<Option<Plan>, AppError> {
+    if !store::any_active(conn)? {
+        return Ok(None);
+    }
+    let from = store::position(conn)?;
+    let rows = changes::read_settled(conn, from, BATCH)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let endpoints = store::active_endpoints(conn)?;
+    let now = date::now();
+    let mut plan = Plan {
+        from,
+        to: from,
+        deliveries: Vec::new(),
+        more: rows.len() as i64 == BATCH,
+    };
+    for row in &rows {
+        if plan.deliveries.len() >= QUEUE_BUDGET {
+            plan.more = true;
+            break;
+        }
+        plan.to = row.position();
+        let Some(event) = webhook::event_for(row.entity, row.action, row.public) else {
+            continue;
+        };
+        let targets: Vec<&EndpointRow> = endpoints
+            .iter()
+            .filter(|e| e.active_since <= row.changed_at)
+            .filter(|e| e.events.split_whitespace().any(|x| x == event))
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let data = data_for(conn, present, row, now)?;
+        let keys: Vec<String> = row
+            .keys()
+            .into_iter()
+            .filter(|k| k.public())
+            .map(|k| k.to_string())
+            .collect();
+        let body = envelope(event, row.changed_at, data, &keys);
+        for endpoint in targets {
+            plan.deliveries.push((endpoint.id, event, body.clone()));
+        }
+    }
+    Ok(Some(plan))
 }
 
 /// The body sent: `{type, timestamp, data, surrogate_keys}`.
