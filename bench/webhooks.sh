@@ -6,7 +6,7 @@
 #                     [--runs none,live,dead1,dead] [--drain-limit 900]
 #
 # For each backend, on a fresh database with the demo content, one release
-# server (WEBHOOK_ALLOW_PRIVATE_TARGETS=true, rate limits off), and three
+# server (WEBHOOK_ALLOW_PRIVATE_TARGETS=true, rate limits off), and four
 # runs of `wrk` creating published articles (POST /api/v1/admin/articles)
 # as the demo admin for the duration:
 #
@@ -23,7 +23,7 @@
 #           (each attempt waits out its 10 s timeout): the write latency
 #           with a dead receiver configured
 #
-# Prints a Markdown table and draws it (bench/webhooks.svg). Progress on a
+# Prints a Markdown table and draws it (docs/bench/webhooks.svg). Progress on a
 # terminal; quiet when piped. Needs wrk and nginx (installed with apt-get
 # when missing) and PostgreSQL on 127.0.0.1:5432 for the postgres backend.
 # It stops everything it started and drops its database.
@@ -191,8 +191,11 @@ for backend in "${backend_list[@]}"; do
   expected=$(( before + created * ENDPOINTS ))
   until [ "$(received)" -ge "$expected" ]; do
     [ $(( ($(date +%s%N) - ended) / 1000000000 )) -lt "$DRAIN_LIMIT" ] || { echo "the backlog did not drain in $DRAIN_LIMIT s ($(received) of $expected)" >&2; exit 1; }
-    if [ -t 2 ]; then echo "      $(date +%T) draining: $(received) of $expected delivered" >&2; fi
-    sleep 5
+    if [ -t 2 ] && [ $(( SECONDS % 5 )) -eq 0 ] && [ "$SECONDS" != "${shown:-}" ]; then
+      shown=$SECONDS
+      echo "      $(date +%T) draining: $(received) of $expected delivered" >&2
+    fi
+    sleep 0.2
   done
   drain_ns=$(( $(date +%s%N) - ended ))
   drained=$(awk -v ns=$drain_ns 'BEGIN {printf "%.1f s", ns / 1e9}')
@@ -216,7 +219,7 @@ for backend in "${backend_list[@]}"; do
 done
 
 # The chart: article creates/s and p99 per run, and deliveries/s, per backend.
-python3 - "$CSV" bench/webhooks.svg <<'PY'
+python3 - "$CSV" docs/bench/webhooks.svg <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))
 bars = [(f"{r[0]} {r[1]}", float(r[2]), float(r[3]), float(r[4]) if len(r) > 4 else None) for r in rows]
@@ -236,4 +239,4 @@ for i, (label, rps, p99, dps) in enumerate(bars):
 out.append("</svg>")
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 PY
-progress "chart written to bench/webhooks.svg"
+progress "chart written to docs/bench/webhooks.svg"

@@ -249,6 +249,16 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
     .get_result(conn)
 }
 
+/// Gives back a claim not acted on (its sender is stopping, or too little
+/// of the lease is left for an attempt), so that it is due again now
+/// rather than when the lease runs out; only while that claim still holds.
+pub fn release_lease(conn: &mut DbConnection, id: i64, lease: NaiveDateTime) -> QueryResult<usize> {
+    use webhook_deliveries as d;
+    diesel::update(d::table.filter(d::id.eq(id)).filter(d::lease_until.eq(lease)))
+        .set(d::lease_until.eq(None::<NaiveDateTime>))
+        .execute(conn)
+}
+
 /// Records an attempt and the delivery's new state: `status`, the
 /// attempts made, and when the next is due (kept for a finished one).
 pub fn finish_attempt(

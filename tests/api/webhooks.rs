@@ -689,11 +689,10 @@ async fn a_burst_past_the_dispatch_budget_is_delivered_once_each(app: TestApp) {
         "the first endpoint moves the position to the head: {before:?} → {moved:?}"
     );
     create_hook(&app, &admin, &second.url(), &["tag.updated"]).await;
-    assert_eq!(
-        position().await.unwrap(),
-        moved,
-        "a second endpoint leaves it where it is"
-    );
+    // (Where the position is after the second endpoint is not checked: on
+    // PostgreSQL the dispatcher may by then have moved it past backlog rows
+    // that were not yet settled, because other tests' transactions hold the
+    // server-wide snapshot horizon back.)
 
     // One transaction, so one dispatch reads all 70 rows: 140 deliveries.
     let burst = ids.clone();
@@ -730,7 +729,7 @@ async fn a_burst_past_the_dispatch_budget_is_delivered_once_each(app: TestApp) {
             })
             .collect();
         got.sort_unstable();
-        assert_eq!(got, ids, "each change once, nothing from the backlog");
+        assert_eq!(got, ids, "each change of the burst once");
     }
 }
 

@@ -240,6 +240,8 @@ impl ReplicaSet {
     /// on the primary, counted as a fallback read.
     pub(super) fn read_failed(&self, replica: &Replica) {
         replica.set_state(ReplicaState::Down, "a read failed");
+        // Counted where it is served: the primary, not this replica.
+        replica.reads.fetch_sub(1, Ordering::Relaxed);
         self.primary_reads.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -45,7 +45,8 @@ impl Db {
     /// A replica that fails mid-read (killed, cut off: `Unavailable`) is
     /// taken out of rotation and the read is made again on the primary, so
     /// a reader never sees the failure that the next health check (within
-    /// 250 ms) would have found. `f` is cloned for that second try; reads
+    /// 250 ms) would have found; unless the failure itself took over half
+    /// the database timeout (a statement timeout), which is answered `503`. `f` is cloned for that second try; reads
     /// capture their parameters by value.
     pub async fn read_public<F, T>(&self, f: F) -> Result<T, AppError>
     where
@@ -58,12 +59,20 @@ impl Db {
         let pool = self.pool.clone();
         let timeout = self.timeout;
         self.bounded(actix_web::web::block(move || {
+            let started = std::time::Instant::now();
             if let Some((replica, mut conn)) = replicas.checkout() {
                 let result = run_marking_broken(&mut conn, f.clone());
                 if !matches!(result, Err(AppError::Unavailable(_))) {
                     return result;
                 }
                 replicas.read_failed(replica);
+                // A read that failed slowly (a statement timeout on an
+                // overloaded replica) is not made again: the request's
+                // deadline is near, and the primary would run it for a
+                // client that has gone.
+                if started.elapsed() > timeout / 2 {
+                    return result;
+                }
             }
             let mut pooled = checkout(&pool, timeout)?;
             run_marking_broken(&mut pooled, f)

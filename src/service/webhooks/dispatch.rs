@@ -44,29 +44,38 @@ pub const MAX_DATA_BYTES: usize = 64 * 1024;
 /// Two steps, so that the writer is held only to insert: the payloads are
 /// built in a read (on SQLite the one writer would otherwise wait on every
 /// article rendered for them, and editors' writes with it), then one write
-/// transaction locks the position, checks it is still the one read (else
-/// another dispatcher moved it: nothing is queued and the caller comes
-/// back at once), inserts the deliveries of the endpoints still active,
-/// and stores the new position.
+/// transaction locks the position and checks it is still the one read and
+/// that the endpoints are as the read saw them, inserts the deliveries and
+/// stores the new position.
 pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<Dispatched, AppError> {
     let Some(plan) = db.read_blocking(|conn| plan(conn, present))? else {
         return Ok(Dispatched::default());
     };
     db.write_blocking(move |conn| {
         if store::lock_position(conn)? != plan.from {
+            // Another instance's dispatcher queued these meanwhile; this
+            // one waits for its next poll rather than race it again.
+            return Ok(Dispatched::default());
+        }
+        // An endpoint turned off and on again since the read (a later
+        // `active_since`), given other events, or gone: plan afresh, so
+        // none is sent what it no longer wants.
+        let current = store::active_endpoints(conn)?;
+        let same = |id: i64| {
+            let then = plan.endpoints.iter().find(|e| e.id == id);
+            let now = current.iter().find(|e| e.id == id);
+            matches!((then, now), (Some(a), Some(b)) if a.active_since == b.active_since && a.events == b.events)
+        };
+        if !plan.deliveries.iter().all(|(id, _, _)| same(*id)) {
             return Ok(Dispatched {
                 queued: 0,
                 more: true,
             });
         }
-        let active: Vec<i64> = store::active_endpoints(conn)?.iter().map(|e| e.id).collect();
         let now = date::now();
-        let mut queued = 0;
+        let queued = plan.deliveries.len();
         for (endpoint, event, body) in plan.deliveries {
-            if active.contains(&endpoint) {
-                store::insert_delivery(conn, &new_delivery(endpoint, message_id(), event, body, now))?;
-                queued += 1;
-            }
+            store::insert_delivery(conn, &new_delivery(endpoint, message_id(), event, body, now))?;
         }
         store::set_position(conn, plan.to)?;
         Ok(Dispatched {
@@ -81,6 +90,8 @@ pub fn dispatch_once(db: &Db, present: &dyn Presenter) -> Result<Dispatched, App
 struct Plan {
     from: Position,
     to: Position,
+    /// The active endpoints as the read saw them.
+    endpoints: Vec<EndpointRow>,
     deliveries: Vec<(i64, &'static str, String)>,
     more: bool,
 }
@@ -101,6 +112,7 @@ fn plan(conn: &mut DbConnection, present: &dyn Presenter) -> Result<Option<Plan>
     let mut plan = Plan {
         from,
         to: from,
+        endpoints: Vec::new(),
         deliveries: Vec::new(),
         more: rows.len() as i64 == BATCH,
     };
@@ -133,6 +145,7 @@ fn plan(conn: &mut DbConnection, present: &dyn Presenter) -> Result<Option<Plan>
             plan.deliveries.push((endpoint.id, event, body.clone()));
         }
     }
+    plan.endpoints = endpoints;
     Ok(Some(plan))
 }
 

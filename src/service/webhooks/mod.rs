@@ -101,10 +101,13 @@ pub async fn create(db: &Db, input: NewEndpointInput) -> Result<EndpointRow, App
 /// this the first endpoint of a long-running site would wait while months
 /// of log were read past.
 fn skip_idle_backlog(conn: &mut DbConnection) -> Result<(), AppError> {
+    // The lock first: two "first" endpoints created at once wait here in
+    // turn, and the second then sees the first as active and moves
+    // nothing (else it could move past changes meant for the first).
+    let at = db::webhooks::lock_position(conn)?;
     if db::webhooks::any_active(conn)? {
         return Ok(());
     }
-    let at = db::webhooks::lock_position(conn)?;
     let head = db::changes::head(conn)?;
     if head > at {
         db::webhooks::set_position(conn, head)?;

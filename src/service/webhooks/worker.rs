@@ -37,6 +37,11 @@ const AHEAD: usize = 2;
 /// request, then recording it). An attempt that still outlives it records
 /// its log line but not its outcome (`db::webhooks::finish_attempt`).
 pub const LEASE: Duration = Duration::from_secs(120);
+/// The longest one attempt can take (resolver, connect, the 10 s request,
+/// recording it). A queued delivery with less than this left of its lease
+/// is given back rather than sent: its lease could run out mid-attempt and
+/// another claimer send it a second time.
+const ATTEMPT_MAX: Duration = Duration::from_secs(50);
 const QUEUE_EVERY: Duration = Duration::from_secs(5);
 /// How often finished deliveries past `KEEP_FINISHED` are deleted; the
 /// first time this long after start, not at once.
@@ -102,8 +107,10 @@ pub fn start(
 
 fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>, woken: &mpsc::Receiver<()>) {
     let capacity = shared.settings.threads * (1 + AHEAD);
-    let mut last_dispatch = Instant::now() - POLL;
-    let mut last_queue = Instant::now() - QUEUE_EVERY;
+    let mut last_dispatch = Instant::now();
+    let mut dispatch_now = true;
+    let mut queue_now = true;
+    let mut last_queue = Instant::now();
     let mut last_purge = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
         if last_purge.elapsed() >= PURGE_EVERY {
@@ -113,17 +120,15 @@ fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>, 
         // On its own clock: a wake per finished attempt must not turn into
         // a change-log read per delivery. At once again while a backlog
         // is being queued.
-        let mut more = false;
-        if last_dispatch.elapsed() >= POLL {
+        if dispatch_now || last_dispatch.elapsed() >= POLL {
             last_dispatch = Instant::now();
-            match super::dispatch::dispatch_once(&shared.db, present) {
-                Ok(done) if done.more => {
-                    last_dispatch -= POLL;
-                    more = true;
+            dispatch_now = match super::dispatch::dispatch_once(&shared.db, present) {
+                Ok(done) => done.more,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook dispatch failed; retrying");
+                    false
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook dispatch failed; retrying"),
-            }
+            };
         }
         let free = capacity.saturating_sub(shared.in_flight.load(Ordering::Acquire));
         // Claim when a sender's worth of room is free, not for every slot,
@@ -141,15 +146,15 @@ fn poll_loop(shared: &Shared, present: &dyn Presenter, jobs: mpsc::Sender<Job>, 
                 Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
             }
         }
-        if last_queue.elapsed() >= QUEUE_EVERY {
-            last_queue = Instant::now();
+        if queue_now || last_queue.elapsed() >= QUEUE_EVERY {
+            (queue_now, last_queue) = (false, Instant::now());
             if let Ok(depth) = shared.db.read_blocking(|conn| Ok(store::queue_depth(conn)?)) {
                 shared.metrics.queue.set(depth);
             }
         }
         // Until a sender finishes or the poll comes round; the finishes
         // that arrived meanwhile are one wake.
-        match woken.recv_timeout(if more { Duration::ZERO } else { POLL }) {
+        match woken.recv_timeout(if dispatch_now { Duration::ZERO } else { POLL }) {
             Ok(()) => while woken.try_recv().is_ok() {},
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
@@ -194,14 +199,48 @@ fn send_loop(shared: &Shared, jobs: &Mutex<mpsc::Receiver<Job>>, wake: &mpsc::Se
         };
         match job {
             Ok((delivery, endpoint)) => {
-                attempt(shared, delivery, endpoint);
-                shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-                // The poller may be gone (shutting down); nothing to wake then.
-                let _ = wake.send(());
+                // Counted out however the job ends (a panic included), so
+                // the poller's room never shrinks for good.
+                let _slot = Slot { shared, wake };
+                let lease_left = delivery
+                    .lease_until
+                    .map_or(Duration::ZERO, |l| (l - date::now()).to_std().unwrap_or_default());
+                if shared.stop.load(Ordering::Acquire) || lease_left < ATTEMPT_MAX {
+                    give_back(shared, &delivery);
+                } else {
+                    attempt(shared, delivery, endpoint);
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Acquire) => {}
             Err(_) => return,
         }
+    }
+}
+
+/// One claimed delivery in a sender's hands: when it goes, the poller has
+/// room for one more and is woken to claim it.
+struct Slot<'a> {
+    shared: &'a Shared,
+    wake: &'a mpsc::Sender<()>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        // The poller may be gone (shutting down); nothing to wake then.
+        let _ = self.wake.send(());
+    }
+}
+
+/// A claim not acted on goes back to the queue at once instead of waiting
+/// out its lease (an instance stopping, or a job queued too long).
+fn give_back(shared: &Shared, delivery: &DeliveryRow) {
+    let Some(lease) = delivery.lease_until else { return };
+    if let Err(e) = shared
+        .db
+        .write_blocking(|conn| Ok(store::release_lease(conn, delivery.id, lease)?))
+    {
+        tracing::warn!(error = %e, delivery = delivery.id, "giving back a webhook claim failed; its lease will run out");
     }
 }
 
