@@ -19,6 +19,10 @@
 #           rate it drains at, with no other load
 #   dead1   one endpoint on a port that accepts connections and never
 #           answers: the issue's case, "a dead receiver configured"
+#
+# The "none" and "dead1" runs also create at a newsroom's pace first
+# ("paced": 2 connections, 100 ms between a connection's requests, about
+# 20 a second): one editor's latency, beside the flood's throughput.
 #   dead    N endpoints on a port that accepts connections and never answers
 #           (each attempt waits out its 10 s timeout): the write latency
 #           with a dead receiver configured
@@ -119,9 +123,18 @@ LUA
 received() { if [ -f "$WORK/nginx/received.log" ]; then wc -l <"$WORK/nginx/received.log"; else echo 0; fi; }
 
 # wrk creating articles: "rps p50 p99 created non2xx"
-create_load() {
+# The same creates at a newsroom's pace instead of a flood: 2 connections,
+# each waiting 100 ms after every answer (about 20 a second), so the
+# latency is one editor's, not a queue's.
+{ cat "$WORK/create.lua"; echo 'function delay() return 100 end'; } >"$WORK/paced.lua"
+
+create_load() { # [paced]
   local out
-  out=$(wrk -t2 "-c$CONNECTIONS" "-d${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT" -- "$TOKEN" 2>&1)
+  if [ "${1:-}" = paced ]; then
+    out=$(wrk -t1 -c2 "-d${DURATION}s" --latency -s "$WORK/paced.lua" "http://127.0.0.1:$PORT" -- "$TOKEN" 2>&1)
+  else
+    out=$(wrk -t2 "-c$CONNECTIONS" "-d${DURATION}s" --latency -s "$WORK/create.lua" "http://127.0.0.1:$PORT" -- "$TOKEN" 2>&1)
+  fi
   local rps p50 p99 total bad
   rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
@@ -178,6 +191,10 @@ for backend in "${backend_list[@]}"; do
   progress "$backend: no webhook"
   read -r rps p50 p99 _ bad < <(create_load)
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$backend" "none" "$rps" "$p50" "$p99" "$bad" "–" "–" "–"
+  # After the flood, like the paced run with a dead endpoint: both on a
+  # database of the same size.
+  read -r rps p50 p99 _ bad < <(create_load paced)
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$backend" "none, paced" "$rps" "$p50" "$p99" "$bad" "–" "–" "–"
   echo "$backend,none,$rps,$p99" >>"$CSV"
 
   if [[ ",$RUNS," == *,live,* ]]; then
@@ -210,6 +227,10 @@ for backend in "${backend_list[@]}"; do
     n=$ENDPOINTS; [ "$run" = dead1 ] && n=1
     progress "$backend: $n dead endpoint(s)"
     subscribe "$DEAD" "$n"
+    if [ "$run" = dead1 ]; then
+      read -r rps p50 p99 _ bad < <(create_load paced)
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$backend" "dead (1 × no answer), paced" "$rps" "$p50" "$p99" "$bad" "0" "–" "–"
+    fi
     read -r rps p50 p99 _ bad < <(create_load)
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$backend" "dead ($n × no answer)" "$rps" "$p50" "$p99" "$bad" "0" "–" "–"
     echo "$backend,dead $n,$rps,$p99" >>"$CSV"
