@@ -47,7 +47,8 @@
 # (the three instances' broadsheet_replica_reads_total against
 # broadsheet_replica_fallback_reads_total, before and after), the replica
 # lag seen (broadsheet_replica_lag_seconds of the three instances and the
-# primary's pg_stat_replication.replay_lag, sampled every half second:
+# primary's pg_stat_replication.replay_lag, sampled every half second (about
+# once a second under load, with the queries of each sample):
 # highest and median), and what shows each part did its share: requests
 # per instance in nginx's log, transactions through PgBouncer, calls of the
 # rate-limit script on the Redis and the checks it did not answer in time.
