@@ -29,6 +29,20 @@ impl From<diesel::r2d2::Error> for AppError {
     }
 }
 
+/// The database error inside `e`, as the `AppError` it means; `e` back
+/// when it carries none. For writers whose callbacks can only fail with an
+/// `io::Error` (the sitemaps' XML writer), which carry a query's error
+/// inside one.
+pub fn carried_in_io(e: std::io::Error) -> Result<AppError, std::io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<DieselError>()) {
+        return Err(e);
+    }
+    match e.into_inner().map(|inner| inner.downcast::<DieselError>()) {
+        Some(Ok(database)) => Ok(AppError::from(*database)),
+        _ => Ok(AppError::internal("a database error inside an I/O error")),
+    }
+}
+
 /// Errors that mean "the database cannot serve right now" rather than a bug:
 /// timeouts, a locked or full SQLite file, a PostgreSQL shutting down.
 fn is_unavailable_message(message: &str) -> bool {
@@ -57,4 +71,18 @@ pub fn is_unique_violation(e: &DieselError) -> bool {
         e,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod io_tests {
+    use super::*;
+
+    #[test]
+    fn a_database_error_carried_in_an_io_error_keeps_what_it_is() {
+        let lost = std::io::Error::other(DieselError::BrokenTransactionManager);
+        assert!(matches!(carried_in_io(lost), Ok(AppError::Unavailable(_))));
+        let writing = std::io::Error::new(std::io::ErrorKind::WriteZero, "short write");
+        let back = carried_in_io(writing).expect_err("no database error inside");
+        assert_eq!(back.kind(), std::io::ErrorKind::WriteZero);
+    }
 }

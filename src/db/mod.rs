@@ -26,7 +26,7 @@ pub mod editors;
 mod errors;
 pub mod feeds;
 pub mod idempotency;
-pub use errors::is_unique_violation;
+pub use errors::{carried_in_io, is_unique_violation};
 pub mod migrate;
 pub mod password_resets;
 pub mod previews;

@@ -50,18 +50,10 @@ type XmlWriter = Writer<Vec<u8>>;
 /// timed-out database is `Unavailable`: a `503`, and on a replica a retry
 /// on the primary), anything else is a writing failure.
 fn io_error(e: std::io::Error) -> AppError {
-    if e.get_ref()
-        .is_some_and(|inner| inner.is::<diesel::result::Error>())
-    {
-        if let Some(Ok(database)) = e
-            .into_inner()
-            .map(|inner| inner.downcast::<diesel::result::Error>())
-        {
-            return AppError::from(*database);
-        }
-        return AppError::internal("writing a sitemap: a database error");
+    match db::carried_in_io(e) {
+        Ok(database) => database,
+        Err(e) => AppError::internal(format!("writing a sitemap: {e}")),
     }
-    AppError::internal(format!("writing a sitemap: {e}"))
 }
 
 fn w3c(at: NaiveDateTime) -> String {
@@ -252,21 +244,4 @@ pub async fn news(db: &Db, site: &SiteUrls, settings: &FeedSettings) -> Result<(
         })
         .await?;
     Ok((body, keys::syndication()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::io_error;
-    use crate::error::AppError;
-
-    #[test]
-    fn a_database_error_inside_the_writer_keeps_what_it_is() {
-        let lost = std::io::Error::other(diesel::result::Error::BrokenTransactionManager);
-        assert!(matches!(io_error(lost), AppError::Unavailable(_)));
-        let writing = std::io::Error::new(std::io::ErrorKind::WriteZero, "short write");
-        match io_error(writing) {
-            AppError::Internal(message) => assert!(message.contains("short write"), "{message}"),
-            other => panic!("{other:?}"),
-        }
-    }
 }
