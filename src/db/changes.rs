@@ -134,15 +134,7 @@ const SETTLED_TX: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 /// Up to `limit` rows after `after`, in log order, that can no longer be
 /// preceded by a row committing later ("settled").
 pub fn read_settled(conn: &mut DbConnection, after: Position, limit: i64) -> QueryResult<Vec<ChangeRow>> {
-    let mut query = changes::table
-        .filter(after_filter(after))
-        .order((changes::tx, changes::id))
-        .limit(limit)
-        .into_boxed();
-    if matches!(conn, DbConnection::Pg(_)) {
-        query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
-    }
-    query.load(conn)
+    read_after(conn, after, limit, Rows::Settled)
 }
 
 /// Up to `limit` committed rows after `after`, settled or not, in log
@@ -157,11 +149,7 @@ pub fn read_committed_after(
     after: Position,
     limit: i64,
 ) -> QueryResult<Vec<ChangeRow>> {
-    changes::table
-        .filter(after_filter(after))
-        .order((changes::tx, changes::id))
-        .limit(limit)
-        .load(conn)
+    read_after(conn, after, limit, Rows::Committed)
 }
 
 /// Written as SQL text, not bound parameters, so that both planners match
@@ -171,13 +159,38 @@ const FEED: &str = "entity = 'article' AND public";
 /// Up to `limit` settled public article changes after `after`, in log
 /// order: the sync feed (`GET /changes`).
 pub fn read_feed(conn: &mut DbConnection, after: Position, limit: i64) -> QueryResult<Vec<ChangeRow>> {
-    let mut query = changes::table
-        .filter(sql::<diesel::sql_types::Bool>(FEED))
+    read_after(conn, after, limit, Rows::SettledFeed)
+}
+
+/// Which rows a read of the log after a position takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// Every committed row.
+    Committed,
+    /// Settled rows only (on SQLite every committed row is settled).
+    Settled,
+    /// Settled public article changes: the sync feed.
+    SettledFeed,
+}
+
+/// The one read of the log after a position, in log order.
+fn read_after(
+    conn: &mut DbConnection,
+    after: Position,
+    limit: i64,
+    rows: Rows,
+) -> QueryResult<Vec<ChangeRow>> {
+    // The clauses in the order the statements had when they were three
+    // (the feed's first), so the SQL text, and its plan, stay as they were.
+    let mut query = changes::table.into_boxed();
+    if rows == Rows::SettledFeed {
+        query = query.filter(sql::<diesel::sql_types::Bool>(FEED));
+    }
+    query = query
         .filter(after_filter(after))
         .order((changes::tx, changes::id))
-        .limit(limit)
-        .into_boxed();
-    if matches!(conn, DbConnection::Pg(_)) {
+        .limit(limit);
+    if rows != Rows::Committed && matches!(conn, DbConnection::Pg(_)) {
         query = query.filter(changes::tx.lt(sql::<BigInt>(SETTLED_TX)));
     }
     query.load(conn)
