@@ -7,18 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::TestApp;
-
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let res = app
-        .post("/api/v1/admin/articles")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    res.assert_status(201);
-    res.json()
-}
+use crate::support::{TestApp, create_article as create};
 
 fn ids(body: &Value) -> Vec<i64> {
     body["data"]

@@ -4,22 +4,11 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, create_article as write};
 use crate::{backend_tests, backend_tests_with};
 
 /// Writes an article through the API (so the change log sees it) and
 /// returns it.
-async fn write(app: &TestApp, token: &str, body: Value) -> Value {
-    let res = app
-        .post("/api/v1/admin/articles")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    res.assert_status(201);
-    res.json()
-}
-
 async fn editor_id(app: &TestApp, token: &str) -> i64 {
     app.get("/api/v1/auth/me").bearer(token).send().await.json()["id"]
         .as_i64()

@@ -8,22 +8,11 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::backend_tests_with;
-use crate::support::{Backend, TestApp, TestResponse};
+use crate::support::{Backend, TestApp, TestResponse, create_article as create};
 
 const SITE: &str = "https://news.example.com";
 const SITEMAP_NS: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
 const NEWS_NS: &str = "http://www.google.com/schemas/sitemap-news/0.9";
-
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let res = app
-        .post("/api/v1/admin/articles")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    res.assert_status(201);
-    res.json()
-}
 
 fn article_url(slug: &str) -> String {
     format!("{SITE}/{slug}/")

@@ -6,20 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::backend_tests_with;
-use crate::support::TestApp;
+use crate::support::{TestApp, create_article as create};
 
 const SITE: &str = "https://news.example.com";
-
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let res = app
-        .post("/api/v1/admin/articles")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    res.assert_status(201);
-    res.json()
-}
 
 async fn public(app: &TestApp, path: &str) -> Value {
     let res = app.get(path).send().await;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use broadsheet::db::changes;
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, create_article as create};
 use crate::{backend_tests, backend_tests_with};
 
 /// `(id, slug, action)` of a page's entries.
@@ -72,17 +72,6 @@ async fn follow(app: &TestApp, cursor: &str, want: usize) -> (Vec<Entry>, String
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     (seen, cursor)
-}
-
-async fn create(app: &TestApp, token: &str, body: Value) -> Value {
-    let res = app
-        .post("/api/v1/admin/articles")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    res.assert_status(201);
-    res.json()
 }
 
 async fn patch(app: &TestApp, token: &str, id: i64, body: Value) -> Value {

@@ -86,6 +86,19 @@ macro_rules! backend_tests_with {
 
 /// Settings for tests: a fixed secret, no demo content, no rate limits
 /// (tests of limits switch them on).
+/// Creates an article through `POST /api/v1/admin/articles` as `token`,
+/// expects `201`, and returns the body.
+pub async fn create_article(app: &TestApp, token: &str, body: Value) -> Value {
+    let res = app
+        .post("/api/v1/admin/articles")
+        .bearer(token)
+        .json(body)
+        .send()
+        .await;
+    res.assert_status(201);
+    res.json()
+}
+
 pub fn test_vars(db_url: &str) -> HashMap<String, String> {
     [
         ("DATABASE_URL", db_url),
