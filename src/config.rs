@@ -70,6 +70,9 @@ pub struct Config {
     /// How long the change log keeps a change, the sync feed's tombstones
     /// included (`CHANGES_RETENTION_DAYS`).
     pub changes_retention_days: u32,
+    /// Where this instance keeps its search index (`SEARCH_INDEX_DIR`);
+    /// `None`: in memory, rebuilt at every start.
+    pub search_index_dir: Option<std::path::PathBuf>,
     /// Webhook delivery (`WEBHOOK_*`).
     pub webhooks: crate::domain::webhook::WebhookSettings,
     /// How long a preview link works (`PREVIEW_TTL_DAYS`).
@@ -218,6 +221,9 @@ impl Config {
             max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1_048_576)? as usize,
             body_read_timeout: Duration::from_secs(positive(&get, "BODY_READ_TIMEOUT_SECONDS", 10)?),
             metrics_addr: get("METRICS_ADDR"),
+            search_index_dir: get("SEARCH_INDEX_DIR")
+                .filter(|d| !d.trim().is_empty())
+                .map(std::path::PathBuf::from),
             metrics_token,
             db_pool_size,
             replicas,

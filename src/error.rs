@@ -134,6 +134,16 @@ impl AppError {
         }
     }
 
+    /// A `503` with its own code (and `Retry-After`): a part of the
+    /// service, not the database, is not ready.
+    pub fn not_ready(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Coded {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         AppError::Internal(detail.to_string())
     }
@@ -267,6 +277,9 @@ impl ResponseError for AppError {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             AppError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::Coded { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             AppError::MethodNotAllowed { allow } => {

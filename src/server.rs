@@ -36,7 +36,7 @@ pub async fn prepare(config: Config) -> Result<AppParts, Box<dyn std::error::Err
         tracing::info!(count = applied.len(), "applied migrations");
     }
     let db = connect(&config)?;
-    let state = AppState::new(config, db);
+    let state = AppState::new(config, db)?;
     if state.config.demo_content {
         let password = state.config.demo_admin_password.as_deref();
         demo::seed_if_empty(&state.db, &state.renderer, password).await?;
@@ -60,8 +60,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // Database calls run on each worker's blocking threads (actix allows
     // 512 / cores by default). A thread beyond the pool's connections can
     // only wait for one, and keeps its allocator memory while it waits; two
-    // more leave room for the SQLite writer and password hashing.
-    let blocking_threads = parts.state.db.max_connections() as usize + 2;
+    // more leave room for the SQLite writer and password hashing, and one
+    // per search slot for searches.
+    let blocking_threads =
+        parts.state.db.max_connections() as usize + 2 + parts.state.search.slots.available_permits();
     let metrics = parts.state.metrics.clone();
     let mut server = HttpServer::new(move || build_app(parts.clone()))
         .worker_max_blocking_threads(blocking_threads)

@@ -10,6 +10,7 @@ use crate::infra::change_follower;
 use crate::infra::metrics::{Exposure, Metrics};
 use crate::infra::rate_limit::RateLimits;
 use crate::infra::response_cache::{Cause, ResponseCache};
+use crate::infra::search::{self, SearchIndex};
 use crate::infra::shared_limit::SharedStore;
 use crate::service::render::Renderer;
 use crate::service::shares::Shares;
@@ -27,15 +28,15 @@ pub struct AppState {
     pub shares: Shares,
     /// The Markdown render threads the article use cases share.
     pub renderer: Renderer,
-    /// Full-text searches running at once, at most one per core. A broad
-    /// search is CPU work for a quarter of a second at 1M articles and
-    /// holds the text index's posting lists in memory meanwhile (~25 MB):
-    /// 32 at once took the server from 83 to 287 MB without serving more.
-    pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// The search index and the slots searches run in (at most one per
+    /// core: a search is CPU work, and more at once only queue for cores
+    /// while holding memory).
+    pub search: crate::service::search::Engine,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db) -> Self {
+    /// Fails when the search index cannot be opened or built.
+    pub fn new(config: Config, db: Db) -> Result<Self, String> {
         let jwt = JwtKeys::new(
             &config.jwt_secret,
             &config.jwt_issuer,
@@ -88,7 +89,8 @@ impl AppState {
             production: config.is_production(),
         };
         let shares = Shares::new(db.clone(), config.share_dedup_window, config.share_batch_max);
-        AppState {
+        let search = search_engine(&config, &db)?;
+        Ok(AppState {
             config: Arc::new(config),
             db,
             shares,
@@ -98,9 +100,27 @@ impl AppState {
             cache,
             metrics,
             metrics_exposure,
-            search_slots: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
-        }
+            search,
+        })
     }
+}
+
+/// Opens this instance's search index, starts its indexer, and has every
+/// local write wake it.
+fn search_engine(config: &Config, db: &Db) -> Result<crate::service::search::Engine, String> {
+    let index = Arc::new(SearchIndex::open(config.search_index_dir.as_deref())?);
+    search::start(db.clone(), &index, config.changes_retention_days)?;
+    let weak = Arc::downgrade(&index);
+    db.on_commit(Arc::new(move |_| {
+        if let Some(index) = weak.upgrade() {
+            index.wake();
+        }
+    }));
+    Ok(crate::service::search::Engine {
+        index,
+        slots: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        )),
+        wait: config.db_timeout,
+    })
 }

@@ -162,3 +162,20 @@ pub fn find_visible_by_slug(
             article_count,
         }))
 }
+
+/// `(id, slug, name)` of the editors among `ids`: public columns only.
+pub fn names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
+    editors::table
+        .filter(editors::id.eq_any(ids))
+        .select((editors::id, editors::slug, editors::name))
+        .load(conn)
+}
+
+/// The editor with the public slug `slug`.
+pub fn id_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<i64>> {
+    editors::table
+        .filter(editors::slug.eq(slug))
+        .select(editors::id)
+        .first(conn)
+        .optional()
+}

@@ -177,3 +177,19 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &TagChanges) -> QueryRe
 pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(tags::table.find(id)).execute(conn)
 }
+
+/// `(id, slug, name)` of the tags among `ids` that exist.
+pub fn names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
+    tags::table
+        .filter(tags::id.eq_any(ids))
+        .select((tags::id, tags::slug, tags::name))
+        .load(conn)
+}
+
+/// The ids of the tags among `slugs` that exist.
+pub fn ids_by_slugs(conn: &mut DbConnection, slugs: &[String]) -> QueryResult<Vec<i64>> {
+    tags::table
+        .filter(tags::slug.eq_any(slugs))
+        .select(tags::id)
+        .load(conn)
+}

@@ -143,7 +143,11 @@ pub struct ListFilter {
     pub featured: Option<bool>,
     /// Only articles edited at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// A reader's search: the service asks the search engine and narrows
+    /// the list to its matches (`only_ids`); the database never sees it.
     pub query: Option<String>,
+    /// Only these articles.
+    pub only_ids: Option<Vec<i64>>,
     pub published_from: Option<NaiveDateTime>,
     pub published_to: Option<NaiveDateTime>,
     /// Which columns the rows carry (not which rows match).
@@ -158,6 +162,7 @@ impl ListFilter {
             && self.author_id.is_none()
             && self.author_slug.is_none()
             && self.query.is_none()
+            && self.only_ids.is_none()
             && self.tags_all.is_empty()
             && self.exclude_ids.is_empty()
             && self.exclude_slugs.is_empty()
@@ -182,6 +187,7 @@ impl ListFilter {
             || self.updated_since.is_some()
             || self.published_from.is_some()
             || self.published_to.is_some()
+            || self.only_ids.is_some()
     }
 
     /// True when nothing but visibility or a status filters the list.

@@ -14,6 +14,7 @@ pub mod preview;
 pub mod profile;
 pub mod role;
 pub mod scope;
+pub mod search;
 pub mod share;
 pub mod slug;
 pub mod sync;

@@ -33,6 +33,7 @@ pub mod pagination;
 pub mod previews;
 pub mod query;
 pub mod scopes;
+pub mod search;
 pub mod shares;
 pub mod tags;
 pub mod tokens;
@@ -66,6 +67,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
                 .service(articles::public::list_articles)
                 .service(articles::public::get_article)
                 .service(articles::related::related_articles)
+                .service(search::search)
+                .service(search::suggest)
                 .service(previews::get_preview)
                 .service(tags::list_tags)
                 .service(tags::get_tag)

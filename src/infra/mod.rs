@@ -8,5 +8,6 @@ pub mod client_ip;
 pub mod metrics;
 pub mod rate_limit;
 pub mod response_cache;
+pub mod search;
 pub mod shared_limit;
 pub mod webhook_sender;

@@ -346,11 +346,12 @@ pub fn list_page(
     with_total: bool,
 ) -> Result<Page, AppError> {
     if order == Order::Public(ArticleSort::Relevance) {
-        let (mut rows, total) = db::articles::list_by_relevance(conn, filter, offset, per_page as i64 + 1)?;
-        let has_more = rows.len() > per_page;
-        rows.truncate(per_page);
+        let (mut items, total) =
+            crate::service::search::ranked_page(conn, filter, offset.max(0) as usize, per_page + 1)?;
+        let has_more = items.len() > per_page;
+        items.truncate(per_page);
         return Ok(Page {
-            items: db::articles::embed(conn, rows)?,
+            items,
             total: Some(total),
             has_more,
         });

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod previews;
 pub mod render;
+pub mod search;
 pub mod shares;
 pub mod sitemaps;
 pub mod tags;

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::support::{TestApp, create_article as create};
+use crate::support::{TestApp, create_article as create, urlencode};
 
 fn ids(body: &Value) -> Vec<i64> {
     body["data"]
@@ -551,10 +551,6 @@ async fn public_lists_filter_sort_and_page(app: TestApp) {
     assert_eq!(window["meta"]["total"], 3);
 }
 
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 async fn list_parameters_are_validated(app: TestApp) {
     for (query, field) in [
         ("per_page=101", "per_page"),
@@ -764,77 +760,6 @@ async fn search_is_ranked_full_text(app: TestApp) {
     assert_eq!(sorted["meta"]["total"], 3);
 }
 
-/// Relevance ranks a window of the newest matches, so a common word costs
-/// the same on a large archive; other filters apply before that window (to
-/// a larger scan of the newest matches), so a narrow search still finds
-/// articles older than the window.
-async fn search_ranks_the_newest_matches_and_filters_first(app: TestApp) {
-    use broadsheet::db::DbConnection;
-    use broadsheet::db::articles::RELEVANCE_WINDOW;
-    use broadsheet::db::schema::articles as a;
-    use diesel::prelude::*;
-
-    let token = app.token_for("ed@example.com", "editor").await;
-    // The best match (the word in its title), and the oldest.
-    let old = create(
-        &app,
-        &token,
-        json!({"title": "Zeppelin", "body_markdown": "Zeppelin.", "status": "published", "tags": ["airships"]}),
-    )
-    .await;
-    let author = old["author"]["id"].as_i64().unwrap();
-    let newer = RELEVANCE_WINDOW + 5;
-    app.parts
-        .state
-        .db
-        .write(move |conn| {
-            // Seconds, as the service stores them, and in the past.
-            let now = broadsheet::domain::date::now() - chrono::Duration::seconds(60);
-            let rows: Vec<_> = (0..newer)
-                .map(|i| {
-                    (
-                        a::slug.eq(format!("mention-{i}")),
-                        a::title.eq(format!("Mention {i}")),
-                        a::excerpt.eq("A zeppelin, in passing."),
-                        a::body_markdown.eq("A zeppelin, in passing."),
-                        a::body_html.eq("<p>A zeppelin, in passing.</p>"),
-                        a::status.eq("published"),
-                        a::author_id.eq(author),
-                        a::word_count.eq(4),
-                        a::reading_time_minutes.eq(1),
-                        a::published_at.eq(Some(now)),
-                        a::created_at.eq(now),
-                        a::updated_at.eq(now),
-                    )
-                })
-                .collect();
-            match conn {
-                DbConnection::Sqlite(c) => diesel::insert_into(a::table).values(&rows).execute(c),
-                DbConnection::Pg(c) => diesel::insert_into(a::table).values(&rows).execute(c),
-            }?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-
-    let all = app.get("/api/v1/articles?q=zeppelin").send().await.json();
-    assert_eq!(
-        all["meta"]["total"], RELEVANCE_WINDOW,
-        "only the newest matches are ranked"
-    );
-    let all_ids = ids(&all);
-    assert_eq!(all_ids.len(), 20);
-    assert!(!all_ids.contains(&old["id"].as_i64().unwrap()));
-
-    let tagged = app
-        .get("/api/v1/articles?q=zeppelin&tag=airships")
-        .send()
-        .await
-        .json();
-    assert_eq!(tagged["meta"]["total"], 1, "{tagged}");
-    assert_eq!(tagged["data"][0]["id"], old["id"]);
-}
-
 /// `meta.total` of the home list and of status-only editor lists comes from
 /// counters kept by triggers: they must follow every create, status change
 /// and delete, and leave out scheduled articles.
@@ -982,7 +907,6 @@ backend_tests!(
     cursor_paging_survives_new_articles,
     most_shared_and_commented_sorts_use_counters,
     search_is_ranked_full_text,
-    search_ranks_the_newest_matches_and_filters_first,
     page_totals_follow_every_status_change,
     admin_list_shows_every_status_with_filters,
 );
@@ -993,7 +917,7 @@ backend_tests!(
 async fn searches_beyond_the_slots_wait_then_get_503(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
     create(&app, &token, json!({"title": "Trams", "status": "published"})).await;
-    let slots = app.parts.state.search_slots.clone();
+    let slots = app.parts.state.search.slots.clone();
     let held = slots
         .clone()
         .acquire_many_owned(slots.available_permits() as u32)

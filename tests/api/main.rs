@@ -24,6 +24,7 @@ mod passwords;
 mod preview;
 mod problems;
 mod reads;
+mod search;
 mod security;
 mod shares;
 mod sync;

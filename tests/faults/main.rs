@@ -14,6 +14,7 @@ mod limits;
 mod outage;
 mod pooler;
 mod replicas;
+mod search;
 mod shutdown;
 mod upgrade;
 mod webhooks;

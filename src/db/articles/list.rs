@@ -41,7 +41,7 @@ pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
     if let Some(total) = count_by_status(conn, filter)? {
         return Ok(total);
     }
-    let query = filtered(conn, filter);
+    let query = filtered(filter);
     query.count().get_result(conn)
 }
 
@@ -171,7 +171,7 @@ pub fn list(
             _ => {}
         }
     }
-    let mut query = filtered(conn, filter);
+    let mut query = filtered(filter);
     query = match (order, after) {
         (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(
             articles::published_at
@@ -216,7 +216,8 @@ pub fn list(
         Order::Public(ArticleSort::MostCommented) => {
             query.order((articles::comment_count.desc(), articles::id.desc()))
         }
-        // Relevance is served by `list_by_relevance`; this order is its fallback.
+        // Relevance is the search engine's order (`service::search`),
+        // which loads its page by id; this order is never asked for.
         Order::Public(ArticleSort::Relevance) => {
             query.order((articles::published_at.desc(), articles::id.desc()))
         }
@@ -225,4 +226,10 @@ pub fn list(
         }
     };
     load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
+}
+
+/// The ids of the articles that match `filter`, in no order: which of a
+/// search engine's matches pass the filters only the database knows.
+pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>> {
+    filtered(filter).select(articles::id).load(conn)
 }

@@ -1,7 +1,7 @@
 //! Articles: rows, visibility, slugs, tags and counters, and the filter
-//! query that lists and search share (`filtered`). Listing with keyset
-//! pagination is `list.rs`; full-text search, which differs per backend, is
-//! `search.rs`.
+//! query that lists share (`filtered`). Listing with keyset pagination is
+//! `list.rs`; what the search index is built from is `search.rs` (the index
+//! itself is `infra::search`).
 //!
 //! Visibility: an article is public when `status = 'published'` and
 //! `published_at <= now`; "now" is a parameter, so a scheduled article
@@ -16,9 +16,9 @@ mod related;
 mod search;
 mod views;
 
-pub use list::{count, list};
+pub use list::{count, ids, list};
 pub use related::related;
-pub use search::{NARROWED_SCAN, RELEVANCE_WINDOW, fts5_query, list_by_relevance};
+pub use search::{search_documents, search_documents_after};
 use views::load_rows;
 pub use views::{ArticleView, AuthorRef, TagRef, embed, find_visible_view_by_slug, view};
 
@@ -119,9 +119,10 @@ pub struct ArticleChanges {
 
 type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
 
-/// The list query for `filter`, without order or paging (lists, counts and
-/// relevance search share it).
-fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
+/// The list query for `filter`, without order or paging (lists and counts
+/// share it). A search query must have been turned into `only_ids` by the
+/// search engine: text is not matched here.
+fn filtered(filter: &ListFilter) -> Boxed<'_> {
     let mut query = articles::table.into_boxed::<MultiBackend>();
     if let Some(now) = filter.visible_at {
         query = query.filter(visible_at(now));
@@ -180,8 +181,8 @@ fn filtered<'a>(conn: &DbConnection, filter: &'a ListFilter) -> Boxed<'a> {
     if let Some(to) = filter.published_to {
         query = query.filter(articles::published_at.le(to));
     }
-    if let Some(q) = &filter.query {
-        query = query.filter(search::matches(conn, q));
+    if let Some(ids) = &filter.only_ids {
+        query = query.filter(articles::id.eq_any(ids));
     }
     query
 }

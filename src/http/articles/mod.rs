@@ -41,18 +41,8 @@ pub async fn load_list(
     filter.columns = fields.columns();
     let per_page = paging.per_page() as usize;
     let (offset, page_mode) = (paging.offset(), matches!(paging, Paging::Page { .. }));
-    // A search waits for a slot as long as it would for a connection.
-    let _slot = if filter.query.is_some() {
-        let slot = state.search_slots.clone().acquire_owned();
-        Some(
-            actix_web::rt::time::timeout(state.config.db_timeout, slot)
-                .await
-                .map_err(|_| AppError::Unavailable("every search slot stayed busy".into()))?
-                .map_err(AppError::internal)?,
-        )
-    } else {
-        None
-    };
+    // A search: the index narrows the list to its best matches first.
+    let filter = crate::service::search::narrow(&state.db, &state.search, filter).await?;
     // The public list may be served by a read replica; the editors' list
     // stays on the primary.
     let public = matches!(order, Order::Public(_));

@@ -47,10 +47,11 @@ pub struct ArticleListParams {
     #[param(example = "marta-okafor")]
     pub author: Option<String>,
     /// Full-text search over title, subtitle and body (1–200 characters,
-    /// with a letter or digit); results are ranked by relevance unless
-    /// `sort` says otherwise. Relevance ranks the newest 1,000 matches
-    /// that pass the other filters, looked for among the newest 10,000
-    /// matches (`meta.total` is at most 1,000).
+    /// with a letter or digit), the engine of `/search` (typos, prefixes,
+    /// accents, word forms); results are ranked by relevance unless `sort`
+    /// says otherwise. The list holds the 1,000 best matches, and the other
+    /// filters narrow those (`meta.total` is at most 1,000): `/search` has
+    /// no such bound, and adds snippets and facets.
     #[param(max_length = 200, example = "tram")]
     pub q: Option<String>,
     /// Published at or after: an RFC 3339 time or a date `YYYY-MM-DD`
@@ -154,12 +155,22 @@ pub async fn list_articles(
         featured: p.featured,
         updated_since,
         author_slug: p.author.filter(|a| !a.is_empty()),
-        query: q,
+        query: q.clone(),
         published_from: from,
         published_to: to,
         ..Default::default()
     };
     let (body, keys) = super::load_list(&state, &req, filter, Order::Public(sort), &paging, fields).await?;
+    if q.is_some() {
+        // Not kept by our cache, no surrogate keys: see `http::search`.
+        return pagination::cached_list_response(
+            &req,
+            &body,
+            CachePolicy::Public {
+                max_age: state.config.cache_max_age_seconds,
+            },
+        );
+    }
     public_list_response(&req, &state, &body, keys)
 }
 

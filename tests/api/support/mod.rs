@@ -99,6 +99,11 @@ pub async fn create_article(app: &TestApp, token: &str, body: Value) -> Value {
     res.json()
 }
 
+/// `s` as a query string value.
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 pub fn test_vars(db_url: &str) -> HashMap<String, String> {
     [
         ("DATABASE_URL", db_url),

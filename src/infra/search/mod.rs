@@ -1,0 +1,238 @@
+//! The search engine: an embedded full-text index (Tantivy) beside the
+//! database, one per instance, the same on SQLite and PostgreSQL. Chosen
+//! over FTS5 and tsvector by measurement (docs/BENCHMARKS.md, "Search").
+//!
+//! - **What is in it:** published articles (title, standfirst, body text),
+//!   with their author, tags and publication time as columns. Tags and
+//!   authors are ids: names come from the database when a result is shown.
+//! - **Where:** `SEARCH_INDEX_DIR` (one directory per instance), or memory
+//!   when unset: rebuilt at every start, fine for a small archive.
+//! - **Always current:** [`indexer`] follows the change log like the cache
+//!   does, and is woken at once by this instance's own writes; every
+//!   commit of the index records its position in the log, so a crash or a
+//!   `kill -9` resumes from there. An index missing, of another schema, or
+//!   older than the log's retention is rebuilt from the database by
+//!   itself; searches answer `503` until the first build is done.
+//! - **Never stale to a reader:** the index only picks *which* articles
+//!   match; what a result shows (and whether it is still public) is read
+//!   from the database.
+
+mod facets;
+mod indexer;
+mod query;
+mod scan;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score};
+
+pub use indexer::start;
+
+use crate::domain::search::{FacetCounts, SearchFilter, Word};
+use crate::error::AppError;
+use schema::Fields;
+
+/// Longest snippet, in characters.
+const SNIPPET_CHARS: usize = 200;
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// The index answers: opened current, or its first build is done.
+    ready: AtomicBool,
+    /// Set by a local write; the indexer waits on it between polls.
+    woken: Mutex<bool>,
+    wake: Condvar,
+    /// The `Db::write_generation` the index has caught up with: every write
+    /// this instance committed up to it is searchable.
+    applied: AtomicU64,
+}
+
+/// A page of matches, best first.
+#[derive(Clone)]
+pub struct Hits {
+    /// Article ids with their score (relevance × recency).
+    pub ids: Vec<(i64, f32)>,
+    /// Every match, not only the page's.
+    pub total: u64,
+    /// `total` and `facets` are counts, not estimates (see `scan`).
+    pub exact: bool,
+    pub facets: FacetCounts,
+    pub highlight: Highlight,
+}
+
+/// The index terms a search matched, for its snippets.
+#[derive(Clone, Default)]
+pub struct Highlight(BTreeMap<String, f32>);
+
+impl SearchIndex {
+    /// Opens the index in `dir` (created when missing), or one in memory.
+    pub fn open(dir: Option<&Path>) -> Result<SearchIndex, String> {
+        let (schema, fields) = schema::schema();
+        let index = match dir {
+            None => Index::create_in_ram(schema.clone()),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("SEARCH_INDEX_DIR {}: {e}", dir.display()))?;
+                let directory = tantivy::directory::MmapDirectory::open(dir)
+                    .map_err(|e| format!("SEARCH_INDEX_DIR {}: {e}", dir.display()))?;
+                match Index::open_or_create(directory, schema.clone()) {
+                    Ok(index) => index,
+                    // Another schema: start over (a rebuild follows).
+                    Err(tantivy::TantivyError::SchemaError(_)) => {
+                        indexer::clear_dir(dir)?;
+                        Index::create_in_dir(dir, schema.clone()).map_err(|e| e.to_string())?
+                    }
+                    Err(e) => return Err(format!("SEARCH_INDEX_DIR {}: {e}", dir.display())),
+                }
+            }
+        };
+        schema::register(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| e.to_string())?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            ready: AtomicBool::new(false),
+            woken: Mutex::new(false),
+            wake: Condvar::new(),
+            applied: AtomicU64::new(0),
+        })
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// A write on this instance committed: index it now, not at the next
+    /// poll.
+    pub fn wake(&self) {
+        if let Ok(mut woken) = self.woken.lock() {
+            *woken = true;
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits (at most `patience`) until every write this instance committed
+    /// up to `generation` is searchable: an editor who publishes and then
+    /// searches on the same instance finds the article. Usually a few
+    /// milliseconds: a local write wakes the indexer at once.
+    pub fn catch_up(&self, generation: u64, patience: std::time::Duration) {
+        let started = std::time::Instant::now();
+        while self.applied.load(Ordering::Acquire) < generation && started.elapsed() < patience {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn not_ready() -> AppError {
+        AppError::not_ready(
+            "search_index_building",
+            "The search index is being built; retry shortly.",
+        )
+    }
+
+    /// The page `offset..offset + limit` of the matches of `words` that
+    /// pass `filter`, ranked by relevance × recency, with the total and
+    /// facet counts of every match. Empty when a word matches nothing.
+    pub fn search(
+        &self,
+        words: &[Word],
+        filter: &SearchFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Hits, AppError> {
+        if !self.is_ready() {
+            return Err(Self::not_ready());
+        }
+        let searcher = self.reader.searcher();
+        let Some(plan) = query::plan(&searcher, words, &self.fields.weighted_text()).map_err(fault)? else {
+            return Ok(Hits {
+                ids: vec![],
+                total: 0,
+                exact: true,
+                facets: FacetCounts::default(),
+                highlight: Highlight::default(),
+            });
+        };
+        let query = query::filtered(&self.fields, plan.query, filter);
+        let now = filter.now.and_utc().timestamp();
+        let scan = scan::scan(&searcher, &*query, now, offset + limit, scan::BUDGET).map_err(fault)?;
+        Ok(Hits {
+            ids: self.article_ids(&searcher, scan.top.into_iter().skip(offset))?,
+            total: scan.tally.total(),
+            exact: scan.exact,
+            facets: scan.tally.counts(),
+            highlight: Highlight(plan.highlight),
+        })
+    }
+
+    /// Up to `limit` public articles whose title matches `words` (the last
+    /// one as a prefix), best first.
+    pub fn suggest(&self, words: &[Word], filter: &SearchFilter, limit: usize) -> Result<Vec<i64>, AppError> {
+        if !self.is_ready() {
+            return Err(Self::not_ready());
+        }
+        let searcher = self.reader.searcher();
+        let Some(plan) = query::plan(&searcher, words, &[(self.fields.title, 1.0)]).map_err(fault)? else {
+            return Ok(vec![]);
+        };
+        let query = query::filtered(&self.fields, plan.query, filter);
+        let now = filter.now.and_utc().timestamp();
+        let scan = scan::scan(&searcher, &*query, now, limit, scan::SUGGEST_BUDGET).map_err(fault)?;
+        Ok(self
+            .article_ids(&searcher, scan.top.into_iter())?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    fn article_ids(
+        &self,
+        searcher: &tantivy::Searcher,
+        docs: impl Iterator<Item = (Score, DocAddress)>,
+    ) -> Result<Vec<(i64, f32)>, AppError> {
+        let mut out = Vec::new();
+        for (score, address) in docs {
+            let ids = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .u64("id")
+                .map_err(fault)?;
+            if let Some(id) = ids.first(address.doc_id) {
+                out.push((id as i64, score));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `text` around its best matches, HTML-escaped, each match in
+    /// `<mark>`; `None` when nothing in it matched.
+    pub fn snippet(&self, highlight: &Highlight, text: &str) -> Option<String> {
+        let generator = SnippetGenerator::new(
+            highlight.0.clone(),
+            schema::analyzer(),
+            self.fields.body,
+            SNIPPET_CHARS,
+        );
+        let mut snippet = generator.snippet(text);
+        if snippet.highlighted().is_empty() {
+            return None;
+        }
+        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+        Some(snippet.to_html())
+    }
+}
+
+fn fault(e: tantivy::TantivyError) -> AppError {
+    AppError::internal(format!("search index: {e}"))
+}

@@ -1,0 +1,165 @@
+//! A reader's words turned into an index query. The query is not parsed
+//! by a query language: each word is looked up as the terms it may stand
+//! for (its stem; with one typo; as the start of a longer word), found in
+//! the index's own term dictionaries, and those terms are ordinary BM25
+//! term queries. So a typo or a prefix is scored like any match (a little
+//! lower), the snippet highlights exactly what matched, and nothing a
+//! reader types can be an operator.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
+
+use super::schema::{Fields, status_code, word_forms};
+use crate::domain::article::ArticleStatus;
+use crate::domain::search::{SearchFilter, Word};
+
+/// Weight of a term that is the word's own stem, one typo away from it,
+/// or a longer word it starts.
+const EXACT: f32 = 1.0;
+const PREFIXED: f32 = 0.6;
+const TYPO: f32 = 0.4;
+/// Terms a typo or a prefix expands to, per word and field: the most
+/// frequent ones. `ab` as a prefix may stand for thousands of words.
+const MAX_EXPANSIONS: usize = 24;
+
+/// A planned search: the query, and the terms to highlight with their
+/// weight (the snippet generator's input).
+pub struct Plan {
+    pub query: Box<dyn Query>,
+    pub highlight: BTreeMap<String, f32>,
+}
+
+/// The terms of `field` that `word` stands for, with their weight.
+fn expand(searcher: &Searcher, field: Field, word: &Word) -> tantivy::Result<Vec<(String, f32)>> {
+    let Some((stem, folded)) = word_forms(&word.text) else {
+        return Ok(vec![]);
+    };
+    let mut found: HashMap<String, (f32, u64)> = HashMap::new();
+    found.insert(stem.clone(), (EXACT, u64::MAX));
+    let mut automata = Vec::new();
+    if word.fuzzy {
+        let typo = FuzzyTermQuery::new(Term::from_field_text(field, &stem), 1, true);
+        automata.push((typo.automaton()?, TYPO));
+    }
+    if word.prefix {
+        let distance = u8::from(word.fuzzy);
+        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(field, &folded), distance, true);
+        automata.push((prefix.automaton()?, PREFIXED));
+    }
+    for (automaton, weight) in &automata {
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().search(automaton).into_stream()?;
+            while stream.advance() {
+                let Ok(text) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                let entry = found.entry(text.to_string()).or_insert((*weight, 0));
+                entry.0 = entry.0.max(*weight);
+                entry.1 = entry.1.saturating_add(u64::from(stream.value().doc_freq));
+            }
+        }
+    }
+    let mut terms: Vec<(String, (f32, u64))> = found.into_iter().collect();
+    // The word itself first, then the most frequent expansions.
+    terms.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
+    terms.truncate(MAX_EXPANSIONS + 1);
+    Ok(terms.into_iter().map(|(t, (w, _))| (t, w)).collect())
+}
+
+/// The query for `words` over `fields` (title, standfirst, body, each
+/// weighted): every word must match in some field, through one of its
+/// terms. `None` when a word stands for nothing in the index, so nothing
+/// can match.
+pub fn plan(
+    searcher: &Searcher,
+    words: &[Word],
+    text_fields: &[(Field, f32)],
+) -> tantivy::Result<Option<Plan>> {
+    let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut highlight = BTreeMap::new();
+    for word in words {
+        let mut shoulds: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, field_weight) in text_fields {
+            for (text, weight) in expand(searcher, *field, word)? {
+                let term = Term::from_field_text(*field, &text);
+                if searcher.doc_freq(&term)? == 0 {
+                    continue;
+                }
+                let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                shoulds.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(query), field_weight * weight)),
+                ));
+                let best = highlight.entry(text).or_insert(0.0f32);
+                *best = best.max(weight);
+            }
+        }
+        if shoulds.is_empty() {
+            return Ok(None);
+        }
+        musts.push((Occur::Must, Box::new(BooleanQuery::new(shoulds))));
+    }
+    Ok(Some(Plan {
+        query: Box::new(BooleanQuery::new(musts)),
+        highlight,
+    }))
+}
+
+/// `query` narrowed by `filter`.
+pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -> Box<dyn Query> {
+    let seconds = |t: chrono::NaiveDateTime| Term::from_field_i64(fields.published, t.and_utc().timestamp());
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+    let status = filter
+        .visible_at
+        .map(|_| ArticleStatus::Published)
+        .or(filter.status);
+    if let Some(status) = status {
+        clauses.push((
+            Occur::Must,
+            constant(Term::from_field_u64(fields.status, status_code(status))),
+        ));
+    }
+    let upper = match (filter.visible_at, filter.to) {
+        (Some(now), Some(to)) => Some(now.min(to)),
+        (now, to) => now.or(to),
+    };
+    if upper.is_some() || filter.from.is_some() {
+        let bound =
+            |t: Option<chrono::NaiveDateTime>| t.map_or(Bound::Unbounded, |t| Bound::Included(seconds(t)));
+        let range = RangeQuery::new(bound(filter.from), bound(upper));
+        clauses.push((Occur::Must, Box::new(BoostQuery::new(Box::new(range), 0.0))));
+    }
+    if let Some(author) = filter.author_id {
+        clauses.push((
+            Occur::Must,
+            constant(Term::from_field_u64(fields.author, author as u64)),
+        ));
+    }
+    if !filter.tag_ids.is_empty() {
+        let any: Vec<(Occur, Box<dyn Query>)> = filter
+            .tag_ids
+            .iter()
+            .map(|id| {
+                (
+                    Occur::Should,
+                    constant(Term::from_field_u64(fields.tags, *id as u64)),
+                )
+            })
+            .collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// A filter clause: it must match, and adds nothing to the score.
+fn constant(term: Term) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+        0.0,
+    ))
+}

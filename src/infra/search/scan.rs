@@ -1,0 +1,260 @@
+//! One search's walk over its matches, at a bounded cost whatever the
+//! query: ranking, the total and the facet counts.
+//!
+//! A common word in a large archive matches most of it (at 1M articles,
+//! hundreds of thousands of matches): scoring and counting every one costs
+//! tens of milliseconds of CPU per search, which caps a 2-core instance
+//! at a few dozen searches a second. So each segment of the index is cut
+//! into [`SLICES`] equal ranges of documents, and at most a share of
+//! [`BUDGET`] matches is visited, spread evenly over the slices:
+//!
+//! - when no slice reaches its share, every match was visited: the total,
+//!   the facets and the ranking are **exact** (the usual case for a query
+//!   that narrows: at most about 16,000 matches);
+//! - otherwise each slice's counts are scaled by how much of it was
+//!   visited (a stratified sample: estimates of the total and of every
+//!   facet, reported with `exact: false`), and the ranking is made over the
+//!   **newest** matches, the budget's worth of them (documents are added
+//!   in time order, so the newest are at the end of each segment): with
+//!   recency a factor of the score, that is where the best results of a
+//!   very broad query are.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use tantivy::columnar::ColumnValues;
+use tantivy::query::{EnableScoring, Query, Weight};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
+
+use super::facets::Tally;
+use crate::domain::search::recency_for_age;
+
+/// Matches a search visits at most in each of its two passes.
+pub const BUDGET: u64 = 16_384;
+/// The same for a suggestion, which must answer in a few milliseconds
+/// while the reader types.
+pub const SUGGEST_BUDGET: u64 = 4_096;
+/// Equal ranges of documents each segment is sampled in.
+pub const SLICES: u32 = 16;
+
+pub struct Scan {
+    /// The best `limit` matches, best first.
+    pub top: Vec<(Score, DocAddress)>,
+    pub tally: Tally,
+    /// Every match was visited.
+    pub exact: bool,
+}
+
+/// A match in the ranking heap (a min-heap on the score).
+struct Ranked(Score, DocAddress);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    // Reversed: the heap's top is the worst kept match. Ties: the newer
+    // (higher) document wins.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then_with(|| other.1.cmp(&self.1))
+    }
+}
+
+struct Top {
+    heap: BinaryHeap<Ranked>,
+    limit: usize,
+}
+
+impl Top {
+    fn new(limit: usize) -> Top {
+        Top {
+            heap: BinaryHeap::with_capacity(limit + 1),
+            limit,
+        }
+    }
+
+    fn push(&mut self, score: Score, address: DocAddress) {
+        if self.limit == 0 {
+            return;
+        }
+        if self.heap.len() < self.limit {
+            self.heap.push(Ranked(score, address));
+        } else if let Some(worst) = self.heap.peek()
+            && score > worst.0
+        {
+            self.heap.pop();
+            self.heap.push(Ranked(score, address));
+        }
+    }
+
+    fn sorted(self) -> Vec<(Score, DocAddress)> {
+        let mut all: Vec<Ranked> = self.heap.into_vec();
+        all.sort();
+        all.into_iter().map(|r| (r.0, r.1)).collect()
+    }
+}
+
+/// What a segment needs to score and count a match.
+struct Segment<'a> {
+    ord: u32,
+    reader: &'a SegmentReader,
+    published: std::sync::Arc<dyn ColumnValues<i64>>,
+    now: i64,
+    /// Matches this segment may visit per pass.
+    share: u64,
+}
+
+impl Segment<'_> {
+    fn alive(&self, doc: DocId) -> bool {
+        self.reader.alive_bitset().is_none_or(|alive| alive.is_alive(doc))
+    }
+
+    fn score(&self, doc: DocId, relevance: Score) -> Score {
+        relevance * recency_for_age(self.now - self.published.get_val(doc))
+    }
+}
+
+/// Walks `query`'s matches (see the module documentation), visiting about
+/// `budget` of them per pass; keeps the best `limit`, scored by relevance ×
+/// recency as of `now` (Unix seconds).
+pub fn scan(
+    searcher: &Searcher,
+    query: &dyn Query,
+    now: i64,
+    limit: usize,
+    budget: u64,
+) -> tantivy::Result<Scan> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let all_docs: u64 = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| u64::from(s.max_doc()))
+        .sum();
+    let mut top = Top::new(limit);
+    let mut tally = Tally::default();
+    let mut exact = true;
+    let mut segments = Vec::new();
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let share = (budget * u64::from(reader.max_doc()) / all_docs.max(1)).max(u64::from(SLICES) * 64);
+        let published = reader.fast_fields().i64("published")?.first_or_default_col(now);
+        let segment = Segment {
+            ord: ord as u32,
+            reader,
+            published,
+            now,
+            share,
+        };
+        exact &= sample(&*weight, &segment, &mut top, &mut tally)?;
+        segments.push(segment);
+    }
+    if !exact {
+        top = Top::new(limit);
+        for segment in &segments {
+            newest(&*weight, segment, &mut top)?;
+        }
+    }
+    Ok(Scan {
+        top: top.sorted(),
+        tally,
+        exact,
+    })
+}
+
+/// The stratified pass over one segment: up to `share / SLICES` matches
+/// of each slice, counted with the weight of the part of the slice they
+/// stand for. True when no slice was cut short.
+fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tally) -> tantivy::Result<bool> {
+    let max_doc = segment.reader.max_doc();
+    if max_doc == 0 {
+        return Ok(true);
+    }
+    let slice_len = max_doc.div_ceil(SLICES);
+    let cap = (segment.share / u64::from(SLICES)).max(1);
+    let mut scorer = weight.scorer(segment.reader, 1.0)?;
+    let columns = tally.columns(segment.reader)?;
+    let mut exact = true;
+    let mut kept: Vec<DocId> = Vec::new();
+    for slice in 0..SLICES {
+        let (start, end) = (slice * slice_len, ((slice + 1) * slice_len).min(max_doc));
+        if start >= end {
+            break;
+        }
+        let mut doc = scorer.doc();
+        if doc < start {
+            doc = scorer.seek(start);
+        }
+        kept.clear();
+        let mut stopped_at = end;
+        while doc < end {
+            if segment.alive(doc) {
+                top.push(
+                    segment.score(doc, scorer.score()),
+                    DocAddress::new(segment.ord, doc),
+                );
+                kept.push(doc);
+                if kept.len() as u64 >= cap {
+                    stopped_at = doc + 1;
+                    doc = scorer.advance();
+                    break;
+                }
+            }
+            doc = scorer.advance();
+        }
+        if doc == TERMINATED && stopped_at == end {
+            // Nothing after this slice: the rest are empty.
+            tally.add_docs(&columns, &kept, 1.0);
+            break;
+        }
+        let weight_of_each = if stopped_at < end && doc < end {
+            exact = false;
+            f64::from(end - start) / f64::from(stopped_at - start)
+        } else {
+            1.0
+        };
+        tally.add_docs(&columns, &kept, weight_of_each);
+    }
+    Ok(exact)
+}
+
+/// The ranking pass of a broad query over one segment: its newest `share`
+/// matches, found in windows going back from the end, each sized by the
+/// density of matches seen so far.
+fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Result<()> {
+    let max_doc = segment.reader.max_doc();
+    let mut end = max_doc;
+    let (mut found, mut visited) = (0u64, 0u64);
+    while end > 0 && found < segment.share {
+        let density = if visited == 0 {
+            1.0
+        } else {
+            (found as f64 / visited as f64).max(0.001)
+        };
+        let wanted = ((segment.share - found) as f64 / density * 1.1) as u64 + 64;
+        let start = end.saturating_sub(wanted.min(u64::from(u32::MAX)) as u32);
+        let mut scorer = weight.scorer(segment.reader, 1.0)?;
+        let mut doc = scorer.doc();
+        if doc < start {
+            doc = scorer.seek(start);
+        }
+        while doc < end {
+            if segment.alive(doc) {
+                top.push(
+                    segment.score(doc, scorer.score()),
+                    DocAddress::new(segment.ord, doc),
+                );
+                found += 1;
+            }
+            doc = scorer.advance();
+        }
+        visited += u64::from(end - start);
+        end = start;
+    }
+    Ok(())
+}
