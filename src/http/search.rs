@@ -16,7 +16,7 @@ use super::articles::{
 use crate::error::{AppError, FieldError};
 use crate::http::conditional::{self, CachePolicy};
 use crate::http::extract::Errors;
-use crate::http::pagination::{self, ListLinks, ListMeta, Paging};
+use crate::http::pagination::{self, ListLinks, Paging};
 use crate::http::query::Query;
 use crate::service::search as service;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ pub struct SearchParams {
     /// carry one typo; the last word also matches longer words it starts
     /// (unless the query ends with a space). Quotes and operators are
     /// ordinary characters.
-    #[param(max_length = 200, example = "tram budgt")]
+    #[param(required = true, min_length = 1, max_length = 200, example = "tram budgt")]
     pub q: Option<String>,
     /// Only articles with any of these tags (slugs, comma separated).
     #[param(example = "transport,cities")]
@@ -94,6 +94,7 @@ pub struct FacetEntry {
     count: u64,
 }
 
+/// A year of publication with how many results fall in it.
 #[derive(Serialize, ToSchema)]
 pub struct YearEntry {
     year: i32,
@@ -109,10 +110,20 @@ pub struct SearchFacets {
     years: Vec<YearEntry>,
 }
 
+/// `meta` of a search answer: page mode, with the facets.
 #[derive(Serialize, ToSchema)]
 pub struct SearchMeta {
-    #[serde(flatten)]
-    list: ListMeta,
+    /// The page number (from 1).
+    #[schema(minimum = 1)]
+    page: u32,
+    /// Results per page (1–100, default 20).
+    #[schema(minimum = 1, maximum = 100)]
+    per_page: u32,
+    /// How many articles match in all (an estimate when `total_exact` is
+    /// false).
+    total: i64,
+    /// How many pages there are.
+    total_pages: i64,
     /// `true`: `total` and `facets` count every match. `false`: the query
     /// matches more than about 16,000 articles, and they are estimates from
     /// an even sample of the whole result set (see the API guide).
@@ -122,6 +133,25 @@ pub struct SearchMeta {
 
 /// A page of search results.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "data": [{
+        "id": 1, "slug": "its-too-late-now-to-wait-for-the-perfect-tram-plan",
+        "title": "It's too late now to wait for the perfect tram plan",
+        "excerpt": "For eleven years the council has studied a tram line…",
+        "published_at": "2026-11-24T09:30:00Z",
+        "snippet": "For eleven years the <mark>council</mark> has studied a <mark>tram</mark> line from the station…",
+        "score": 4.21
+    }],
+    "meta": {
+        "page": 1, "per_page": 20, "total": 1, "total_pages": 1, "total_exact": true,
+        "facets": {
+            "tags": [{"slug": "transport", "name": "Transport", "count": 1}],
+            "authors": [{"slug": "marta-okafor", "name": "Marta Okafor", "count": 1}],
+            "years": [{"year": 2026, "count": 1}]
+        }
+    },
+    "links": {"self": "/api/v1/search?q=tram+councl", "next": null, "prev": null}
+}))]
 pub struct SearchResults {
     #[schema(value_type = Vec<SearchHitSchema>)]
     data: Vec<SearchHit>,
@@ -193,7 +223,10 @@ pub async fn search(
     let body = SearchResults {
         data: page.data,
         meta: SearchMeta {
-            list: page.meta,
+            page: page.meta.page.unwrap_or(1),
+            per_page: page.meta.per_page,
+            total: page.meta.total.unwrap_or(0),
+            total_pages: page.meta.total_pages.unwrap_or(0),
             total_exact: results.exact,
             facets: SearchFacets {
                 tags: facets.tags.into_iter().map(entry).collect(),
@@ -254,10 +287,11 @@ fn answer<T: Serialize>(
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
     /// What the reader has typed so far (1–200 characters).
-    #[param(max_length = 200, example = "tram bud")]
+    #[param(required = true, min_length = 1, max_length = 200, example = "tram bud")]
     pub q: Option<String>,
 }
 
+/// A title completion: the article's slug and title.
 #[derive(Serialize, ToSchema)]
 pub struct Suggestion {
     #[schema(example = "its-too-late-now-to-wait-for-the-perfect-tram-plan")]
@@ -266,7 +300,9 @@ pub struct Suggestion {
     title: String,
 }
 
+/// Title completions for an autocomplete box.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"data": [{"slug": "its-too-late-now-to-wait-for-the-perfect-tram-plan", "title": "It's too late now to wait for the perfect tram plan"}]}))]
 pub struct Suggestions {
     /// Up to 8, best first.
     data: Vec<Suggestion>,

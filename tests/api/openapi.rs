@@ -1005,8 +1005,30 @@ async fn conditional_reads_send_their_documented_headers(app: TestApp) {
             continue;
         }
         let name = o.name();
+        // Required query parameters (`q` of the search routes) get their
+        // example.
+        let required: Vec<String> = o
+            .parameters_in("query")
+            .into_iter()
+            .filter(|p| p["required"] == true)
+            .map(|p| {
+                let example = p["example"]
+                    .as_str()
+                    .or(p["schema"]["example"].as_str())
+                    .unwrap_or("x");
+                format!(
+                    "{}={}",
+                    p["name"].as_str().unwrap_or_default(),
+                    crate::support::urlencode(example)
+                )
+            })
+            .collect();
+        let path = match required.is_empty() {
+            true => o.path.to_string(),
+            false => format!("{}?{}", o.path, required.join("&")),
+        };
         let request = |etag: Option<&str>| {
-            let mut req = app.get(o.path);
+            let mut req = app.get(&path);
             if o.is_editor_route() {
                 req = req.bearer(&token);
             }

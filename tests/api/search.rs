@@ -130,7 +130,7 @@ async fn snippets_highlight_matches_and_are_html_safe(app: TestApp) {
     publish(
         &app,
         &token,
-        json!({"title": "Council", "body_markdown": "Before. The <script>alert(1)</script> tram budget & more. After."}),
+        json!({"title": "Council", "body_markdown": "Before. The tram budget: `<script>alert(1)</script>` & more. After."}),
     )
     .await;
     publish(
@@ -146,7 +146,11 @@ async fn snippets_highlight_matches_and_are_html_safe(app: TestApp) {
         "{snippet}"
     );
     assert!(!snippet.contains("<script"), "{snippet}");
-    assert!(snippet.contains("&amp;") || !snippet.contains('&'), "{snippet}");
+    assert!(
+        snippet.contains("&lt;script&gt;"),
+        "the text is escaped, not dropped: {snippet}"
+    );
+    assert!(snippet.contains("&amp; more"), "{snippet}");
     let res = search(&app, "q=ferry").await;
     let snippet = res["data"][0]["snippet"].as_str().unwrap();
     assert!(
@@ -318,7 +322,6 @@ async fn hostile_queries_get_a_result_or_422(app: TestApp) {
         "ü",
         "\u{200b}trams",
         "トラム",
-        "x\u{0}y",
         &"trams ".repeat(33),
     ] {
         let res = app
@@ -332,7 +335,15 @@ async fn hostile_queries_get_a_result_or_422(app: TestApp) {
             .await;
         res.assert_status(200);
     }
-    assert_eq!(found(&app, "\"trams\" OR -").await, ["Trams"]);
+    assert_eq!(
+        found(&app, "\"trams\" -*").await,
+        ["Trams"],
+        "punctuation is not a word"
+    );
+    assert!(
+        found(&app, "trams OR boats").await.is_empty(),
+        "OR is a word like any other"
+    );
     for query in [
         "q=",
         "q=%21%3F%2A",

@@ -165,7 +165,11 @@ pub fn parse_sort(sort: Option<&str>, has_query: bool, errors: &mut Vec<FieldErr
 
 /// A search query: trimmed, 1–200 characters; blank means none.
 pub fn parse_query_text(q: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    let q = q.map(str::trim).filter(|q| !q.is_empty())?;
+    let raw = q?;
+    let q = raw.trim();
+    if q.is_empty() {
+        return None;
+    }
     if q.chars().count() > 200 {
         errors.push(FieldError::new("q", "must be at most 200 characters"));
         return None;
@@ -174,7 +178,9 @@ pub fn parse_query_text(q: Option<&str>, errors: &mut Vec<FieldError>) -> Option
         errors.push(FieldError::new("q", "must contain a letter or digit"));
         return None;
     }
-    Some(q.to_string())
+    // A trailing space stays: it says the last word is finished (not a
+    // prefix to complete; see `domain::search::words`).
+    Some(raw.trim_start().to_string())
 }
 
 /// Cursor pagination and relevance do not mix: relevance changes as articles
