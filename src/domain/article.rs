@@ -190,6 +190,17 @@ impl ListFilter {
             || self.only_ids.is_some()
     }
 
+    /// True when something the search index does not apply (it applies
+    /// visibility, a status, the author, tags (any of them) and dates)
+    /// narrows the list.
+    pub fn narrowed_beyond_search(&self) -> bool {
+        !self.tags_all.is_empty()
+            || !self.exclude_ids.is_empty()
+            || !self.exclude_slugs.is_empty()
+            || self.featured.is_some()
+            || self.updated_since.is_some()
+    }
+
     /// True when nothing but visibility or a status filters the list.
     pub fn only_status(&self) -> bool {
         !self.narrowed() && self.query.is_none()

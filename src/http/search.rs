@@ -125,7 +125,7 @@ pub struct SearchMeta {
     /// How many pages there are.
     total_pages: i64,
     /// `true`: `total` and `facets` count every match. `false`: the query
-    /// matches more than about 16,000 articles, and they are estimates from
+    /// matches more than about 4,000 articles, and they are estimates from
     /// an even sample of the whole result set (see the API guide).
     total_exact: bool,
     facets: SearchFacets,

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 
 use crate::db::articles::ArticleView;
 use crate::db::{self, Db, DbConnection};
-use crate::domain::article::{ArticleSort, Columns, ListFilter, Order};
+use crate::domain::article::{Columns, ListFilter};
 use crate::domain::markdown;
 use crate::domain::search::{self as rules, FacetCounts, SearchFilter};
 use crate::error::AppError;
@@ -102,9 +102,12 @@ pub async fn search(db: &Db, engine: &Engine, request: Request) -> Result<Result
     let now = crate::domain::date::now();
     let words = rules::words(&request.q);
     let (tags, author) = (request.tags.clone(), request.author.clone());
-    let resolved = db
-        .read_public(move |conn| resolve(conn, &tags, author.as_deref()))
-        .await?;
+    let resolved = if tags.is_empty() && author.is_none() {
+        Some((vec![], None))
+    } else {
+        db.read_public(move |conn| resolve(conn, &tags, author.as_deref()))
+            .await?
+    };
     let Some((tag_ids, author_id)) = resolved else {
         return Ok(Results {
             hits: vec![],
@@ -194,20 +197,10 @@ fn load_in_order(
     visible_at: Option<NaiveDateTime>,
     columns: Columns,
 ) -> Result<Vec<ArticleView>, AppError> {
-    let filter = ListFilter {
-        visible_at,
-        only_ids: Some(ids.to_vec()),
-        columns,
-        ..Default::default()
-    };
-    let mut rows = db::articles::list(
-        conn,
-        &filter,
-        Order::Public(ArticleSort::NewestFirst),
-        None,
-        0,
-        ids.len() as i64,
-    )?;
+    let mut rows = db::articles::by_ids(conn, ids, columns)?;
+    if let Some(now) = visible_at {
+        rows.retain(|row| row.is_visible(now));
+    }
     let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     rows.sort_by_key(|r| rank.get(&r.id).copied().unwrap_or(usize::MAX));
     Ok(db::articles::embed(conn, rows)?)
@@ -285,18 +278,32 @@ pub async fn suggest(db: &Db, engine: &Engine, q: String) -> Result<Vec<(String,
 }
 
 /// `q=` on an article list: the filter narrowed to the best
-/// [`LIST_WINDOW`] matches, in rank order (`only_ids`). Visibility, status
-/// and an author given by id are applied by the index; the list's other
-/// filters by the database, over those matches.
+/// [`LIST_WINDOW`] matches, in rank order (`only_ids`). Visibility, status,
+/// author, tags (any of them) and dates are applied by the index; the
+/// list's other filters by the database, over those matches.
 pub async fn narrow(db: &Db, engine: &Engine, mut filter: ListFilter) -> Result<ListFilter, AppError> {
     let Some(q) = filter.query.clone() else {
         return Ok(filter);
     };
     let now = crate::domain::date::now();
+    let (tags, author) = (filter.tags_any.clone(), filter.author_slug.clone());
+    let resolved = if tags.is_empty() && author.is_none() {
+        Some((vec![], None))
+    } else {
+        db.read(move |conn| resolve(conn, &tags, author.as_deref()))
+            .await?
+    };
+    let Some((tag_ids, author_id)) = resolved else {
+        filter.only_ids = Some(vec![]);
+        return Ok(filter);
+    };
     let search = SearchFilter {
+        tag_ids,
+        author_id: author_id.or(filter.author_id),
+        from: filter.published_from,
+        to: filter.published_to,
         visible_at: filter.visible_at,
         status: filter.status,
-        author_id: filter.author_id,
         ..SearchFilter::public(now)
     };
     let words = rules::words(&q);
@@ -318,8 +325,14 @@ pub fn ranked_page(
     limit: usize,
 ) -> Result<(Vec<ArticleView>, i64), AppError> {
     let ranked = filter.only_ids.clone().unwrap_or_default();
-    let passing: std::collections::HashSet<i64> = db::articles::ids(conn, filter)?.into_iter().collect();
-    let kept: Vec<i64> = ranked.into_iter().filter(|id| passing.contains(id)).collect();
+    // The index applied visibility, status and the author id; only other
+    // filters need the database (and the page load checks visibility).
+    let kept: Vec<i64> = if filter.narrowed_beyond_search() {
+        let passing: std::collections::HashSet<i64> = db::articles::ids(conn, filter)?.into_iter().collect();
+        ranked.into_iter().filter(|id| passing.contains(id)).collect()
+    } else {
+        ranked
+    };
     let page: Vec<i64> = kept.iter().skip(offset).take(limit).copied().collect();
     let views = load_in_order(conn, &page, filter.visible_at, filter.columns)?;
     Ok((views, kept.len() as i64))

@@ -16,7 +16,7 @@ mod related;
 mod search;
 mod views;
 
-pub use list::{count, ids, list};
+pub use list::{by_ids, count, ids, list};
 pub use related::related;
 pub use search::{search_documents, search_documents_after};
 use views::load_rows;

@@ -204,6 +204,7 @@ impl Indexer {
             }
         }
         self.commit(index, head)?;
+        self.merge_all(index)?;
         self.position = Some(head);
         self.applied_early.clear();
         index.ready.store(true, std::sync::atomic::Ordering::Release);
@@ -215,6 +216,18 @@ impl Indexer {
             seconds = started.elapsed().as_secs_f64(),
             "search index built"
         );
+        Ok(())
+    }
+
+    /// Merges every segment of a fresh build into one: a search pays per
+    /// segment (term dictionaries walked for typos and prefixes, scorers
+    /// set up), and a build leaves one per flush of the writer's memory.
+    fn merge_all(&mut self, index: &SearchIndex) -> Result<(), AppError> {
+        let segments = index.index.searchable_segment_ids().map_err(fault)?;
+        if segments.len() > 1 {
+            self.writer.merge(&segments).wait().map_err(fault)?;
+            index.reader.reload().map_err(fault)?;
+        }
         Ok(())
     }
 

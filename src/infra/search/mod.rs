@@ -201,13 +201,20 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         docs: impl Iterator<Item = (Score, DocAddress)>,
     ) -> Result<Vec<(i64, f32)>, AppError> {
+        // One column reader per segment: opening one parses its header.
+        let mut columns = std::collections::HashMap::new();
         let mut out = Vec::new();
         for (score, address) in docs {
-            let ids = searcher
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("id")
-                .map_err(fault)?;
+            let ids = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .u64("id")
+                        .map_err(fault)?,
+                ),
+            };
             if let Some(id) = ids.first(address.doc_id) {
                 out.push((id as i64, score));
             }

@@ -33,13 +33,17 @@ pub struct Plan {
     pub highlight: BTreeMap<String, f32>,
 }
 
-/// The terms of `field` that `word` stands for, with their weight.
-fn expand(searcher: &Searcher, field: Field, word: &Word) -> tantivy::Result<Vec<(String, f32)>> {
+/// The terms of `field` that `word` stands for, with their weight and
+/// whether a dictionary holds them.
+fn expand(searcher: &Searcher, field: Field, word: &Word) -> tantivy::Result<Vec<(String, f32, bool)>> {
     let Some((stem, folded)) = word_forms(&word.text) else {
         return Ok(vec![]);
     };
     let mut found: HashMap<String, (f32, u64)> = HashMap::new();
+    // The word's own stem sorts first: its count is set high until a
+    // dictionary is seen to hold it.
     found.insert(stem.clone(), (EXACT, u64::MAX));
+    let mut stem_known = false;
     let mut automata = Vec::new();
     if word.fuzzy {
         let typo = FuzzyTermQuery::new(Term::from_field_text(field, &stem), 1, true);
@@ -58,6 +62,7 @@ fn expand(searcher: &Searcher, field: Field, word: &Word) -> tantivy::Result<Vec
                 let Ok(text) = std::str::from_utf8(stream.key()) else {
                     continue;
                 };
+                stem_known |= text == stem;
                 let entry = found.entry(text.to_string()).or_insert((*weight, 0));
                 entry.0 = entry.0.max(*weight);
                 entry.1 = entry.1.saturating_add(u64::from(stream.value().doc_freq));
@@ -68,7 +73,13 @@ fn expand(searcher: &Searcher, field: Field, word: &Word) -> tantivy::Result<Vec
     // The word itself first, then the most frequent expansions.
     terms.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
     terms.truncate(MAX_EXPANSIONS + 1);
-    Ok(terms.into_iter().map(|(t, (w, _))| (t, w)).collect())
+    Ok(terms
+        .into_iter()
+        .map(|(t, (w, _))| {
+            let known = t != stem || stem_known;
+            (t, w, known)
+        })
+        .collect())
 }
 
 /// The query for `words` over `fields` (title, standfirst, body, each
@@ -85,9 +96,11 @@ pub fn plan(
     for word in words {
         let mut shoulds: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, field_weight) in text_fields {
-            for (text, weight) in expand(searcher, *field, word)? {
+            for (text, weight, known) in expand(searcher, *field, word)? {
                 let term = Term::from_field_text(*field, &text);
-                if searcher.doc_freq(&term)? == 0 {
+                // Expansions come from the dictionaries; the word itself
+                // may be in none.
+                if !known && searcher.doc_freq(&term)? == 0 {
                     continue;
                 }
                 let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
