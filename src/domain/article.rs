@@ -194,7 +194,12 @@ impl ListFilter {
     /// visibility, a status, the author, tags (any of them) and dates)
     /// narrows the list.
     pub fn narrowed_beyond_search(&self) -> bool {
-        !self.tags_all.is_empty()
+        // The index dates an article never published by its creation; the
+        // editors' list (`visible_at` unset) filters dates on publication.
+        let dated =
+            self.visible_at.is_none() && (self.published_from.is_some() || self.published_to.is_some());
+        dated
+            || !self.tags_all.is_empty()
             || !self.exclude_ids.is_empty()
             || !self.exclude_slugs.is_empty()
             || self.featured.is_some()

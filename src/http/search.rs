@@ -52,8 +52,9 @@ pub struct SearchParams {
         example = "2026-12-31"
     )]
     pub to: Option<String>,
-    /// Page number, from 1.
-    #[param(minimum = 1, maximum = 100000)]
+    /// Page number, from 1: the first 10,000 results are served
+    /// (`page × per_page` at most 10,000).
+    #[param(minimum = 1, maximum = 10000)]
     pub page: Option<u32>,
     /// Results per page, 1–100.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -197,6 +198,15 @@ pub async fn search(
         errors.0.push(FieldError::new("to", "must not be before `from`"));
     }
     let tags = filters::tag_slugs("tag", p.tag.as_deref(), &mut errors.0);
+    if paging.offset() + i64::from(paging.per_page()) > service::DEEPEST as i64 {
+        errors.0.push(FieldError::new(
+            "page",
+            format!(
+                "results beyond the first {} are not served; narrow the search",
+                service::DEEPEST
+            ),
+        ));
+    }
     errors.finish()?;
     let request = service::Request {
         q: q.unwrap_or_default(),

@@ -20,6 +20,9 @@ use crate::infra::search::{Hits, SearchIndex};
 /// `q=` on an article list ranks this many of the best matches; other
 /// filters and sorts apply to them. `/search` has no such bound.
 pub const LIST_WINDOW: usize = 1000;
+/// Results a search serves at most (the last page's end): a reader never
+/// pages further, and ranking deeper would cost every broad query.
+pub const DEEPEST: usize = 10_000;
 /// Facet entries per kind (the largest counts).
 pub const FACET_LIMIT: usize = 20;
 
@@ -34,11 +37,10 @@ pub struct Engine {
 
 impl Engine {
     /// Runs `f` on the index off the async workers, once a slot is free and
-    /// the index has caught up with this instance's writes up to
-    /// `generation` (`Db::write_generation`; waiting at most a second).
+    /// the index has caught up with this instance's writes (waiting at most
+    /// a second).
     async fn run<T: Send + 'static>(
         &self,
-        generation: u64,
         f: impl FnOnce(&SearchIndex) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let slot = self.slots.clone().acquire_owned();
@@ -48,7 +50,7 @@ impl Engine {
             .map_err(AppError::internal)?;
         let index = self.index.clone();
         actix_web::web::block(move || {
-            index.catch_up(generation, Duration::from_secs(1));
+            index.catch_up(Duration::from_secs(1));
             f(&index)
         })
         .await
@@ -125,9 +127,7 @@ pub async fn search(db: &Db, engine: &Engine, request: Request) -> Result<Result
     };
     let (offset, per_page) = (request.offset, request.per_page);
     let hits = engine
-        .run(db.write_generation(), move |index| {
-            index.search(&words, &filter, offset, per_page)
-        })
+        .run(move |index| index.search(&words, &filter, offset, per_page))
         .await?;
     let index = engine.index.clone();
     db.read_public(move |conn| present(conn, &index, hits, now)).await
@@ -260,9 +260,7 @@ pub async fn suggest(db: &Db, engine: &Engine, q: String) -> Result<Vec<(String,
     let now = crate::domain::date::now();
     let words = rules::words(&q);
     let ids = engine
-        .run(db.write_generation(), move |index| {
-            index.suggest(&words, &SearchFilter::public(now), rules::SUGGESTIONS)
-        })
+        .run(move |index| index.suggest(&words, &SearchFilter::public(now), rules::SUGGESTIONS))
         .await?;
     if ids.is_empty() {
         return Ok(vec![]);
@@ -308,9 +306,7 @@ pub async fn narrow(db: &Db, engine: &Engine, mut filter: ListFilter) -> Result<
     };
     let words = rules::words(&q);
     let hits = engine
-        .run(db.write_generation(), move |index| {
-            index.search(&words, &search, 0, LIST_WINDOW)
-        })
+        .run(move |index| index.search(&words, &search, 0, LIST_WINDOW))
         .await?;
     filter.only_ids = Some(hits.ids.into_iter().map(|(id, _)| id).collect());
     Ok(filter)

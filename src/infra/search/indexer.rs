@@ -3,7 +3,8 @@
 //! It reads the change log after the position its last commit recorded
 //! (every [`POLL`], or at once when this instance wrote), reads the
 //! current state of every article named there and writes it to the index
-//! (or removes it, when it is no longer published). Reading the current
+//! (or removes it, when it was deleted). Every status is indexed: editors
+//! search their drafts; public searches filter. Reading the current
 //! state makes a change applied twice, or out of order, harmless, so rows
 //! committed but not yet settled (PostgreSQL) are applied early, as the
 //! cache's follower does.
@@ -24,7 +25,7 @@ use super::SearchIndex;
 use super::schema::{self, SCHEMA_VERSION};
 use crate::db::changes::{self, ChangeRow, Position};
 use crate::db::{Backend, Db};
-use crate::domain::change::{Entity, Key};
+use crate::domain::change::Entity;
 use crate::error::AppError;
 
 pub const POLL: Duration = Duration::from_millis(200);
@@ -127,29 +128,30 @@ fn valid_stamp(db: &Db, index: &SearchIndex, retention_days: u32) -> Option<Posi
     (position <= head).then_some(position)
 }
 
-/// Removes an index written under another schema.
-pub fn clear_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::remove_dir_all(dir)
-        .and_then(|_| std::fs::create_dir_all(dir))
-        .map_err(|e| e.to_string())
-}
-
 impl Indexer {
     fn run(mut self) {
         loop {
             let Some(index) = self.index.upgrade() else { return };
             let result = match self.position {
-                None => self.rebuild(&index).map(|_| false),
+                None => {
+                    index.lagging.store(true, std::sync::atomic::Ordering::Release);
+                    self.rebuild(&index).map(|_| false)
+                }
                 Some(_) => self.follow(&index),
             };
             match result {
                 Ok(true) => continue,
-                Ok(false) => self.failing = false,
+                Ok(false) => {
+                    self.failing = false;
+                    index.lagging.store(false, std::sync::atomic::Ordering::Release);
+                }
                 Err(e) => {
                     if !self.failing {
                         tracing::warn!(error = %e, "search index not updated; retrying");
                     }
                     self.failing = true;
+                    // Searches stop waiting for it (`SearchIndex::catch_up`).
+                    index.lagging.store(true, std::sync::atomic::Ordering::Release);
                 }
             }
             let woken = index.woken.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,7 +168,7 @@ impl Indexer {
     /// build are applied again after it, harmlessly).
     fn rebuild(&mut self, index: &SearchIndex) -> Result<(), AppError> {
         let started = Instant::now();
-        let generation = self.db.write_generation();
+        let written = index.written.load(std::sync::atomic::Ordering::Acquire);
         let head = self.db.read_blocking(|conn| Ok(changes::head(conn)?))?;
         self.writer.delete_all_documents().map_err(fault)?;
         let (mut after, mut built, mut reported) = (0, 0usize, Instant::now());
@@ -210,7 +212,7 @@ impl Indexer {
         index.ready.store(true, std::sync::atomic::Ordering::Release);
         index
             .applied
-            .fetch_max(generation, std::sync::atomic::Ordering::AcqRel);
+            .fetch_max(written, std::sync::atomic::Ordering::AcqRel);
         tracing::info!(
             articles = built,
             seconds = started.elapsed().as_secs_f64(),
@@ -238,7 +240,7 @@ impl Indexer {
         };
         // Read before the log: every local write up to it is in what
         // follows.
-        let generation = self.db.write_generation();
+        let written = index.written.load(std::sync::atomic::Ordering::Acquire);
         let early = self.db.backend() == Backend::Postgres;
         let (settled, committed) = self.db.read_blocking(move |conn| {
             let settled = changes::read_settled(conn, position, BATCH)?;
@@ -250,56 +252,68 @@ impl Indexer {
             Ok((settled, committed))
         })?;
         let mut ids = BTreeSet::new();
+        // Rows applied early are marked only once the index has them: a
+        // failed read or write below must leave them to the next poll.
+        let mut early_rows = Vec::new();
         for row in &committed {
-            if self.applied_early.insert(row.id) && self.take(row, &mut ids) {
-                self.position = None;
-                return Ok(true);
+            if !self.applied_early.contains(&row.id) {
+                take(row, &mut ids);
+                early_rows.push(row.id);
             }
         }
         for row in &settled {
-            if !self.applied_early.remove(&row.id) && self.take(row, &mut ids) {
-                self.position = None;
-                return Ok(true);
+            if !self.applied_early.contains(&row.id) {
+                take(row, &mut ids);
             }
         }
         let moved_to = settled.last().map(ChangeRow::position);
         let ids_empty = ids.is_empty();
         if !ids_empty {
             let ids: Vec<i64> = ids.into_iter().collect();
-            let lookup = ids.clone();
-            let docs = self
-                .db
-                .read_blocking(move |conn| Ok(crate::db::articles::search_documents(conn, &lookup)?))?;
-            for id in &ids {
-                self.writer.delete_term(schema::id_term(&self.fields, *id));
-            }
-            for doc in &docs {
-                self.writer
-                    .add_document(schema::document(&self.fields, doc))
-                    .map_err(fault)?;
+            if let Err(e) = self.apply(&ids) {
+                // Nothing half-applied is committed later.
+                let _ = self.writer.rollback();
+                return Err(e);
             }
         }
         let to = moved_to.unwrap_or(position);
         if !ids_empty || (to != position && self.last_stamp.elapsed() >= STAMP_EVERY) {
             self.commit(index, to)?;
         }
+        self.applied_early.extend(early_rows);
+        for row in &settled {
+            self.applied_early.remove(&row.id);
+        }
         self.position = Some(to);
-        let full = settled.len() as i64 == BATCH || committed.len() as i64 == BATCH;
+        // Read on at once only while the settled position moves: a full
+        // window of committed rows behind a transaction that holds the
+        // settled position back must not spin (the cache's follower reads
+        // the same way).
+        let full = settled.len() as i64 == BATCH || (committed.len() as i64 == BATCH && !settled.is_empty());
         if !full {
             index
                 .applied
-                .fetch_max(generation, std::sync::atomic::Ordering::AcqRel);
+                .fetch_max(written, std::sync::atomic::Ordering::AcqRel);
         }
         Ok(full)
     }
 
-    /// Adds the article `row` names to `ids`; true when the row asks for
-    /// everything (a key this version cannot read).
-    fn take(&self, row: &ChangeRow, ids: &mut BTreeSet<i64>) -> bool {
-        if row.entity == Entity::Article {
-            ids.insert(row.entity_id);
+    /// Writes the current state of the articles `ids` to the index (or
+    /// removes them), uncommitted.
+    fn apply(&mut self, ids: &[i64]) -> Result<(), AppError> {
+        let lookup = ids.to_vec();
+        let docs = self
+            .db
+            .read_blocking(move |conn| Ok(crate::db::articles::search_documents(conn, &lookup)?))?;
+        for id in ids {
+            self.writer.delete_term(schema::id_term(&self.fields, *id));
         }
-        row.keys().contains(&Key::All)
+        for doc in &docs {
+            self.writer
+                .add_document(schema::document(&self.fields, doc))
+                .map_err(fault)?;
+        }
+        Ok(())
     }
 
     fn commit(&mut self, index: &SearchIndex, at: Position) -> Result<(), AppError> {
@@ -315,6 +329,15 @@ impl Indexer {
         index.reader.reload().map_err(fault)?;
         self.last_stamp = Instant::now();
         Ok(())
+    }
+}
+
+/// Adds the article `row` names to `ids`. Other rows change nothing the
+/// index holds (tag and author names are read when a result is shown);
+/// a row with a key this version cannot read still names its entity.
+fn take(row: &ChangeRow, ids: &mut BTreeSet<i64>) {
+    if row.entity == Entity::Article {
+        ids.insert(row.entity_id);
     }
 }
 

@@ -2,17 +2,19 @@
 //! database, one per instance, the same on SQLite and PostgreSQL. Chosen
 //! over FTS5 and tsvector by measurement (docs/BENCHMARKS.md, "Search").
 //!
-//! - **What is in it:** published articles (title, standfirst, body text),
-//!   with their author, tags and publication time as columns. Tags and
+//! - **What is in it:** every article (title, standfirst, body text), with
+//!   its status, author, tags and publication time as columns: editors
+//!   search their drafts, public searches filter. Tags and
 //!   authors are ids: names come from the database when a result is shown.
 //! - **Where:** `SEARCH_INDEX_DIR` (one directory per instance), or memory
 //!   when unset: rebuilt at every start, fine for a small archive.
 //! - **Always current:** [`indexer`] follows the change log like the cache
 //!   does, and is woken at once by this instance's own writes; every
 //!   commit of the index records its position in the log, so a crash or a
-//!   `kill -9` resumes from there. An index missing, of another schema, or
-//!   older than the log's retention is rebuilt from the database by
-//!   itself; searches answer `503` until the first build is done.
+//!   `kill -9` resumes from there. An index missing, of another schema
+//!   version (each has its own subdirectory), or older than the log's
+//!   retention is rebuilt from the database by itself; searches answer
+//!   `503` until the first build is done.
 //! - **Never stale to a reader:** the index only picks *which* articles
 //!   match; what a result shows (and whether it is still public) is read
 //!   from the database.
@@ -49,9 +51,13 @@ pub struct SearchIndex {
     /// Set by a local write; the indexer waits on it between polls.
     woken: Mutex<bool>,
     wake: Condvar,
-    /// The `Db::write_generation` the index has caught up with: every write
-    /// this instance committed up to it is searchable.
+    /// Writes this instance committed that recorded changes (counted as
+    /// they wake the indexer), and how many of them the index has caught
+    /// up with: every one up to `applied` is searchable.
+    written: AtomicU64,
     applied: AtomicU64,
+    /// The indexer is rebuilding or failing: searches do not wait for it.
+    lagging: AtomicBool,
 }
 
 /// A page of matches, best first.
@@ -78,19 +84,21 @@ impl SearchIndex {
         let index = match dir {
             None => Index::create_in_ram(schema.clone()),
             Some(dir) => {
+                // One subdirectory per schema version: a newer version on
+                // the same host builds its own, never touching an index
+                // another process may have open.
+                let dir = dir.join(format!("v{}", schema::SCHEMA_VERSION));
+                let dir = dir.as_path();
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("SEARCH_INDEX_DIR {}: {e}", dir.display()))?;
                 let directory = tantivy::directory::MmapDirectory::open(dir)
                     .map_err(|e| format!("SEARCH_INDEX_DIR {}: {e}", dir.display()))?;
-                match Index::open_or_create(directory, schema.clone()) {
-                    Ok(index) => index,
-                    // Another schema: start over (a rebuild follows).
-                    Err(tantivy::TantivyError::SchemaError(_)) => {
-                        indexer::clear_dir(dir)?;
-                        Index::create_in_dir(dir, schema.clone()).map_err(|e| e.to_string())?
-                    }
-                    Err(e) => return Err(format!("SEARCH_INDEX_DIR {}: {e}", dir.display())),
-                }
+                Index::open_or_create(directory, schema.clone()).map_err(|e| {
+                    format!(
+                        "SEARCH_INDEX_DIR {}: {e} (remove the directory: it is rebuilt from the database)",
+                        dir.display()
+                    )
+                })?
             }
         };
         schema::register(&index);
@@ -106,7 +114,9 @@ impl SearchIndex {
             ready: AtomicBool::new(false),
             woken: Mutex::new(false),
             wake: Condvar::new(),
+            written: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            lagging: AtomicBool::new(false),
         })
     }
 
@@ -117,6 +127,7 @@ impl SearchIndex {
     /// A write on this instance committed: index it now, not at the next
     /// poll.
     pub fn wake(&self) {
+        self.written.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut woken) = self.woken.lock() {
             *woken = true;
             self.wake.notify_one();
@@ -124,12 +135,17 @@ impl SearchIndex {
     }
 
     /// Waits (at most `patience`) until every write this instance committed
-    /// up to `generation` is searchable: an editor who publishes and then
-    /// searches on the same instance finds the article. Usually a few
-    /// milliseconds: a local write wakes the indexer at once.
-    pub fn catch_up(&self, generation: u64, patience: std::time::Duration) {
+    /// before the search began is searchable: an editor who publishes and
+    /// then searches on the same instance finds the article. Usually a few
+    /// milliseconds: a local write wakes the indexer at once. No wait while
+    /// the indexer rebuilds or fails.
+    pub fn catch_up(&self, patience: std::time::Duration) {
+        let target = self.written.load(Ordering::Acquire);
         let started = std::time::Instant::now();
-        while self.applied.load(Ordering::Acquire) < generation && started.elapsed() < patience {
+        while self.applied.load(Ordering::Acquire) < target
+            && !self.lagging.load(Ordering::Acquire)
+            && started.elapsed() < patience
+        {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }

@@ -94,6 +94,11 @@ pub fn plan(
     let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut highlight = BTreeMap::new();
     for word in words {
+        // A word the analyzer drops (over 40 bytes: a pasted URL) is not
+        // asked for.
+        if word_forms(&word.text).is_none() {
+            continue;
+        }
         let mut shoulds: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, field_weight) in text_fields {
             for (text, weight, known) in expand(searcher, *field, word)? {
@@ -116,6 +121,9 @@ pub fn plan(
             return Ok(None);
         }
         musts.push((Occur::Must, Box::new(BooleanQuery::new(shoulds))));
+    }
+    if musts.is_empty() {
+        return Ok(None);
     }
     Ok(Some(Plan {
         query: Box::new(BooleanQuery::new(musts)),
