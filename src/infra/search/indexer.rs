@@ -73,11 +73,23 @@ pub fn start(
     index: &Arc<SearchIndex>,
     retention_days: u32,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    let writer = index
-        .index
-        .writer_with_num_threads(threads, WRITER_MEMORY)
-        .map_err(|e| format!("the search index is in use by another process (give each instance its own SEARCH_INDEX_DIR): {e}"))?;
+    // An index in memory is a small archive's (or a test's): one indexing
+    // thread. On disk, up to two for a large build. One merge thread
+    // either way (tantivy's default is four per writer).
+    let threads = match index.in_memory {
+        true => 1,
+        false => std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+    };
+    let options = tantivy::indexer::IndexWriterOptions::builder()
+        .num_worker_threads(threads)
+        .num_merge_threads(1)
+        .memory_budget_per_thread(WRITER_MEMORY / threads)
+        .build();
+    let writer = index.index.writer_with_options(options).map_err(|e| {
+        format!(
+            "the search index is in use by another process (give each instance its own SEARCH_INDEX_DIR): {e}"
+        )
+    })?;
     let position = valid_stamp(&db, index, retention_days);
     if position.is_some() {
         index.ready.store(true, std::sync::atomic::Ordering::Release);

@@ -44,6 +44,8 @@ const SNIPPET_CHARS: usize = 200;
 
 pub struct SearchIndex {
     index: Index,
+    /// No `SEARCH_INDEX_DIR`: rebuilt at every start.
+    in_memory: bool,
     reader: IndexReader,
     fields: Fields,
     /// The index answers: opened current, or its first build is done.
@@ -108,6 +110,7 @@ impl SearchIndex {
             .try_into()
             .map_err(|e: tantivy::TantivyError| e.to_string())?;
         Ok(SearchIndex {
+            in_memory: dir.is_none(),
             index,
             reader,
             fields,
