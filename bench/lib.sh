@@ -145,6 +145,33 @@ load() {
   drain
 }
 
+# rotated PATHS_FILE -> "rps p50 p99 non2xx": `load` over every path of
+# the file (one per line) in turn, each wrk thread from its own place, so
+# that no one row or answer stays hot. Writes its wrk script into $WORK.
+rotated() {
+  [ -f "$WORK/rotate.lua" ] || cat > "$WORK/rotate.lua" <<'LUA'
+local requests, n, k = {}, 0, 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("offset", threads * 7919)
+end
+function init(args)
+  for path in io.lines(os.getenv("BENCH_PATHS")) do
+    n = n + 1
+    requests[n] = wrk.format("GET", path)
+  end
+  k = (offset or 0) % n
+end
+function request()
+  k = k % n + 1
+  return requests[k]
+end
+LUA
+  export BENCH_PATHS=$1
+  load "http://127.0.0.1:$PORT/" "$WORK/rotate.lua"
+}
+
 # A slow route leaves queries running after wrk stops (their clients are
 # gone, the database work is not); wait until the server answers /readyz
 # (a database round trip) quickly again, so they don't slow the next route.

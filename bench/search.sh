@@ -78,26 +78,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat > "$WORK/rotate.lua" <<'LUA'
-local requests, n, k = {}, 0, 0
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("offset", threads * 7919)
-end
-function init(args)
-  for path in io.lines(os.getenv("BENCH_PATHS")) do
-    n = n + 1
-    requests[n] = wrk.format("GET", path)
-  end
-  k = (offset or 0) % n
-end
-function request()
-  k = k % n + 1
-  return requests[k]
-end
-LUA
-
 # The query mix, as query strings (deterministic). The seeder writes its
 # titles and bodies from these words (benches/seed.rs, WORDS).
 WORDS=(tram budget council library housing river festival school bus park street rent energy
@@ -123,12 +103,6 @@ suggest_mix() { # articles
   local n=$1 i w
   for w in "${WORDS[@]}"; do echo "q=${w:0:3}"; echo "q=article+${w:0:2}"; done
   for i in $(seq 1 100); do echo "q=article+$(( (i * 7919) % n + 1 ))"; done
-}
-
-# rotated paths_file -> "rps p50 p99 non2xx"
-rotated() {
-  export BENCH_PATHS=$1
-  load "http://127.0.0.1:$PORT/" "$WORK/rotate.lua"
 }
 
 # Waits until a search answers; prints the seconds since $1 (date +%s%N).

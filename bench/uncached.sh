@@ -97,39 +97,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Rotates over the paths of $BENCH_PATHS, each thread from its own place.
-cat > "$WORK/rotate.lua" <<'LUA'
-local requests, n, k = {}, 0, 0
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("offset", threads * 7919)
-end
-function init(args)
-  for path in io.lines(os.getenv("BENCH_PATHS")) do
-    n = n + 1
-    requests[n] = wrk.format("GET", path)
-  end
-  k = (offset or 0) % n
-end
-function request()
-  k = k % n + 1
-  return requests[k]
-end
-LUA
-
 published_slugs "$ARTICLES" >"$WORK/slugs.txt"
 sed 's|^|/api/v1/articles/|' "$WORK/slugs.txt" >"$WORK/article.paths"
 sed 's|^\(.*\)$|/api/v1/articles/\1/comments|' "$WORK/slugs.txt" >"$WORK/comments.paths"
 sed 's|^\(.*\)$|/api/v1/articles/\1/shares|' "$WORK/slugs.txt" >"$WORK/shares.paths"
 echo "/api/v1/articles?per_page=20" >"$WORK/home.paths"
 for i in $(seq 1 20); do echo "/api/v1/articles?tag=topic-$i&per_page=20&cursor="; done >"$WORK/tag.paths"
-
-# rotated name -> "rps p50 p99 non2xx"
-rotated() {
-  export BENCH_PATHS=$WORK/$1.paths
-  load "http://127.0.0.1:$PORT/" "$WORK/rotate.lua"
-}
 
 # pgbench's scale-10 database, created once; dropped again when its set-up
 # fails, so the next run does not take a half-made one.
@@ -190,7 +163,7 @@ for size in "${size_list[@]}"; do
       ref_label="pgbench -S $reference tps"
     else
       start_server "$url" 67108864
-      read -r reference _ _ _ < <(rotated article)
+      read -r reference _ _ _ < <(rotated "$WORK/article.paths")
       stop_server
       ref_label="cached article $reference req/s"
     fi
@@ -200,7 +173,7 @@ for size in "${size_list[@]}"; do
     article_rps=""
     row=()
     for route in article home tag comments shares; do
-      read -r rps p50 p99 bad < <(rotated "$route")
+      read -r rps p50 p99 bad < <(rotated "$WORK/$route.paths")
       case "$route" in
         article) name="article by slug"; article_rps=$rps ;;
         home) name="home list (20, tags)" ;;

@@ -64,15 +64,10 @@ pub fn words(q: &str) -> Vec<Word> {
         .collect()
 }
 
-/// The factor recency puts on a match published at `published`, seen at
-/// `now` (see [`RECENCY_HALF_LIFE_DAYS`]). A date in the future counts as
-/// today.
-pub fn recency_factor(published: NaiveDateTime, now: NaiveDateTime) -> f32 {
-    recency_for_age((now - published).num_seconds())
-}
-
-/// [`recency_factor`] of an age in seconds (what the engine computes per
-/// match, without building dates).
+/// The factor recency puts on a match published `age_seconds` ago (see
+/// [`RECENCY_HALF_LIFE_DAYS`]); the engine computes it per match from
+/// stored seconds, without building dates. A date in the future counts
+/// as today.
 pub fn recency_for_age(age_seconds: i64) -> f32 {
     let age_days = age_seconds.max(0) as f32 / 86_400.0;
     RECENCY_FLOOR + (1.0 - RECENCY_FLOOR) * (-age_days / RECENCY_HALF_LIFE_DAYS).exp2()
@@ -138,15 +133,6 @@ impl SearchFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
-
-    fn at(days: i64) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 1, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            + chrono::Duration::days(days)
-    }
 
     #[test]
     fn operators_quotes_and_punctuation_are_not_words() {
@@ -185,13 +171,13 @@ mod tests {
 
     #[test]
     fn recency_halves_at_most_and_prefers_the_recent() {
-        let now = at(1000);
-        assert!((recency_factor(now, now) - 1.0).abs() < 1e-6);
-        assert!((recency_factor(at(1000 - 180), now) - 0.75).abs() < 1e-3);
-        assert!(recency_factor(at(0), now) > RECENCY_FLOOR);
-        assert!(recency_factor(at(0), now) < recency_factor(at(900), now));
+        let days = |n: i64| n * 86_400;
+        assert!((recency_for_age(0) - 1.0).abs() < 1e-6);
+        assert!((recency_for_age(days(180)) - 0.75).abs() < 1e-3);
+        assert!(recency_for_age(days(1000)) > RECENCY_FLOOR);
+        assert!(recency_for_age(days(1000)) < recency_for_age(days(100)));
         assert!(
-            (recency_factor(at(2000), now) - 1.0).abs() < 1e-6,
+            (recency_for_age(-days(1000)) - 1.0).abs() < 1e-6,
             "future counts as today"
         );
     }

@@ -311,11 +311,20 @@ pub fn cached_list_response<T: Serialize>(
     body: &ListBody<T>,
     policy: CachePolicy,
 ) -> Result<HttpResponse, AppError> {
+    cached_json_response(req, body, link_value(&body.links), policy)
+}
+
+/// A cacheable JSON answer with an optional `Link` header: what
+/// [`cached_list_response`] sends, for bodies of another shape (search
+/// results, with their own `meta`).
+pub fn cached_json_response<T: Serialize>(
+    req: &HttpRequest,
+    body: &T,
+    link: Option<header::HeaderValue>,
+    policy: CachePolicy,
+) -> Result<HttpResponse, AppError> {
     let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
-    let extra: Vec<_> = link_value(&body.links)
-        .map(|v| (header::LINK, v))
-        .into_iter()
-        .collect();
+    let extra: Vec<_> = link.map(|v| (header::LINK, v)).into_iter().collect();
     Ok(conditional::cached_bytes(
         req,
         StatusCode::OK,

@@ -14,7 +14,7 @@ use super::articles::{
     ArticleResponse, ArticleSummary, FieldSet, Shaped, filters, parse_bound, parse_query_text,
 };
 use crate::error::{AppError, FieldError};
-use crate::http::conditional::{self, CachePolicy};
+use crate::http::conditional::CachePolicy;
 use crate::http::extract::Errors;
 use crate::http::pagination::{self, ListLinks, Paging};
 use crate::http::query::Query;
@@ -276,20 +276,14 @@ fn answer<T: Serialize>(
     body: &T,
     link: Option<actix_web::http::header::HeaderValue>,
 ) -> Result<HttpResponse, AppError> {
-    let bytes = serde_json::to_vec(body).map_err(AppError::internal)?;
-    let extra: Vec<_> = link
-        .map(|v| (actix_web::http::header::LINK, v))
-        .into_iter()
-        .collect();
-    Ok(conditional::cached_bytes(
+    pagination::cached_json_response(
         req,
-        actix_web::http::StatusCode::OK,
-        bytes,
+        body,
+        link,
         CachePolicy::Public {
             max_age: state.config.cache_max_age_seconds,
         },
-        &extra,
-    ))
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

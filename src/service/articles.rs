@@ -116,8 +116,7 @@ pub async fn related(
         let Some(id) = db::articles::find_visible_id_by_slug(conn, &slug, now)? else {
             return Ok(None);
         };
-        let rows = db::articles::related(conn, id, now, limit)?;
-        Ok(Some((id, db::articles::embed(conn, rows)?)))
+        Ok(Some((id, db::articles::related(conn, id, now, limit)?)))
     })
     .await
 }
@@ -356,16 +355,16 @@ pub fn list_page(
             has_more,
         });
     }
-    let mut rows = db::articles::list(conn, filter, order, after, offset, per_page as i64 + 1)?;
-    let has_more = rows.len() > per_page;
-    rows.truncate(per_page);
+    let mut items = db::articles::list(conn, filter, order, after, offset, per_page as i64 + 1)?;
+    let has_more = items.len() > per_page;
+    items.truncate(per_page);
     let total = if with_total {
         Some(db::articles::count(conn, filter)?)
     } else {
         None
     };
     Ok(Page {
-        items: db::articles::embed(conn, rows)?,
+        items,
         total,
         has_more,
     })

@@ -197,13 +197,13 @@ fn load_in_order(
     visible_at: Option<NaiveDateTime>,
     columns: Columns,
 ) -> Result<Vec<ArticleView>, AppError> {
-    let mut rows = db::articles::by_ids(conn, ids, columns)?;
+    let mut views = db::articles::by_ids(conn, ids, columns)?;
     if let Some(now) = visible_at {
-        rows.retain(|row| row.is_visible(now));
+        views.retain(|view| view.article.is_visible(now));
     }
     let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    rows.sort_by_key(|r| rank.get(&r.id).copied().unwrap_or(usize::MAX));
-    Ok(db::articles::embed(conn, rows)?)
+    views.sort_by_key(|v| rank.get(&v.article.id).copied().unwrap_or(usize::MAX));
+    Ok(views)
 }
 
 /// The body's best passage, else the standfirst's, else the title's; an

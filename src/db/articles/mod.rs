@@ -11,6 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub mod announce;
+mod embedded;
 mod list;
 mod related;
 mod search;
@@ -20,7 +21,7 @@ pub use list::{by_ids, count, ids, list};
 pub use related::related;
 pub use search::{search_documents, search_documents_after};
 use views::load_rows;
-pub use views::{ArticleView, AuthorRef, TagRef, embed, find_visible_view_by_slug, view};
+pub use views::{ArticleView, AuthorRef, TagRef, find_visible_view_by_slug, view};
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};

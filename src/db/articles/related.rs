@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ArticleRow, load_rows, visible_at};
+use super::{ArticleView, load_rows, visible_at};
 use crate::db::DbConnection;
 use crate::db::schema::{article_tags, articles};
 use crate::domain::article::Columns;
@@ -22,13 +22,13 @@ use crate::domain::article::Columns;
 pub const PER_TAG: i64 = 200;
 
 /// Up to `limit` related public articles of `article_id`, best first,
-/// without their bodies.
+/// without their bodies, with their authors and tags.
 pub fn related(
     conn: &mut DbConnection,
     article_id: i64,
     now: NaiveDateTime,
     limit: usize,
-) -> QueryResult<Vec<ArticleRow>> {
+) -> QueryResult<Vec<ArticleView>> {
     let tag_ids: Vec<i64> = article_tags::table
         .filter(article_tags::article_id.eq(article_id))
         .select(article_tags::tag_id)
@@ -72,6 +72,6 @@ pub fn related(
         .filter(articles::id.eq_any(&ids))
         .filter(visible_at(now));
     let mut rows = load_rows!(query, Columns::WithoutBodies, conn)?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.article.id));
     Ok(rows)
 }

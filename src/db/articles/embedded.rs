@@ -1,0 +1,126 @@
+//! What an article embeds, its author and its tags, built by the database
+//! as JSON inside the article's own statement: two correlated subqueries
+//! in the select list. An article page is then one statement and a list
+//! page one statement for its rows, where a second and a third statement
+//! (two more round trips to PostgreSQL) loaded the authors and the tags.
+//! Nothing is stored: every read builds the JSON from the rows as they
+//! are, so a renamed tag or author shows at once.
+//!
+//! The SQL differs by backend (`json_object`/`json_group_array` on SQLite,
+//! `json_build_object`/`json_agg` on PostgreSQL), so each subquery is a
+//! node of its own with one rendering per backend. Written as a diesel
+//! SQL literal it would not be kept prepared; as a node with a static
+//! query id, the statement that selects it is prepared once per
+//! connection like any other built with the query builder.
+//!
+//! The subqueries name the outer `"articles"` table: they belong in a
+//! statement whose FROM holds `articles` (alone or joined).
+
+use diesel::QueryResult;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Nullable, Text};
+use diesel::sqlite::Sqlite;
+
+use super::ArticleRow;
+use super::views::{ArticleView, AuthorRef, TagRef};
+use crate::db::MultiBackend;
+
+/// Declares a JSON subquery node: its SQL on each backend.
+macro_rules! json_subquery {
+    ($(#[$doc:meta])* $name:ident, sqlite: $sqlite:expr, postgres: $pg:expr $(,)?) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, QueryId)]
+        pub struct $name;
+
+        impl Expression for $name {
+            type SqlType = Nullable<Text>;
+        }
+        impl<QS> AppearsOnTable<QS> for $name {}
+        impl<QS> SelectableExpression<QS> for $name {}
+        impl<GB> ValidGrouping<GB> for $name {
+            type IsAggregate = is_aggregate::Never;
+        }
+        impl QueryFragment<Sqlite> for $name {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+                out.push_sql($sqlite);
+                Ok(())
+            }
+        }
+        impl QueryFragment<Pg> for $name {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                out.push_sql($pg);
+                Ok(())
+            }
+        }
+        impl QueryFragment<MultiBackend> for $name {
+            fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+                MultiBackend::walk_variant_ast(self, pass)
+            }
+        }
+    };
+}
+
+json_subquery!(
+    /// The article's author as a JSON object (`AuthorRef`'s fields), by
+    /// the primary key.
+    AuthorJson,
+    sqlite: "(SELECT json_object('id', bs_e.id, 'slug', bs_e.slug, 'name', bs_e.name, \
+             'avatar_url', bs_e.avatar_url) \
+             FROM editors AS bs_e WHERE bs_e.id = \"articles\".\"author_id\")",
+    postgres: "(SELECT json_build_object('id', bs_e.id, 'slug', bs_e.slug, 'name', bs_e.name, \
+               'avatar_url', bs_e.avatar_url)::text \
+               FROM editors AS bs_e WHERE bs_e.id = \"articles\".\"author_id\")",
+);
+
+json_subquery!(
+    /// The article's tags as a JSON array of `TagRef` objects, in the
+    /// article's order, from the `article_tags` primary key range.
+    TagsJson,
+    sqlite: "(SELECT json_group_array(json_object('id', bs_t.id, 'slug', bs_t.slug, 'name', bs_t.name) \
+             ORDER BY bs_at.position) \
+             FROM article_tags AS bs_at INNER JOIN tags AS bs_t ON bs_t.id = bs_at.tag_id \
+             WHERE bs_at.article_id = \"articles\".\"id\")",
+    postgres: "(SELECT COALESCE(json_agg(json_build_object('id', bs_t.id, 'slug', bs_t.slug, 'name', bs_t.name) \
+               ORDER BY bs_at.position), '[]')::text \
+               FROM article_tags AS bs_at INNER JOIN tags AS bs_t ON bs_t.id = bs_at.tag_id \
+               WHERE bs_at.article_id = \"articles\".\"id\")",
+);
+
+/// A row as a statement selecting `(ArticleRow, AuthorJson, TagsJson)`
+/// loads it.
+pub type Loaded = (ArticleRow, Option<String>, Option<String>);
+
+fn malformed(e: serde_json::Error) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(Box::new(e))
+}
+
+/// The article with its author and tags, from a [`Loaded`] row. An author
+/// that is not found (the foreign key forbids it) embeds as blank fields
+/// with the article's `author_id`, as before this module.
+pub fn assemble((article, author, tags): Loaded) -> QueryResult<ArticleView> {
+    let author = match author {
+        Some(json) => serde_json::from_str::<AuthorRef>(&json).map_err(malformed)?,
+        None => AuthorRef {
+            id: article.author_id,
+            slug: String::new(),
+            name: String::new(),
+            avatar_url: None,
+        },
+    };
+    let tags = match tags {
+        Some(json) => serde_json::from_str::<Vec<TagRef>>(&json).map_err(malformed)?,
+        None => vec![],
+    };
+    Ok(ArticleView {
+        article,
+        author,
+        tags,
+    })
+}
+
+/// Every [`Loaded`] row assembled, in order.
+pub fn assemble_all(rows: Vec<Loaded>) -> QueryResult<Vec<ArticleView>> {
+    rows.into_iter().map(assemble).collect()
+}
