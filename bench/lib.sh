@@ -99,16 +99,28 @@ PY
 
 start_server() { # url cache_bytes
   local started; started=$(date +%s%N)
+  # The search index is kept beside the data (in SEARCH_INDEX_DIR when the
+  # caller chose one), so that only a first start builds it.
+  local index_dir=${SEARCH_INDEX_DIR:-$ROOT/bench/data/search-$(basename "$1")}
   DATABASE_URL=$1 BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn DEMO_CONTENT=false \
     JWT_SECRET=bench-secret-bench-secret-bench-secret-0 RESPONSE_CACHE_BYTES=$2 \
     RATE_LIMIT_COMMENTS_PER_MINUTE=0 RATE_LIMIT_SHARES_PER_MINUTE=0 RATE_LIMIT_LOGIN_PER_MINUTE=0 \
-    SHARE_DEDUP_SECONDS=0 "$BIN" serve >"$WORK/server.log" 2>&1 &
+    SHARE_DEDUP_SECONDS=0 SEARCH_INDEX_DIR=$index_dir "$BIN" serve >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
     sleep 0.01
   done
   STARTUP_MS=$(( ($(date +%s%N) - started) / 1000000 ))
+}
+
+# Waits until the search index answers (a first start at 1M builds it in
+# the background, about 45 s of CPU): no route is measured beside a build.
+wait_for_search() {
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/search?q=tram")" != 503 ]; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.2
+  done
 }
 
 stop_server() {

@@ -163,7 +163,7 @@ for size in "${size_list[@]}"; do
     url=$SCRATCH_URL
     printf '%s\n' "$EDITOR_PASSWORD" | DATABASE_URL=$url JWT_SECRET=$JWT DEMO_CONTENT=false RUST_LOG=warn \
       "$BIN" editor create --email "$EDITOR_EMAIL" --name "Mixed Bench Editor" --role editor --password-stdin >/dev/null
-    start_server "$url" 67108864
+    start_server "$url" 67108864; wait_for_search
     B=http://127.0.0.1:$PORT/api/v1
     # Articles to edit: 20 spread over the read set, by id.
     awk -v n="$slug_count" 'NR % int((n + 19) / 20) == 1' "$WORK/slugs.txt" | while read -r slug; do

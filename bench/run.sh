@@ -125,6 +125,7 @@ for size in "${size_list[@]}"; do
     echo
     for mode in cached uncached; do
       if [ "$mode" = cached ]; then start_server "$url" 67108864; else start_server "$url" 0; fi
+      wait_for_search
       echo "### $mode (start-up ${STARTUP_MS} ms)"
       echo
       echo "| route | req/s | p50 ms | p99 ms | non-2xx |"

@@ -162,14 +162,14 @@ for size in "${size_list[@]}"; do
       [ -n "$reference" ] || { echo "pgbench -S gave no rate" >&2; exit 1; }
       ref_label="pgbench -S $reference tps"
     else
-      start_server "$url" 67108864
+      start_server "$url" 67108864; wait_for_search
       read -r reference _ _ _ < <(rotated "$WORK/article.paths")
       stop_server
       ref_label="cached article $reference req/s"
     fi
 
     progress "$backend $size: uncached routes (5 × ${DURATION} s)"
-    start_server "$url" 0
+    start_server "$url" 0; wait_for_search
     article_rps=""
     row=()
     for route in article home tag comments shares; do

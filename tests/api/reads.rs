@@ -2,6 +2,7 @@
 //! leaner queries behind them (joined pages, lists without bodies) still
 //! answer with what the rows say.
 
+use broadsheet::db::Backend;
 use serde_json::{Value, json};
 
 use crate::backend_tests_with;
@@ -35,9 +36,12 @@ async fn statements(app: &TestApp, path: &str) -> u64 {
 
 /// Each public read runs a fixed, small number of statements whatever the
 /// page holds: the article page one (the article with its author and tags
-/// embedded by the database), a list page one for its rows, authors and
-/// tags (plus the total in page mode), a tag page the same (the tag's id a
-/// subquery), a thread or a share count the article's id and what was
+/// embedded by the database); a list page one for its rows with their
+/// authors and tags on SQLite, three on PostgreSQL (its rows, then the
+/// authors and the tags of the whole page: per-row subqueries cost
+/// PostgreSQL more than the round trips, see `db::articles::embedded`),
+/// plus the total in page mode; a tag page the same (the tag's id a
+/// subquery); a thread or a share count the article's id and what was
 /// asked.
 async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
@@ -51,16 +55,23 @@ async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
         )
         .await;
     }
+    let page = match app.parts.state.db.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 3,
+    };
     assert_eq!(statements(&app, "/api/v1/articles/tram-story-1").await, 1);
-    assert_eq!(statements(&app, "/api/v1/articles?per_page=5").await, 2);
-    assert_eq!(statements(&app, "/api/v1/articles?per_page=5&cursor=").await, 1);
+    assert_eq!(statements(&app, "/api/v1/articles?per_page=5").await, page + 1);
+    assert_eq!(
+        statements(&app, "/api/v1/articles?per_page=5&cursor=").await,
+        page
+    );
     assert_eq!(
         statements(&app, "/api/v1/articles?tag=cities&per_page=5&cursor=").await,
-        1
+        page
     );
     assert_eq!(
         statements(&app, "/api/v1/articles?tag=cities&per_page=5").await,
-        2
+        page + 1
     );
     assert_eq!(
         statements(&app, "/api/v1/articles/tram-story-1/comments?cursor=").await,

@@ -13,7 +13,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool, Timestamp};
 
 use crate::db::DbConnection;
 use crate::db::schema::articles;
@@ -29,16 +29,40 @@ const UNANNOUNCED: &str = "status = 'published' AND announced_at IS NULL AND pub
 /// Whether any article waits to be announced at `now` (a read: the
 /// announcer takes the write lock only when there is something to claim).
 pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
-    let first: Option<i64> = articles::table
-        .filter(sql::<Bool>(UNANNOUNCED))
-        .filter(articles::published_at.le(now))
-        .select(articles::id)
-        .first(conn)
-        .optional()?;
+    let first = match conn {
+        DbConnection::Sqlite(sqlite) => due_on_sqlite(sqlite, now, 1)?.into_iter().next(),
+        DbConnection::Pg(pg) => articles::table
+            .filter(sql::<Bool>(UNANNOUNCED))
+            .filter(articles::published_at.le(now))
+            .select(articles::id)
+            .first::<i64>(pg)
+            .optional()?,
+    };
     Ok(first.is_some())
 }
 
-/// An article this transaction claimed the announcement of.
+#[derive(QueryableByName)]
+struct DueId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The first `limit` ids due at `now` on SQLite, by id. The statement
+/// names its index: SQLite's planner takes the `(status, published_at)`
+/// index instead, whatever `ANALYZE` says of the partial one, and walks
+/// every published article (0.9 s a call at 1M articles, and the change
+/// follower asks five times a second: a core kept busy).
+fn due_on_sqlite(conn: &mut SqliteConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    let ids: Vec<DueId> = diesel::sql_query(format!(
+        "SELECT id FROM articles INDEXED BY articles_unannounced \
+         WHERE {UNANNOUNCED} AND published_at <= ? ORDER BY id LIMIT ?"
+    ))
+    .bind::<Timestamp, _>(now)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(ids.into_iter().map(|d| d.id).collect())
+}
+
 #[derive(Debug, Clone, Queryable)]
 pub struct Due {
     pub id: i64,
@@ -57,15 +81,17 @@ pub struct Due {
 /// next round. The `UPDATE` re-checks the condition either way (SQLite
 /// runs one writer at a time).
 pub fn claim_due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Due>> {
-    let due = articles::table
-        .filter(sql::<Bool>(UNANNOUNCED))
-        .filter(articles::published_at.le(now))
-        .order(articles::id)
-        .select(articles::id)
-        .limit(limit);
     let ids: Vec<i64> = match conn {
-        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
-        DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
+        DbConnection::Pg(pg) => articles::table
+            .filter(sql::<Bool>(UNANNOUNCED))
+            .filter(articles::published_at.le(now))
+            .order(articles::id)
+            .select(articles::id)
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        DbConnection::Sqlite(sqlite) => due_on_sqlite(sqlite, now, limit)?,
     };
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -1,8 +1,9 @@
 //! What an article embeds, its author and its tags, built by the database
 //! as JSON inside the article's own statement: two correlated subqueries
-//! in the select list. An article page is then one statement and a list
-//! page one statement for its rows, where a second and a third statement
-//! (two more round trips to PostgreSQL) loaded the authors and the tags.
+//! in the select list. An article page is then one statement, where a
+//! second (one more round trip to PostgreSQL) loaded its tags; so is a
+//! list page on SQLite (on PostgreSQL it loads its authors and tags in
+//! two statements for the whole page, see [`in_list_statement`]).
 //! Nothing is stored: every read builds the JSON from the rows as they
 //! are, so a renamed tag or author shows at once.
 //!
@@ -25,7 +26,7 @@ use diesel::sqlite::Sqlite;
 
 use super::ArticleRow;
 use super::views::{ArticleView, AuthorRef, TagRef};
-use crate::db::MultiBackend;
+use crate::db::{DbConnection, MultiBackend};
 
 /// Declares a JSON subquery node: its SQL on each backend.
 macro_rules! json_subquery {
@@ -88,6 +89,20 @@ json_subquery!(
                WHERE bs_at.article_id = \"articles\".\"id\")",
 );
 
+/// Whether a list page embeds in its own statement, or loads its authors
+/// and tags with two more (`views::embed`). Measured with pgbench on the
+/// home list's statement (docs/BENCHMARKS.md, "Uncached reads"): on
+/// PostgreSQL the two subqueries, run once per row, cut the statement's
+/// own rate to a quarter (25,600 → 5,900 a second; a subquery that only
+/// counts the tags already costs a third), more than the two round trips
+/// they save, so a list page there is three statements, two of them one
+/// index probe per id array. On SQLite, in process, there is no round
+/// trip to save but no executor start-up to pay either: the page is one
+/// statement. A single article embeds in its statement on both.
+pub fn in_list_statement(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Sqlite(_))
+}
+
 /// A row as a statement selecting `(ArticleRow, AuthorJson, TagsJson)`
 /// loads it.
 pub type Loaded = (ArticleRow, Option<String>, Option<String>);
@@ -96,18 +111,11 @@ fn malformed(e: serde_json::Error) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(Box::new(e))
 }
 
-/// The article with its author and tags, from a [`Loaded`] row. An author
-/// that is not found (the foreign key forbids it) embeds as blank fields
-/// with the article's `author_id`, as before this module.
+/// The article with its author and tags, from a [`Loaded`] row.
 pub fn assemble((article, author, tags): Loaded) -> QueryResult<ArticleView> {
     let author = match author {
         Some(json) => serde_json::from_str::<AuthorRef>(&json).map_err(malformed)?,
-        None => AuthorRef {
-            id: article.author_id,
-            slug: String::new(),
-            name: String::new(),
-            avatar_url: None,
-        },
+        None => AuthorRef::missing(article.author_id),
     };
     let tags = match tags {
         Some(json) => serde_json::from_str::<Vec<TagRef>>(&json).map_err(malformed)?,

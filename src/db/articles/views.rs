@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use super::ArticleRow;
 use super::embedded::{AuthorJson, Loaded, TagsJson, assemble};
 use crate::db::DbConnection;
-use crate::db::schema::{articles, editors, tags};
+use crate::db::schema::{article_tags, articles, editors, tags};
 
 /// The author as embedded in an article.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
@@ -32,6 +32,20 @@ pub struct TagRef {
     pub name: String,
 }
 
+impl AuthorRef {
+    /// What an article embeds for an author that is not found (the
+    /// foreign key forbids it): blank fields with the article's
+    /// `author_id`.
+    pub fn missing(id: i64) -> AuthorRef {
+        AuthorRef {
+            id,
+            slug: String::new(),
+            name: String::new(),
+            avatar_url: None,
+        }
+    }
+}
+
 /// An article with what it embeds.
 #[derive(Debug, Clone)]
 pub struct ArticleView {
@@ -44,58 +58,70 @@ pub struct ArticleView {
 /// every column of [`ArticleRow`], or all but the bodies (empty strings in
 /// their place, in the same positions, so both load as `ArticleRow`; the
 /// plain text body, also left out, loads as NULL), each with its author
-/// and tags (`embedded`): one statement per page. Everything in it is diesel's query builder, so the statement is
-/// prepared once per connection.
+/// and tags: built by the database in the same statement on SQLite
+/// (`embedded`), loaded by [`embed`] in two more on PostgreSQL (see
+/// `embedded::in_list_statement` for why). Everything in it is diesel's
+/// query builder, so each statement is prepared once per connection.
 macro_rules! load_rows {
     ($query:expr, $columns:expr, $conn:expr) => {{
         use diesel::IntoSql;
         use diesel::sql_types::Text;
-        use $crate::db::articles::embedded::{AuthorJson, Loaded, TagsJson, assemble_all};
+        use $crate::db::articles::ArticleRow;
+        use $crate::db::articles::embedded::{AuthorJson, Loaded, TagsJson, assemble_all, in_list_statement};
+        use $crate::db::articles::views::embed;
         use $crate::db::schema::articles as a;
-        match $columns {
-            $crate::domain::article::Columns::All => $query
-                .select((
-                    $crate::db::articles::ArticleRow::as_select(),
-                    AuthorJson,
-                    TagsJson,
-                ))
-                .load::<Loaded>($conn),
-            $crate::domain::article::Columns::WithoutBodies => $query
-                .select((
-                    (
-                        a::id,
-                        a::slug,
-                        a::title,
-                        a::subtitle,
-                        a::excerpt,
-                        a::excerpt_custom,
-                        // Bound, not SQL literals: diesel does not keep a
-                        // statement with a literal prepared.
-                        "".into_sql::<Text>(),
-                        "".into_sql::<Text>(),
-                        a::status,
-                        a::author_id,
-                        a::featured_image_url,
-                        a::word_count,
-                        a::reading_time_minutes,
-                        a::comments_enabled,
-                        a::comment_count,
-                        a::share_count,
-                        a::published_at,
-                        a::created_at,
-                        a::updated_at,
-                        a::featured,
-                        a::featured_image_meta,
-                        a::seo,
-                        a::pull_quotes,
-                        None::<String>.into_sql::<diesel::sql_types::Nullable<Text>>(),
-                    ),
-                    AuthorJson,
-                    TagsJson,
-                ))
-                .load::<Loaded>($conn),
+        use $crate::domain::article::Columns;
+        let conn: &mut $crate::db::DbConnection = $conn;
+        macro_rules! without_bodies {
+            () => {
+                (
+                    a::id,
+                    a::slug,
+                    a::title,
+                    a::subtitle,
+                    a::excerpt,
+                    a::excerpt_custom,
+                    // Bound, not SQL literals: diesel does not keep a
+                    // statement with a literal prepared.
+                    "".into_sql::<Text>(),
+                    "".into_sql::<Text>(),
+                    a::status,
+                    a::author_id,
+                    a::featured_image_url,
+                    a::word_count,
+                    a::reading_time_minutes,
+                    a::comments_enabled,
+                    a::comment_count,
+                    a::share_count,
+                    a::published_at,
+                    a::created_at,
+                    a::updated_at,
+                    a::featured,
+                    a::featured_image_meta,
+                    a::seo,
+                    a::pull_quotes,
+                    None::<String>.into_sql::<diesel::sql_types::Nullable<Text>>(),
+                )
+            };
         }
-        .and_then(assemble_all)
+        match ($columns, in_list_statement(conn)) {
+            (Columns::All, true) => $query
+                .select((ArticleRow::as_select(), AuthorJson, TagsJson))
+                .load::<Loaded>(conn)
+                .and_then(assemble_all),
+            (Columns::WithoutBodies, true) => $query
+                .select((without_bodies!(), AuthorJson, TagsJson))
+                .load::<Loaded>(conn)
+                .and_then(assemble_all),
+            (Columns::All, false) => $query
+                .select(ArticleRow::as_select())
+                .load::<ArticleRow>(conn)
+                .and_then(|rows| embed(conn, rows)),
+            (Columns::WithoutBodies, false) => $query
+                .select(without_bodies!())
+                .load::<ArticleRow>(conn)
+                .and_then(|rows| embed(conn, rows)),
+        }
     }};
 }
 pub(super) use load_rows;
@@ -118,6 +144,50 @@ pub fn find_visible_view_by_slug(
         .optional()?
         .map(assemble)
         .transpose()
+}
+
+/// Loads the author and tags of `rows` in two statements, whatever their
+/// number (lists on PostgreSQL, see `load_rows!`). On PostgreSQL diesel
+/// binds the ids as one array (`= ANY($1)`) and prepares each statement
+/// once per connection.
+pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: Vec<AuthorRef> = editors::table
+        .filter(editors::id.eq_any(&author_ids))
+        .select(AuthorRef::as_select())
+        .load(conn)?;
+    let tag_rows: Vec<(i64, TagRef)> = article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(&ids))
+        .order((article_tags::article_id, article_tags::position))
+        .select((article_tags::article_id, TagRef::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|article| {
+            let author = authors
+                .iter()
+                .find(|a| a.id == article.author_id)
+                .cloned()
+                .unwrap_or_else(|| AuthorRef::missing(article.author_id));
+            let tags = tag_rows
+                .iter()
+                .filter(|(article_id, _)| *article_id == article.id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            ArticleView {
+                article,
+                author,
+                tags,
+            }
+        })
+        .collect())
 }
 
 /// One article with its author and tags (after a write, for a preview or a
