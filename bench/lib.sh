@@ -68,6 +68,8 @@ seed() { # backend size
     psql "$PGURL/postgres" -qc "CREATE DATABASE broadsheet_bench_$2"
   fi
   echo "seeding $1 $2 ($articles articles, $comments comments, $shares shares)…" >&2
+  # An index of the database this seed replaces must not be taken for its.
+  rm -rf "$(search_index_dir "$1" "$2")"
   # Seed into a scratch file or database first: an interrupted seed must
   # never be mistaken for a finished one on the next run.
   if [ "$1" = sqlite ]; then
@@ -99,9 +101,11 @@ PY
 
 start_server() { # url cache_bytes
   local started; started=$(date +%s%N)
-  # The search index is kept beside the data (in SEARCH_INDEX_DIR when the
-  # caller chose one), so that only a first start builds it.
-  local index_dir=${SEARCH_INDEX_DIR:-$ROOT/bench/data/search-$(basename "$1")}
+  # The search index: in SEARCH_INDEX_DIR when the caller keeps one beside
+  # a seeded database (bench/data/search-BACKEND-SIZE, removed when that
+  # database is seeded again), so that only a first start builds it; else
+  # in this run's scratch directory.
+  local index_dir=${SEARCH_INDEX_DIR:-$WORK/search-index}
   DATABASE_URL=$1 BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn DEMO_CONTENT=false \
     JWT_SECRET=bench-secret-bench-secret-bench-secret-0 RESPONSE_CACHE_BYTES=$2 \
     RATE_LIMIT_COMMENTS_PER_MINUTE=0 RATE_LIMIT_SHARES_PER_MINUTE=0 RATE_LIMIT_LOGIN_PER_MINUTE=0 \
@@ -116,11 +120,21 @@ start_server() { # url cache_bytes
 
 # Waits until the search index answers (a first start at 1M builds it in
 # the background, about 45 s of CPU): no route is measured beside a build.
+# A build without search (404) has nothing to wait for.
 wait_for_search() {
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/search?q=tram")" != 503 ]; do
+  local deadline=$(( $(date +%s) + 600 )) code
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/search?q=tram")
+    case "$code" in 200|404) return ;; esac
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "the search index was not ready after 600 s (last answer $code)" >&2; exit 1; }
     sleep 0.2
   done
+}
+
+# Where the search index of a seeded database is kept between runs.
+search_index_dir() { # backend size
+  echo "$ROOT/bench/data/search-$1-$2"
 }
 
 stop_server() {
@@ -161,7 +175,7 @@ load() {
 # the file (one per line) in turn, each wrk thread from its own place, so
 # that no one row or answer stays hot. Writes its wrk script into $WORK.
 rotated() {
-  [ -f "$WORK/rotate.lua" ] || cat > "$WORK/rotate.lua" <<'LUA'
+  cat > "$WORK/rotate.lua" <<'LUA'
 local requests, n, k = {}, 0, 0
 local threads = 0
 function setup(thread)

@@ -120,6 +120,7 @@ for size in "${size_list[@]}"; do
     seed "$backend" "$size"
     [ "$SEED_ONLY" = 1 ] && continue
     url=$(database_url "$backend" "$size")
+    SEARCH_INDEX_DIR=$(search_index_dir "$backend" "$size"); export SEARCH_INDEX_DIR
     B=http://127.0.0.1:$PORT/api/v1
     echo "## $backend, $size"
     echo

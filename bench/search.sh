@@ -132,7 +132,7 @@ for size in "${size_list[@]}"; do
     progress "$backend $size: seed (reused if present)"
     seed "$backend" "$size"
     url=$(database_url "$backend" "$size")
-    export SEARCH_INDEX_DIR=$ROOT/bench/data/search-$backend-$size
+    SEARCH_INDEX_DIR=$(search_index_dir "$backend" "$size"); export SEARCH_INDEX_DIR
     rm -rf "$SEARCH_INDEX_DIR"
     BIN=$NEW_BIN
 

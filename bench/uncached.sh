@@ -154,6 +154,7 @@ for size in "${size_list[@]}"; do
     seed "$backend" "$size"
     url=$(database_url "$backend" "$size")
     [ "$backend" = postgres ] && url="$url?sslmode=$SSLMODE"
+    SEARCH_INDEX_DIR=$(search_index_dir "$backend" "$size"); export SEARCH_INDEX_DIR
 
     progress "$backend $size: reference"
     if [ "$backend" = postgres ]; then

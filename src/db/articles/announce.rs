@@ -51,7 +51,9 @@ struct DueId {
 /// names its index: SQLite's planner takes the `(status, published_at)`
 /// index instead, whatever `ANALYZE` says of the partial one, and walks
 /// every published article (0.9 s a call at 1M articles, and the change
-/// follower asks five times a second: a core kept busy).
+/// follower asks five times a second: a core kept busy). A renamed index
+/// fails loudly here; `tests/api/freshness.rs` (scheduled articles) runs
+/// both statements on SQLite.
 fn due_on_sqlite(conn: &mut SqliteConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
     let ids: Vec<DueId> = diesel::sql_query(format!(
         "SELECT id FROM articles INDEXED BY articles_unannounced \

@@ -18,7 +18,7 @@
 //! statement whose FROM holds `articles` (alone or joined).
 
 use diesel::QueryResult;
-use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Nullable, Text};
@@ -26,6 +26,7 @@ use diesel::sqlite::Sqlite;
 
 use super::ArticleRow;
 use super::views::{ArticleView, AuthorRef, TagRef};
+use crate::db::schema::articles;
 use crate::db::{DbConnection, MultiBackend};
 
 /// Declares a JSON subquery node: its SQL on each backend.
@@ -38,10 +39,15 @@ macro_rules! json_subquery {
         impl Expression for $name {
             type SqlType = Nullable<Text>;
         }
-        impl<QS> AppearsOnTable<QS> for $name {}
-        impl<QS> SelectableExpression<QS> for $name {}
-        impl<GB> ValidGrouping<GB> for $name {
-            type IsAggregate = is_aggregate::Never;
+        // Selectable wherever `articles.id` is: the subquery names the
+        // outer `articles` row, so a statement without it fails to build.
+        impl<QS> AppearsOnTable<QS> for $name where articles::id: AppearsOnTable<QS> {}
+        impl<QS> SelectableExpression<QS> for $name where articles::id: SelectableExpression<QS> {}
+        impl<GB> ValidGrouping<GB> for $name
+        where
+            articles::id: ValidGrouping<GB>,
+        {
+            type IsAggregate = <articles::id as ValidGrouping<GB>>::IsAggregate;
         }
         impl QueryFragment<Sqlite> for $name {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {

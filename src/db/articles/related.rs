@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use super::{ArticleView, load_rows, visible_at};
 use crate::db::DbConnection;
 use crate::db::schema::{article_tags, articles};
+use crate::domain::article::Columns;
 
 /// Newest entries read per tag of the article.
 pub const PER_TAG: i64 = 200;

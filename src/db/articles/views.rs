@@ -1,6 +1,7 @@
 //! Articles as the public reads them: an article with its author and tags
 //! ([`ArticleView`]), one or a page at a time, and the columns a list
-//! loads; the author and tags are embedded by the database (`embedded`).
+//! loads; the author and tags are embedded by the database (`embedded`)
+//! or, for lists on PostgreSQL, loaded for the whole page ([`embed`]).
 //! Every statement here is built with diesel's query builder, so each is
 //! prepared once per connection and reused.
 
@@ -70,7 +71,6 @@ macro_rules! load_rows {
         use $crate::db::articles::embedded::{AuthorJson, Loaded, TagsJson, assemble_all, in_list_statement};
         use $crate::db::articles::views::embed;
         use $crate::db::schema::articles as a;
-        use $crate::domain::article::Columns;
         let conn: &mut $crate::db::DbConnection = $conn;
         macro_rules! without_bodies {
             () => {
@@ -105,19 +105,19 @@ macro_rules! load_rows {
             };
         }
         match ($columns, in_list_statement(conn)) {
-            (Columns::All, true) => $query
+            ($crate::domain::article::Columns::All, true) => $query
                 .select((ArticleRow::as_select(), AuthorJson, TagsJson))
                 .load::<Loaded>(conn)
                 .and_then(assemble_all),
-            (Columns::WithoutBodies, true) => $query
+            ($crate::domain::article::Columns::WithoutBodies, true) => $query
                 .select((without_bodies!(), AuthorJson, TagsJson))
                 .load::<Loaded>(conn)
                 .and_then(assemble_all),
-            (Columns::All, false) => $query
+            ($crate::domain::article::Columns::All, false) => $query
                 .select(ArticleRow::as_select())
                 .load::<ArticleRow>(conn)
                 .and_then(|rows| embed(conn, rows)),
-            (Columns::WithoutBodies, false) => $query
+            ($crate::domain::article::Columns::WithoutBodies, false) => $query
                 .select(without_bodies!())
                 .load::<ArticleRow>(conn)
                 .and_then(|rows| embed(conn, rows)),
@@ -191,11 +191,15 @@ pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResu
 }
 
 /// One article with its author and tags (after a write, for a preview or a
-/// webhook): one statement for the two, by primary key.
+/// webhook): one statement for the two, by primary key. An article deleted
+/// since `article` was read (a webhook's delivery runs outside the write's
+/// transaction) embeds no tags, as a deleted article has none.
 pub fn view(conn: &mut DbConnection, article: ArticleRow) -> QueryResult<ArticleView> {
     let (author, tags) = articles::table
         .find(article.id)
         .select((AuthorJson, TagsJson))
-        .get_result::<(Option<String>, Option<String>)>(conn)?;
+        .get_result::<(Option<String>, Option<String>)>(conn)
+        .optional()?
+        .unwrap_or_default();
     assemble((article, author, tags))
 }
