@@ -314,9 +314,8 @@ pub fn cached_list_response<T: Serialize>(
     cached_json_response(req, body, link_value(&body.links), policy)
 }
 
-/// A cacheable JSON answer with an optional `Link` header: what
-/// [`cached_list_response`] sends, for bodies of another shape (search
-/// results, with their own `meta`).
+/// [`cached_list_response`] for a body of another shape (search results,
+/// with their own `meta`): a cacheable JSON answer, `Link` optional.
 pub fn cached_json_response<T: Serialize>(
     req: &HttpRequest,
     body: &T,

@@ -24,8 +24,6 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::ArticleRow;
-use super::views::{ArticleView, AuthorRef, TagRef};
 use crate::db::schema::articles;
 use crate::db::{DbConnection, MultiBackend};
 
@@ -107,34 +105,4 @@ json_subquery!(
 /// statement. A single article embeds in its statement on both.
 pub fn in_list_statement(conn: &DbConnection) -> bool {
     matches!(conn, DbConnection::Sqlite(_))
-}
-
-/// A row as a statement selecting `(ArticleRow, AuthorJson, TagsJson)`
-/// loads it.
-pub type Loaded = (ArticleRow, Option<String>, Option<String>);
-
-fn malformed(e: serde_json::Error) -> diesel::result::Error {
-    diesel::result::Error::DeserializationError(Box::new(e))
-}
-
-/// The article with its author and tags, from a [`Loaded`] row.
-pub fn assemble((article, author, tags): Loaded) -> QueryResult<ArticleView> {
-    let author = match author {
-        Some(json) => serde_json::from_str::<AuthorRef>(&json).map_err(malformed)?,
-        None => AuthorRef::missing(article.author_id),
-    };
-    let tags = match tags {
-        Some(json) => serde_json::from_str::<Vec<TagRef>>(&json).map_err(malformed)?,
-        None => vec![],
-    };
-    Ok(ArticleView {
-        article,
-        author,
-        tags,
-    })
-}
-
-/// Every [`Loaded`] row assembled, in order.
-pub fn assemble_all(rows: Vec<Loaded>) -> QueryResult<Vec<ArticleView>> {
-    rows.into_iter().map(assemble).collect()
 }

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ArticleRow;
-use super::embedded::{AuthorJson, Loaded, TagsJson, assemble};
+use super::embedded::{AuthorJson, TagsJson};
 use crate::db::DbConnection;
 use crate::db::schema::{article_tags, articles, editors, tags};
 
@@ -68,8 +68,8 @@ macro_rules! load_rows {
         use diesel::IntoSql;
         use diesel::sql_types::Text;
         use $crate::db::articles::ArticleRow;
-        use $crate::db::articles::embedded::{AuthorJson, Loaded, TagsJson, assemble_all, in_list_statement};
-        use $crate::db::articles::views::embed;
+        use $crate::db::articles::embedded::{AuthorJson, TagsJson, in_list_statement};
+        use $crate::db::articles::views::{Loaded, assemble_all, embed};
         use $crate::db::schema::articles as a;
         let conn: &mut $crate::db::DbConnection = $conn;
         macro_rules! without_bodies {
@@ -202,4 +202,34 @@ pub fn view(conn: &mut DbConnection, article: ArticleRow) -> QueryResult<Article
         .optional()?
         .unwrap_or_default();
     assemble((article, author, tags))
+}
+
+/// A row as a statement selecting `(ArticleRow, AuthorJson, TagsJson)`
+/// loads it.
+pub(super) type Loaded = (ArticleRow, Option<String>, Option<String>);
+
+fn malformed(e: serde_json::Error) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(Box::new(e))
+}
+
+/// The article with its author and tags, from a [`Loaded`] row.
+pub(super) fn assemble((article, author, tags): Loaded) -> QueryResult<ArticleView> {
+    let author = match author {
+        Some(json) => serde_json::from_str::<AuthorRef>(&json).map_err(malformed)?,
+        None => AuthorRef::missing(article.author_id),
+    };
+    let tags = match tags {
+        Some(json) => serde_json::from_str::<Vec<TagRef>>(&json).map_err(malformed)?,
+        None => vec![],
+    };
+    Ok(ArticleView {
+        article,
+        author,
+        tags,
+    })
+}
+
+/// Every [`Loaded`] row assembled, in order.
+pub(super) fn assemble_all(rows: Vec<Loaded>) -> QueryResult<Vec<ArticleView>> {
+    rows.into_iter().map(assemble).collect()
 }
