@@ -16,7 +16,8 @@
 #    a second: common words, pairs of words, typos, prefixes (the last word
 #    half typed), rare words (a seeded title's number), words in no
 #    article, and common words filtered by tag, author or date;
-#    then the same for `/search/suggest` with half-typed titles;
+#    then the same for `/search/suggest` with half-typed titles, at the
+#    given connections and again at two (its latency below saturation);
 # 4. with --baseline-bin, drives the same mix through `GET /articles?q=`
 #    of that binary (the engine before this one: FTS5 / tsvector).
 #
@@ -152,6 +153,10 @@ for size in "${size_list[@]}"; do
     row "$backend" "$size" "/search, query mix" "$s1" "$s2" "$s3" "$s4" "$(peak_rss_mb)"
     read -r g1 g2 g3 g4 < <(rotated "$WORK/suggest.paths")
     row "$backend" "$size" "/search/suggest" "$g1" "$g2" "$g3" "$g4" "$(peak_rss_mb)"
+    # Latency as a reader typing sees it: two connections, the machine not
+    # saturated (at -c32, p99 is mostly the wait for a core).
+    read -r t1 t2 t3 t4 < <(CONNECTIONS=2 rotated "$WORK/suggest.paths")
+    row "$backend" "$size" "/search/suggest, 2 connections" "$t1" "$t2" "$t3" "$t4" "$(peak_rss_mb)"
     read -r l1 l2 l3 l4 < <(rotated "$WORK/list.paths")
     row "$backend" "$size" "/articles?q=, query mix" "$l1" "$l2" "$l3" "$l4" "$(peak_rss_mb)"
     stop_server

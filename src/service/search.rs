@@ -201,9 +201,14 @@ fn load_in_order(
     if let Some(now) = visible_at {
         views.retain(|view| view.article.is_visible(now));
     }
-    let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    views.sort_by_key(|v| rank.get(&v.article.id).copied().unwrap_or(usize::MAX));
+    sort_as(ids, &mut views, |v| v.article.id);
     Ok(views)
+}
+
+/// Sorts `items` into the order of `ids` (the index's ranking).
+fn sort_as<T>(ids: &[i64], items: &mut [T], id: impl Fn(&T) -> i64) {
+    let rank: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    items.sort_by_key(|item| rank.get(&id(item)).copied().unwrap_or(usize::MAX));
 }
 
 /// The body's best passage, else the standfirst's, else the title's; an
@@ -266,11 +271,9 @@ pub async fn suggest(db: &Db, engine: &Engine, q: String) -> Result<Vec<(String,
         return Ok(vec![]);
     }
     db.read_public(move |conn| {
-        let views = load_in_order(conn, &ids, Some(now), Columns::WithoutBodies)?;
-        Ok(views
-            .into_iter()
-            .map(|v| (v.article.slug, v.article.title))
-            .collect())
+        let mut titles = db::articles::suggestion_titles(conn, &ids, now)?;
+        sort_as(&ids, &mut titles, |(id, _, _)| *id);
+        Ok(titles.into_iter().map(|(_, slug, title)| (slug, title)).collect())
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! What the search index (`infra::search`) is built from: every article
 //! (the index filters by status and publication time when it answers) as
-//! a `SearchDocument`.
+//! a `SearchDocument`; and the titles its suggestions show.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -46,6 +46,34 @@ pub fn search_documents(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec
         .select(columns())
         .load(conn)?;
     with_tags(conn, rows)
+}
+
+/// `(id, slug, title)` of the articles among `ids` that the public may see
+/// at `now`, in no order: what an autocomplete box shows, one statement by
+/// primary key (visibility checked here, not in SQL: given the visibility
+/// filter, a planner may walk the status index instead, see `by_ids`).
+pub fn suggestion_titles(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    let rows: Vec<(i64, String, String, ArticleStatus, Option<NaiveDateTime>)> = articles::table
+        .filter(articles::id.eq_any(ids))
+        .select((
+            articles::id,
+            articles::slug,
+            articles::title,
+            articles::status,
+            articles::published_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, _, status, published)| {
+            *status == ArticleStatus::Published && published.is_some_and(|p| p <= now)
+        })
+        .map(|(id, slug, title, _, _)| (id, slug, title))
+        .collect())
 }
 
 #[allow(clippy::type_complexity)]
