@@ -103,13 +103,7 @@ pub struct Results {
 pub async fn search(db: &Db, engine: &Engine, request: Request) -> Result<Results, AppError> {
     let now = crate::domain::date::now();
     let words = rules::words(&request.q);
-    let (tags, author) = (request.tags.clone(), request.author.clone());
-    let resolved = if tags.is_empty() && author.is_none() {
-        Some((vec![], None))
-    } else {
-        db.read_public(move |conn| resolve(conn, &tags, author.as_deref()))
-            .await?
-    };
+    let resolved = resolve(db, true, request.tags.clone(), request.author.clone()).await?;
     let Some((tag_ids, author_id)) = resolved else {
         return Ok(Results {
             hits: vec![],
@@ -137,8 +131,22 @@ pub async fn search(db: &Db, engine: &Engine, request: Request) -> Result<Result
 type Resolved = (Vec<i64>, Option<i64>);
 
 /// The tag and author filters as ids; `None` when one names nothing (so
-/// nothing can match).
-fn resolve(
+/// nothing can match). Without either, no database round trip. `public`
+/// picks [`Db::read_as`]'s connection.
+async fn resolve(
+    db: &Db,
+    public: bool,
+    tags: Vec<String>,
+    author: Option<String>,
+) -> Result<Option<Resolved>, AppError> {
+    if tags.is_empty() && author.is_none() {
+        return Ok(Some((vec![], None)));
+    }
+    db.read_as(public, move |conn| resolve_ids(conn, &tags, author.as_deref()))
+        .await
+}
+
+fn resolve_ids(
     conn: &mut DbConnection,
     tags: &[String],
     author: Option<&str>,
@@ -287,13 +295,8 @@ pub async fn narrow(db: &Db, engine: &Engine, mut filter: ListFilter) -> Result<
         return Ok(filter);
     };
     let now = crate::domain::date::now();
-    let (tags, author) = (filter.tags_any.clone(), filter.author_slug.clone());
-    let resolved = if tags.is_empty() && author.is_none() {
-        Some((vec![], None))
-    } else {
-        db.read(move |conn| resolve(conn, &tags, author.as_deref()))
-            .await?
-    };
+    // On the primary: editors' lists narrow here too.
+    let resolved = resolve(db, false, filter.tags_any.clone(), filter.author_slug.clone()).await?;
     let Some((tag_ids, author_id)) = resolved else {
         filter.only_ids = Some(vec![]);
         return Ok(filter);
