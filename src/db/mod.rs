@@ -61,6 +61,29 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the connection's own backend
+/// (`SqliteConnection` or `PgConnection`) instead of `DbConnection`; the
+/// body is compiled once per backend.
+///
+/// Why: the query wrapper of diesel's derived `MultiConnection` renders a
+/// statement's whole SQL text on every run, twice (to check that it may
+/// be cached, then again while collecting its binds), even when the
+/// statement is already prepared. That was 16% of the CPU of an uncached
+/// article read on SQLite (perf; docs/BENCHMARKS.md, "Uncached reads",
+/// third pass). On the backend's own connection a statement with a static
+/// query id is found in the cache by its type and its SQL is built once,
+/// when first prepared. Only for the hottest reads, which are statically
+/// typed: everything else keeps the one spelling through `DbConnection`.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

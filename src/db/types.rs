@@ -1,6 +1,6 @@
 //! Enum columns. Article and comment statuses, share channels and roles are
 //! stored as `Text` (both backends share it) and mapped here, once, with
-//! diesel's `FromSql`/`ToSql` for the `MultiBackend`: a row holding a value
+//! diesel's `FromSql`/`ToSql` for every backend: a row holding a value
 //! this code does not know fails its query with a deserialization error (a
 //! `500`, the detail in the log) instead of being read as some default.
 //!
@@ -26,21 +26,35 @@ use crate::domain::share::ShareChannel;
 /// `parse(&str) -> Option<Self>`.
 macro_rules! text_enum {
     ($ty:ty, $what:literal) => {
-        impl FromSql<Text, MultiBackend> for $ty {
-            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-                let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
+        // For every backend: `DbConnection`'s (`MultiBackend`), and SQLite's
+        // and PostgreSQL's own, on which the hot reads run (`on_backend!`).
+        impl<DB> FromSql<Text, DB> for $ty
+        where
+            DB: Backend,
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
                 <$ty>::parse(&text)
                     .ok_or_else(|| format!("unknown {} {text:?} in the database", $what).into())
             }
         }
 
-        impl ToSql<Text, MultiBackend> for $ty {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-                <str as ToSql<Text, MultiBackend>>::to_sql(self.as_str(), out)
+        impl<DB> ToSql<Text, DB> for $ty
+        where
+            DB: Backend,
+            str: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
             }
         }
 
-        impl Queryable<Text, MultiBackend> for $ty {
+        impl<DB> Queryable<Text, DB> for $ty
+        where
+            DB: Backend,
+            Self: FromSql<Text, DB>,
+        {
             type Row = Self;
             fn build(row: Self) -> deserialize::Result<Self> {
                 Ok(row)

@@ -66,17 +66,19 @@ pub async fn idempotency(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // Only for routes that exist, and editor routes only with a token: an
     // unknown path or a request the route refuses before any work (404,
-    // 401) costs no database write.
-    let known = req
-        .app_data::<web::Data<crate::http::RouteTable>>()
-        .is_none_or(|routes| routes.accepts(req.method().as_str(), req.path()));
+    // 401) costs no database write. The route table (a pattern match per
+    // route) is consulted last: every read passes through here, and none
+    // needs it (it was 2% of the CPU of an uncached article read).
+    let key = req.headers().get(HEADER).cloned();
     let unsigned_admin =
         req.path().starts_with("/api/v1/admin/") && !req.headers().contains_key(header::AUTHORIZATION);
     let applies = matches!(*req.method(), Method::POST | Method::PATCH)
-        && known
+        && key.is_some()
         && !unsigned_admin
-        && !carries_secret(req.path());
-    let key = req.headers().get(HEADER).cloned();
+        && !carries_secret(req.path())
+        && req
+            .app_data::<web::Data<crate::http::RouteTable>>()
+            .is_none_or(|routes| routes.accepts(req.method().as_str(), req.path()));
     let (Some(key), true) = (key, applies) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };

@@ -130,20 +130,20 @@ pub(super) use load_rows;
 /// at `now` (the article page). One statement, prepared once per
 /// connection: a lookup on the unique slug index, the author and tags
 /// embedded. No `LIMIT` (the slug is unique): a bound `LIMIT ?` makes
-/// SQLite re-prepare the statement on every run.
+/// SQLite re-prepare the statement on every run. Run on the backend's own
+/// connection (`on_backend!`): the hottest uncached read.
 pub fn find_visible_view_by_slug(
     conn: &mut DbConnection,
     slug: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ArticleView>> {
-    articles::table
+    let row: Option<Loaded> = crate::db::on_backend!(conn, |c| articles::table
         .filter(articles::slug.eq(slug))
         .filter(super::visible_at(now))
         .select((ArticleRow::as_select(), AuthorJson, TagsJson))
-        .get_result::<Loaded>(conn)
-        .optional()?
-        .map(assemble)
-        .transpose()
+        .get_result::<Loaded>(c)
+        .optional())?;
+    row.map(assemble).transpose()
 }
 
 /// Loads the author and tags of `rows` in two statements, whatever their
