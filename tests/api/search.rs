@@ -167,6 +167,49 @@ async fn snippets_highlight_matches_and_are_html_safe(app: TestApp) {
     );
 }
 
+/// A body written before `body_text` existed (NULL there) is indexed and
+/// snippeted from its Markdown turned to text: the link's words are found,
+/// its address is not.
+async fn bodies_without_stored_text_are_indexed_from_markdown(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    let a = publish(
+        &app,
+        &token,
+        json!({"title": "Harbour", "body_markdown": "Read [the ferry report](https://example.com/zebrafish-notes) today."}),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    app.parts
+        .state
+        .db
+        .write(move |conn| {
+            use broadsheet::db::schema::articles;
+            use diesel::prelude::*;
+            diesel::update(articles::table.find(id))
+                .set(articles::body_text.eq(None::<String>))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    // An edit that leaves the body alone re-indexes the article.
+    app.patch(&format!("/api/v1/admin/articles/{id}"))
+        .bearer(&token)
+        .json(json!({"title": "Harbour news"}))
+        .send()
+        .await
+        .assert_status(200);
+    let res = search(&app, "q=ferry").await;
+    assert_eq!(titles(&res), ["Harbour news"]);
+    let snippet = res["data"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<mark>ferry</mark> report"), "{snippet}");
+    assert!(!snippet.contains("zebrafish"), "{snippet}");
+    assert!(
+        found(&app, "zebrafish").await.is_empty(),
+        "a link's address is not text"
+    );
+}
+
 /// Facets count every match (not only the page) by tag, author and year;
 /// filters narrow both.
 async fn facets_and_filters_cover_the_whole_result_set(app: TestApp) {
@@ -428,6 +471,7 @@ backend_tests!(
     results_are_ranked_by_relevance_then_recency,
     search_forgives_typos_prefixes_accents_and_word_forms,
     snippets_highlight_matches_and_are_html_safe,
+    bodies_without_stored_text_are_indexed_from_markdown,
     facets_and_filters_cover_the_whole_result_set,
     search_is_current_after_every_kind_of_write,
     scheduled_articles_are_found_only_when_public,

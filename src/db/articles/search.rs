@@ -15,7 +15,7 @@ type DocRow = (
     i64,
     String,
     Option<String>,
-    Option<String>,
+    bool,
     String,
     ArticleStatus,
     i64,
@@ -76,13 +76,23 @@ pub fn suggestion_titles(
         .collect())
 }
 
+diesel::define_sql_function! {
+    /// SQL `COALESCE` of a nullable text and a text: the same on both
+    /// backends.
+    fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, y: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The columns of a [`DocRow`]. The body is read once: the plain text
+/// when stored (whether it was is the fourth column), else the Markdown
+/// (bodies written before `body_text` existed). Reading both made a
+/// rebuild read every body twice.
 #[allow(clippy::type_complexity)]
 fn columns() -> (
     articles::id,
     articles::title,
     articles::subtitle,
-    articles::body_text,
-    articles::body_markdown,
+    diesel::dsl::IsNotNull<articles::body_text>,
+    coalesce<articles::body_text, articles::body_markdown>,
     articles::status,
     articles::author_id,
     articles::published_at,
@@ -92,8 +102,8 @@ fn columns() -> (
         articles::id,
         articles::title,
         articles::subtitle,
-        articles::body_text,
-        articles::body_markdown,
+        articles::body_text.is_not_null(),
+        coalesce(articles::body_text, articles::body_markdown),
         articles::status,
         articles::author_id,
         articles::published_at,
@@ -114,16 +124,22 @@ fn with_tags(conn: &mut DbConnection, rows: Vec<DocRow>) -> QueryResult<Vec<Sear
     Ok(rows
         .into_iter()
         .map(
-            |(id, title, subtitle, text, md, status, author_id, published_at, created_at)| SearchDocument {
-                id,
-                title,
-                standfirst: subtitle.unwrap_or_default(),
-                // Bodies written before `body_text` existed are NULL there.
-                body: text.unwrap_or_else(|| markdown::plain_text(&md)),
-                status,
-                author_id,
-                tag_ids: tags.remove(&id).unwrap_or_default(),
-                dated: published_at.unwrap_or(created_at),
+            |(id, title, subtitle, has_text, body, status, author_id, published_at, created_at)| {
+                SearchDocument {
+                    id,
+                    title,
+                    standfirst: subtitle.unwrap_or_default(),
+                    // Bodies written before `body_text` existed are NULL there.
+                    body: if has_text {
+                        body
+                    } else {
+                        markdown::plain_text(&body)
+                    },
+                    status,
+                    author_id,
+                    tag_ids: tags.remove(&id).unwrap_or_default(),
+                    dated: published_at.unwrap_or(created_at),
+                }
             },
         )
         .collect())
