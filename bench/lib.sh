@@ -171,11 +171,11 @@ load() {
   drain
 }
 
-# rotated PATHS_FILE -> "rps p50 p99 non2xx": `load` over every path of
-# the file (one per line) in turn, each wrk thread from its own place, so
-# that no one row or answer stays hot. Writes its wrk script into $WORK.
-rotated() {
-  cat > "$WORK/rotate.lua" <<'LUA'
+# rotate_script FILE: writes the wrk script that sends every path of the
+# file named by $BENCH_PATHS (one per line) in turn, each wrk thread from
+# its own place, so that no one row or answer stays hot.
+rotate_script() {
+  cat > "$1" <<'LUA'
 local requests, n, k = {}, 0, 0
 local threads = 0
 function setup(thread)
@@ -194,8 +194,39 @@ function request()
   return requests[k]
 end
 LUA
+}
+
+# rotated PATHS_FILE -> "rps p50 p99 non2xx": `load` over every path of
+# the file in turn (rotate_script). Writes its wrk script into $WORK.
+rotated() {
+  rotate_script "$WORK/rotate.lua"
   export BENCH_PATHS=$1
   load "http://127.0.0.1:$PORT/" "$WORK/rotate.lua"
+}
+
+# The search query mix (bench/search.sh, bench/mixed.sh --reads search), as
+# query strings (deterministic): the 50 words alone, 100 pairs, typos,
+# prefixes, rare words (a seeded title's number), words in no article,
+# and common words filtered by tag, author or date. The seeder writes its
+# titles and bodies from these words (benches/seed.rs, WORDS).
+WORDS=(tram budget council library housing river festival school bus park street rent energy
+  climate market harbour museum bridge hospital station bicycle election tax water garden theatre
+  football bakery winter summer night morning policy plan vote neighbour teacher doctor worker
+  student family future history money time city town village road train)
+query_mix() { # articles
+  local n=$1 i w
+  for w in "${WORDS[@]}"; do echo "q=$w"; done
+  for i in $(seq 0 99); do echo "q=${WORDS[$((i % 50))]}+${WORDS[$(((i * 7 + 3) % 50))]}"; done
+  for w in "${WORDS[@]}"; do
+    # One typo: the third and fourth letters swapped, or a letter dropped.
+    if [ ${#w} -ge 5 ]; then echo "q=${w:0:2}${w:3:1}${w:2:1}${w:4}"; echo "q=${w:0:3}${w:4}"; fi
+  done
+  for w in "${WORDS[@]}"; do [ ${#w} -ge 4 ] && echo "q=${w:0:3}" && echo "q=${WORDS[0]}+${w:0:4}"; done
+  for i in $(seq 1 60); do echo "q=article+$(( (i * 7919) % n + 1 ))"; done
+  for w in zeppelin aqueduct lighthouse volcano glacier orchestra cathedral satellite; do echo "q=$w"; done
+  for i in $(seq 0 39); do echo "q=${WORDS[$i]}&tag=topic-$(( i % 20 + 1 ))"; done
+  for i in $(seq 0 19); do echo "q=${WORDS[$i]}&author=writer-$(( i % 10 + 1 ))"; done
+  for i in $(seq 0 19); do echo "q=${WORDS[$i]}&from=2026-01-01"; done
 }
 
 # A slow route leaves queries running after wrk stops (their clients are

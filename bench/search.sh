@@ -79,27 +79,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The query mix, as query strings (deterministic). The seeder writes its
-# titles and bodies from these words (benches/seed.rs, WORDS).
-WORDS=(tram budget council library housing river festival school bus park street rent energy
-  climate market harbour museum bridge hospital station bicycle election tax water garden theatre
-  football bakery winter summer night morning policy plan vote neighbour teacher doctor worker
-  student family future history money time city town village road train)
-query_mix() { # articles
-  local n=$1 i w
-  for w in "${WORDS[@]}"; do echo "q=$w"; done
-  for i in $(seq 0 99); do echo "q=${WORDS[$((i % 50))]}+${WORDS[$(((i * 7 + 3) % 50))]}"; done
-  for w in "${WORDS[@]}"; do
-    # One typo: the third and fourth letters swapped, or a letter dropped.
-    if [ ${#w} -ge 5 ]; then echo "q=${w:0:2}${w:3:1}${w:2:1}${w:4}"; echo "q=${w:0:3}${w:4}"; fi
-  done
-  for w in "${WORDS[@]}"; do [ ${#w} -ge 4 ] && echo "q=${w:0:3}" && echo "q=${WORDS[0]}+${w:0:4}"; done
-  for i in $(seq 1 60); do echo "q=article+$(( (i * 7919) % n + 1 ))"; done
-  for w in zeppelin aqueduct lighthouse volcano glacier orchestra cathedral satellite; do echo "q=$w"; done
-  for i in $(seq 0 39); do echo "q=${WORDS[$i]}&tag=topic-$(( i % 20 + 1 ))"; done
-  for i in $(seq 0 19); do echo "q=${WORDS[$i]}&author=writer-$(( i % 10 + 1 ))"; done
-  for i in $(seq 0 19); do echo "q=${WORDS[$i]}&from=2026-01-01"; done
-}
+# query_mix: bench/lib.sh (shared with bench/mixed.sh --reads search).
 suggest_mix() { # articles
   local n=$1 i w
   for w in "${WORDS[@]}"; do echo "q=${w:0:3}"; echo "q=article+${w:0:2}"; done
