@@ -5,10 +5,10 @@
 //! hundreds of thousands of matches): scoring and counting every one costs
 //! tens of milliseconds of CPU per search, which caps a 2-core instance
 //! at a few dozen searches a second. So each segment of the index is cut
-//! into [`SLICES`] equal ranges of documents, and also where a new year
-//! starts ([`slice_starts`]), and at most a share of [`BUDGET`] matches is
-//! visited, spread evenly over the slices (the matches in a window at the
-//! start of each slice):
+//! into [`SLICES`] equal ranges of documents, and at most a share of
+//! [`BUDGET`] matches is visited, spread evenly over the slices (the first
+//! matches of each slice: with 256 slices, a few days of a large archive
+//! each):
 //!
 //! - when no slice reaches its share, every match was visited: the total,
 //!   the facets and the ranking are **exact** (the usual case for a query
@@ -36,16 +36,10 @@ pub const BUDGET: u64 = 4_096;
 /// The same for a suggestion, which must answer in a few milliseconds
 /// while the reader types.
 pub const SUGGEST_BUDGET: u64 = 1_024;
-/// Equal ranges of documents each segment is sampled in (more where a
-/// year starts, see [`slice_starts`]). Few: each slice's window begins
-/// with a seek, and a seek into a union of posting lists (a word in three
-/// fields) decodes the next 4,096 documents of every list, however few
-/// matches the window takes. With 256 slices that decoding was a third of
-/// the CPU of a search at 1M articles; with 32, `/search` at 1M served
-/// 1.4× as many searches (docs/BENCHMARKS.md, "Search", third pass). What
-/// many short slices were for, years sampled through, not cut off after
-/// the start of a slice, the year cuts do.
-pub const SLICES: u32 = 32;
+/// Equal ranges of documents each segment is sampled in: many and short,
+/// so that a facet that changes with time (the year) is sampled through
+/// each range, not cut off after the start of it.
+pub const SLICES: u32 = 256;
 
 pub struct Scan {
     /// The best `limit` matches, best first.
@@ -179,75 +173,38 @@ pub fn scan(
     })
 }
 
-/// Where the slices of a segment start: every `max_doc / SLICES`
-/// documents, and at the first document of each new year. Documents are
-/// added in publication order (mostly: an edited article is added again
-/// at the end), so a bisection on the year column finds where a year
-/// starts; with the cut there, no slice's window stands for documents of
-/// another year than its own. A year cut in the wrong place (articles out
-/// of order) only adds a slice: the estimates stay unbiased.
-fn slice_starts(reader: &SegmentReader) -> tantivy::Result<Vec<DocId>> {
-    let max_doc = reader.max_doc();
-    let slice_len = max_doc.div_ceil(SLICES).max(1);
-    let mut starts: Vec<DocId> = (0..SLICES)
-        .map(|s| s * slice_len)
-        .filter(|start| *start < max_doc)
-        .collect();
-    let column = reader.fast_fields().u64("year")?;
-    let year = |doc: DocId| column.first(doc).unwrap_or(0);
-    if max_doc > 0 {
-        let (first, last) = (year(0), year(max_doc - 1));
-        // At most a century of cuts: each costs a bisection and a slice.
-        for new_year in (first + 1)..=last.min(first + 100) {
-            let (mut low, mut high) = (0, max_doc);
-            while low < high {
-                let middle = low + (high - low) / 2;
-                if year(middle) < new_year {
-                    low = middle + 1;
-                } else {
-                    high = middle;
-                }
-            }
-            starts.push(low);
-        }
-    }
-    starts.sort_unstable();
-    starts.dedup();
-    Ok(starts)
-}
-
 /// The stratified pass over one segment: every match in a window at the
 /// start of each slice, counted with the weight of the slice the window
-/// stands for. The window's length is set on the first slice with more
-/// than `share / SLICES` matches (the documents it took to find that
-/// many; slices before it are counted whole), and is the same for every
-/// later slice: a systematic sample of the segment, whose estimates are
-/// unbiased. A
-/// window is cut short (and estimated from its density) if matches are
-/// much denser there, so the cost stays bounded. True when every window
-/// covered its whole slice.
+/// stands for. The window's length is set on the first slice (the
+/// documents it takes to find `share / SLICES` matches), and is the same
+/// for every slice: a systematic sample of the segment, whose estimates
+/// are unbiased. A window is cut short (and estimated from its density) if
+/// matches are much denser there, so the cost stays bounded. True when
+/// every window covered its whole slice.
 fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tally) -> tantivy::Result<bool> {
     let max_doc = segment.reader.max_doc();
     if max_doc == 0 {
         return Ok(true);
     }
+    let slice_len = max_doc.div_ceil(SLICES);
     let cap = (segment.share / u64::from(SLICES)).max(1);
     let mut scorer = weight.scorer(segment.reader, 1.0)?;
     let columns = tally.columns(segment.reader)?;
-    let starts = slice_starts(segment.reader)?;
     let mut window: Option<u32> = None;
     let mut exact = true;
     let mut kept: Vec<DocId> = Vec::new();
-    for (i, &start) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(max_doc);
+    for slice in 0..SLICES {
+        let (start, end) = (slice * slice_len, ((slice + 1) * slice_len).min(max_doc));
+        if start >= end {
+            break;
+        }
         let mut doc = scorer.doc();
         if doc < start {
             doc = scorer.seek(start);
         }
         kept.clear();
-        // Until a slice has more than `cap` matches, each looks for `cap`
-        // of them; once one has, the others take the window that needed,
-        // stopping at four times as many.
+        // The first slice looks for `cap` matches; the others take the
+        // window that needed, stopping at four times as many.
         let (mut until, most) = match window {
             Some(w) => (start.saturating_add(w).min(end), cap * 4),
             None => (end, cap),
@@ -267,9 +224,7 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
             }
             doc = scorer.advance();
         }
-        // Set by the first slice that had more than `cap` matches: a slice
-        // covered whole says only that the window is longer than it.
-        if window.is_none() && until < end {
+        if window.is_none() {
             window = Some(until - start);
         }
         let covered = until - start;
@@ -329,7 +284,7 @@ mod tests {
     use crate::domain::article::ArticleStatus;
     use crate::domain::search::SearchDocument;
     use crate::infra::search::schema;
-    use chrono::{Datelike, Duration, NaiveDate};
+    use chrono::{Duration, NaiveDate};
     use tantivy::query::TermQuery;
     use tantivy::schema::IndexRecordOption;
     use tantivy::{Index, IndexWriter, TantivyDocument, Term};
@@ -346,12 +301,6 @@ mod tests {
     /// `n` articles, one a day (the last is the newest); about one in three
     /// says "tram" ([`says_tram`]), and article `i` has tag `i % 4`.
     fn index(n: i64) -> (Index, schema::Fields) {
-        index_of(n, says_tram, Duration::days(1))
-    }
-
-    /// `n` articles from 2000-01-01 on, `apart` from each other; those for
-    /// which `tram` holds say "tram"; article `i` has tag `i % 4`.
-    fn index_of(n: i64, tram: fn(i64) -> bool, apart: Duration) -> (Index, schema::Fields) {
         let (schema_def, fields) = schema::schema();
         let index = Index::create_in_ram(schema_def);
         schema::register(&index);
@@ -365,7 +314,7 @@ mod tests {
                 id: i + 1,
                 title: format!("Article {i}"),
                 standfirst: String::new(),
-                body: if tram(i) {
+                body: if says_tram(i) {
                     "a tram passes".into()
                 } else {
                     "a bus passes".into()
@@ -373,7 +322,7 @@ mod tests {
                 status: ArticleStatus::Published,
                 author_id: 1,
                 tag_ids: vec![i % 4],
-                dated: start + apart * i as i32,
+                dated: start + Duration::days(i),
             };
             writer.add_document(schema::document(&fields, &doc)).unwrap();
         }
@@ -386,41 +335,6 @@ mod tests {
             Term::from_field_text(fields.body, "tram"),
             IndexRecordOption::WithFreqs,
         )
-    }
-
-    /// Years are cut where they start: a slice's window never stands for
-    /// another year's articles. Every third article says "tram", evenly,
-    /// so the sample itself is all but exact and only a misplaced year
-    /// could make an estimate miss by 1%. (Without the cuts, the slice
-    /// across each new year gave its end to the old year: 2002 was 1.8%
-    /// off.)
-    #[test]
-    fn broad_queries_estimate_every_year_where_it_starts() {
-        fn every_third(i: i64) -> bool {
-            i % 3 == 0
-        }
-        let n = 90_000;
-        // Three years, 2000 to 2002.
-        let apart = Duration::seconds(3 * 365 * 86_400 / n);
-        let (index, fields) = index_of(n, every_third, apart);
-        let searcher = index.reader().unwrap().searcher();
-        let scan = scan(&searcher, &tram(&fields), 4_000_000_000, 5, BUDGET).unwrap();
-        assert!(!scan.exact, "30,000 matches are more than the budget");
-        let start = NaiveDate::from_ymd_opt(2000, 1, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap();
-        let years = scan.tally.counts().years;
-        assert_eq!(years.len(), 3, "{years:?}");
-        for (year, estimate) in years {
-            let want = (0..n)
-                .filter(|i| every_third(*i) && (start + apart * *i as i32).year() == year)
-                .count() as f64;
-            assert!(
-                (estimate as f64 - want).abs() / want < 0.01,
-                "{year}: {estimate} of {want}"
-            );
-        }
     }
 
     #[test]
