@@ -4,7 +4,9 @@
 //! `DATABASE_URL` scheme by [`Backend::from_url`]; anything else is refused
 //! (no guessing, no SQLite file created for a typo). Queries are written once
 //! against the shared `MultiBackend` where the SQL is the same, and branch on
-//! [`DbConnection`] where it is not (full-text search, upserts).
+//! [`DbConnection`] where it is not (full-text search, upserts). The hottest
+//! statically typed reads are written once too but run on the backend's
+//! own connection (`on_backend!`, which says why).
 //!
 //! Diesel is synchronous, so [`Db::read`] and [`Db::write`] run the closure on
 //! actix's blocking pool with the pool checkout inside it; the async workers never wait on the database.
@@ -74,6 +76,11 @@ pub enum DbConnection {
 /// query id is found in the cache by its type and its SQL is built once,
 /// when first prepared. Only for the hottest reads, which are statically
 /// typed: everything else keeps the one spelling through `DbConnection`.
+///
+/// The wrapper passes the inner query's id through, so a statement run
+/// both ways shares one entry of the connection's statement cache: safe
+/// because both render the same SQL (the wrapper renders the inner query
+/// with the connection's own query builder).
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {

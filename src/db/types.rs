@@ -86,6 +86,7 @@ text_enum!(Action, "change action");
 
 // An API token's scopes, space separated; written as text by the insert
 // (`ScopeSet::to_stored`), read back strictly: an unknown scope fails.
+// Only through `DbConnection` (`MultiBackend`): no hot read needs it.
 impl FromSql<Text, MultiBackend> for ScopeSet {
     fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
