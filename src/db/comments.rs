@@ -90,7 +90,9 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<CommentRow>>
 }
 
 /// The approved comments of an article (tombstones included), oldest first:
-/// skipping `offset` rows or starting after `after`.
+/// skipping `offset` rows or starting after `after`. A thread page is a hot
+/// uncached read: it runs on the backend's own connection (`on_backend!`),
+/// so each of its two shapes is a statement with a static identity.
 pub fn list_public(
     conn: &mut DbConnection,
     article_id: i64,
@@ -98,31 +100,36 @@ pub fn list_public(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<CommentRow>> {
-    let mut query = public_thread(article_id);
-    if let Some(a) = after {
-        query = query.filter(
-            comments::created_at
-                .gt(a.created_at)
-                .or(comments::created_at.eq(a.created_at).and(comments::id.gt(a.id))),
-        );
-    }
-    query
-        .order((comments::created_at.asc(), comments::id.asc()))
-        .offset(offset)
-        .limit(limit)
-        .select(CommentRow::as_select())
-        .load(conn)
+    let approved = CommentStatus::Approved.as_str();
+    crate::db::on_backend!(conn, |c| {
+        let thread = comments::table
+            .filter(comments::article_id.eq(article_id))
+            .filter(comments::status.eq(approved))
+            .order((comments::created_at.asc(), comments::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select(CommentRow::as_select());
+        match after {
+            Some(a) => thread
+                .filter(
+                    comments::created_at
+                        .gt(a.created_at)
+                        .or(comments::created_at.eq(a.created_at).and(comments::id.gt(a.id))),
+                )
+                .load(c),
+            None => thread.load(c),
+        }
+    })
 }
 
+/// How many comments `list_public` pages through (page mode's total).
 pub fn count_public(conn: &mut DbConnection, article_id: i64) -> QueryResult<i64> {
-    public_thread(article_id).count().get_result(conn)
-}
-
-fn public_thread<'a>(article_id: i64) -> comments::BoxedQuery<'a, MultiBackend> {
-    comments::table
+    let approved = CommentStatus::Approved.as_str();
+    crate::db::on_backend!(conn, |c| comments::table
         .filter(comments::article_id.eq(article_id))
-        .filter(comments::status.eq(CommentStatus::Approved.as_str()))
-        .into_boxed()
+        .filter(comments::status.eq(approved))
+        .count()
+        .get_result(c))
 }
 
 diesel::define_sql_function! {

@@ -239,12 +239,14 @@ pub fn find_visible_id_by_slug(
     slug: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<i64>> {
-    articles::table
+    // Before every thread page and share count: on the backend's own
+    // connection (`on_backend!`).
+    crate::db::on_backend!(conn, |c| articles::table
         .filter(articles::slug.eq(slug))
         .filter(visible_at(now))
         .select(articles::id)
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Ids of the published articles whose `published_at` fell in
