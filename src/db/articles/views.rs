@@ -158,16 +158,18 @@ pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResu
     let mut author_ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
     author_ids.sort_unstable();
     author_ids.dedup();
-    let authors: Vec<AuthorRef> = editors::table
+    // On the backend's own connection (`on_backend!`): both run for every
+    // list page on PostgreSQL.
+    let authors: Vec<AuthorRef> = crate::db::on_backend!(conn, |c| editors::table
         .filter(editors::id.eq_any(&author_ids))
         .select(AuthorRef::as_select())
-        .load(conn)?;
-    let tag_rows: Vec<(i64, TagRef)> = article_tags::table
+        .load(c))?;
+    let tag_rows: Vec<(i64, TagRef)> = crate::db::on_backend!(conn, |c| article_tags::table
         .inner_join(tags::table)
         .filter(article_tags::article_id.eq_any(&ids))
         .order((article_tags::article_id, article_tags::position))
         .select((article_tags::article_id, TagRef::as_select()))
-        .load(conn)?;
+        .load(c))?;
     Ok(rows
         .into_iter()
         .map(|article| {
