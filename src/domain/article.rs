@@ -33,6 +33,13 @@ impl ArticleStatus {
     pub fn parse(s: &str) -> Option<ArticleStatus> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
+
+    /// Whether the public may see an article with this status published
+    /// at `published_at`, at `now`: published, and its time has come. The
+    /// rule as Rust checks it; `db::articles::visible_at` says it in SQL.
+    pub fn is_public_at(self, published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+        self == ArticleStatus::Published && published_at.is_some_and(|p| p <= now)
+    }
 }
 
 /// Public list orders. `Relevance` exists only with a search query.

@@ -63,7 +63,7 @@ pub struct ArticleRow {
 
 impl ArticleRow {
     pub fn is_visible(&self, now: NaiveDateTime) -> bool {
-        self.status == ArticleStatus::Published && self.published_at.is_some_and(|p| p <= now)
+        self.status.is_public_at(self.published_at, now)
     }
 }
 

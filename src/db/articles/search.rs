@@ -69,9 +69,7 @@ pub fn suggestion_titles(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, _, _, status, published)| {
-            *status == ArticleStatus::Published && published.is_some_and(|p| p <= now)
-        })
+        .filter(|(_, _, _, status, published)| status.is_public_at(*published, now))
         .map(|(id, slug, title, _, _)| (id, slug, title))
         .collect())
 }
