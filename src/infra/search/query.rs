@@ -14,6 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
 use super::schema::{Fields, status_code, word_forms};
+use super::union::AnyOf;
 use crate::domain::article::ArticleStatus;
 use crate::domain::search::{SearchFilter, Word};
 
@@ -99,7 +100,7 @@ pub fn plan(
         if word_forms(&word.text).is_none() {
             continue;
         }
-        let mut shoulds: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut shoulds: Vec<Box<dyn Query>> = Vec::new();
         for (field, field_weight) in text_fields {
             for (text, weight, known) in expand(searcher, *field, word)? {
                 let term = Term::from_field_text(*field, &text);
@@ -109,10 +110,7 @@ pub fn plan(
                     continue;
                 }
                 let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                shoulds.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(query), field_weight * weight)),
-                ));
+                shoulds.push(Box::new(BoostQuery::new(Box::new(query), field_weight * weight)));
                 let best = highlight.entry(text).or_insert(0.0f32);
                 *best = best.max(weight);
             }
@@ -120,7 +118,7 @@ pub fn plan(
         if shoulds.is_empty() {
             return Ok(None);
         }
-        musts.push((Occur::Must, Box::new(BooleanQuery::new(shoulds))));
+        musts.push((Occur::Must, Box::new(AnyOf::new(shoulds))));
     }
     if musts.is_empty() {
         return Ok(None);
@@ -162,17 +160,12 @@ pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -
         ));
     }
     if !filter.tag_ids.is_empty() {
-        let any: Vec<(Occur, Box<dyn Query>)> = filter
+        let any: Vec<Box<dyn Query>> = filter
             .tag_ids
             .iter()
-            .map(|id| {
-                (
-                    Occur::Should,
-                    constant(Term::from_field_u64(fields.tags, *id as u64)),
-                )
-            })
+            .map(|id| constant(Term::from_field_u64(fields.tags, *id as u64)))
             .collect();
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        clauses.push((Occur::Must, Box::new(AnyOf::new(any))));
     }
     Box::new(BooleanQuery::new(clauses))
 }

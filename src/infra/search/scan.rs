@@ -6,9 +6,9 @@
 //! tens of milliseconds of CPU per search, which caps a 2-core instance
 //! at a few dozen searches a second. So each segment of the index is cut
 //! into [`SLICES`] equal ranges of documents, and at most a share of
-//! [`BUDGET`] matches is visited, spread evenly over the slices (the first
-//! matches of each slice: with 256 slices, a few days of a large archive
-//! each):
+//! [`BUDGET`] matches is visited, spread evenly over the slices (a window
+//! of the same length in each slice, at a pseudo-random place in it: see
+//! [`sample`]):
 //!
 //! - when no slice reaches its share, every match was visited: the total,
 //!   the facets and the ranking are **exact** (the usual case for a query
@@ -37,8 +37,11 @@ pub const BUDGET: u64 = 4_096;
 /// while the reader types.
 pub const SUGGEST_BUDGET: u64 = 1_024;
 /// Equal ranges of documents each segment is sampled in: many and short,
-/// so that a facet that changes with time (the year) is sampled through
-/// each range, not cut off after the start of it.
+/// so that a facet that changes with time (the year) is sampled all
+/// through the archive. Each window costs a seek of every term the query
+/// stands for (a skip-list walk and one block decoded per term, with the
+/// union of `union::AnyOf`), so fewer slices would be cheaper, at the
+/// price of a coarser sample.
 pub const SLICES: u32 = 256;
 
 pub struct Scan {
@@ -173,14 +176,25 @@ pub fn scan(
     })
 }
 
-/// The stratified pass over one segment: every match in a window at the
-/// start of each slice, counted with the weight of the slice the window
-/// stands for. The window's length is set on the first slice (the
-/// documents it takes to find `share / SLICES` matches), and is the same
-/// for every slice: a systematic sample of the segment, whose estimates
-/// are unbiased. A window is cut short (and estimated from its density) if
-/// matches are much denser there, so the cost stays bounded. True when
-/// every window covered its whole slice.
+/// The stratified pass over one segment: every match in a window of each
+/// slice, counted with the weight of the slice the window stands for.
+///
+/// - **The window's length** is set before each slice from the recent
+///   density of matches (at first, from a calibration walk over the first
+///   slice, with a scorer of its own), so that a window holds about
+///   `share / SLICES` matches. It depends only on slices already seen.
+/// - **Its place** in each slice is pseudo-random ([`window_start`]),
+///   wrapping round the slice's end: every document of a slice is in its
+///   window with the same chance. With the length fixed beforehand, each
+///   slice's estimate is unbiased whatever part of the slice a word
+///   appears in (a window at each slice's start under-counted a word that
+///   appears part-way through one).
+/// - **Its cost** stays bounded: a window holding eight times the expected
+///   matches is cut short and estimated from its density (biased where
+///   matches cluster, but only where the density changed eightfold from
+///   one slice to the next).
+///
+/// True when every window covered its whole slice.
 fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tally) -> tantivy::Result<bool> {
     let max_doc = segment.reader.max_doc();
     if max_doc == 0 {
@@ -188,63 +202,140 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
     }
     let slice_len = max_doc.div_ceil(SLICES);
     let cap = (segment.share / u64::from(SLICES)).max(1);
+    // Documents covered and matches found, each slice's counting half as
+    // much as the next one's: the recent density, which sets the next
+    // window's length (a word that becomes common late in the archive is
+    // met with short windows a few slices later, not after as many
+    // matches as the empty years before held documents).
+    let (docs, matches) = calibrate(weight, segment, slice_len.min(max_doc), cap)?;
+    let (mut seen_docs, mut seen_matches) = (docs as f64, matches as f64);
     let mut scorer = weight.scorer(segment.reader, 1.0)?;
     let columns = tally.columns(segment.reader)?;
-    let mut window: Option<u32> = None;
     let mut exact = true;
     let mut kept: Vec<DocId> = Vec::new();
     for slice in 0..SLICES {
         let (start, end) = (slice * slice_len, ((slice + 1) * slice_len).min(max_doc));
-        if start >= end {
+        if start >= end || scorer.doc() == TERMINATED {
             break;
         }
-        let mut doc = scorer.doc();
-        if doc < start {
-            doc = scorer.seek(start);
-        }
-        kept.clear();
-        // The first slice looks for `cap` matches; the others take the
-        // window that needed, stopping at four times as many.
-        let (mut until, most) = match window {
-            Some(w) => (start.saturating_add(w).min(end), cap * 4),
-            None => (end, cap),
+        let len = end - start;
+        let wanted = if seen_matches < 0.5 {
+            len
+        } else {
+            (cap as f64 * seen_docs / seen_matches)
+                .ceil()
+                .clamp(1.0, f64::from(len)) as u32
         };
-        while doc < until {
-            if segment.alive(doc) {
-                top.push(
-                    segment.score(doc, scorer.score()),
-                    DocAddress::new(segment.ord, doc),
-                );
-                kept.push(doc);
-                if kept.len() as u64 >= most {
-                    until = doc + 1;
-                    doc = scorer.advance();
-                    break;
-                }
+        let at = window_start(segment.ord, slice, len);
+        // The window in document order: the part wrapped round to the
+        // slice's start, then the part from `at`; each with the end of
+        // the gap after it (documents of the slice outside the window).
+        let wrapped = (at + wanted).saturating_sub(len);
+        let pieces = [
+            (start, start + wrapped, start + at),
+            (start + at, (start + at + wanted).min(end), end),
+        ];
+        kept.clear();
+        let (mut covered, mut missed) = (0, false);
+        for (from, until, gap_end) in pieces {
+            let reached = visit(&mut *scorer, segment, from, until, cap * 8, top, &mut kept);
+            covered += reached - from;
+            // Cut short, or a match in the gap: the window stands for
+            // more than itself.
+            if reached < until {
+                missed = true;
+                break;
             }
-            doc = scorer.advance();
+            missed |= scorer.doc() < gap_end;
         }
-        if window.is_none() {
-            window = Some(until - start);
-        }
-        let covered = until - start;
-        let weight_of_each = if covered < end - start && doc < end {
+        let weight_of_each = if missed {
             exact = false;
-            f64::from(end - start) / f64::from(covered)
+            f64::from(len) / f64::from(covered.max(1))
         } else {
             1.0
         };
+        seen_docs = seen_docs / 2.0 + f64::from(covered);
+        seen_matches = seen_matches / 2.0 + kept.len() as f64;
         tally.add_docs(&columns, &kept, weight_of_each);
-        if doc == TERMINATED {
-            break;
-        }
     }
     Ok(exact)
 }
 
+/// The first density for [`sample`]: the documents the first slice takes,
+/// from its start, to hold `cap` matches (the whole slice when it holds
+/// fewer), and the matches found in them.
+fn calibrate(
+    weight: &dyn Weight,
+    segment: &Segment,
+    slice_len: u32,
+    cap: u64,
+) -> tantivy::Result<(u64, u64)> {
+    let mut scorer = weight.scorer(segment.reader, 1.0)?;
+    let mut found = 0u64;
+    let mut doc = scorer.doc();
+    while doc < slice_len {
+        if segment.alive(doc) {
+            found += 1;
+            if found >= cap {
+                return Ok((u64::from(doc) + 1, found));
+            }
+        }
+        doc = scorer.advance();
+    }
+    Ok((u64::from(slice_len), found))
+}
+
+/// Scores and keeps the matches in `from..until` until `kept` holds
+/// `most`; leaves the scorer on the first match at or after `from` that
+/// it did not keep. Returns the document the walk stopped before.
+fn visit(
+    scorer: &mut dyn tantivy::query::Scorer,
+    segment: &Segment,
+    from: DocId,
+    until: DocId,
+    most: u64,
+    top: &mut Top,
+    kept: &mut Vec<DocId>,
+) -> DocId {
+    let mut doc = scorer.doc();
+    if doc < from {
+        doc = scorer.seek(from);
+    }
+    while doc < until {
+        if segment.alive(doc) {
+            top.push(
+                segment.score(doc, scorer.score()),
+                DocAddress::new(segment.ord, doc),
+            );
+            kept.push(doc);
+            if kept.len() as u64 >= most {
+                scorer.advance();
+                return doc + 1;
+            }
+        }
+        doc = scorer.advance();
+    }
+    until
+}
+
+/// Where slice `slice` of segment `segment` starts its window: one of
+/// `places` offsets, pseudo-random (splitmix64), the same for every search
+/// (a search's estimates do not change from one page to the next).
+fn window_start(segment: u32, slice: u32, places: u32) -> u32 {
+    let mut z = (u64::from(segment) << 32 | u64::from(slice)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % u64::from(places.max(1))) as u32
+}
+
 /// The ranking pass of a broad query over one segment: its newest `share`
 /// matches, found in windows going back from the end, each sized by the
-/// density of matches seen so far.
+/// density of matches seen so far, and at most twice as long as all the
+/// windows before it: the end of a segment may hold none (drafts, dated
+/// by their creation, sort after every published article; a date filter
+/// may leave out the newest), and a guess from an empty window must not
+/// be the whole segment.
 fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Result<()> {
     let max_doc = segment.reader.max_doc();
     let mut end = max_doc;
@@ -255,7 +346,8 @@ fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Res
         } else {
             (found as f64 / visited as f64).max(0.001)
         };
-        let wanted = ((segment.share - found) as f64 / density * 1.1) as u64 + 64;
+        let guess = ((segment.share - found) as f64 / density * 1.1) as u64 + 64;
+        let wanted = guess.min(2 * visited + segment.share);
         let start = end.saturating_sub(wanted.min(u64::from(u32::MAX)) as u32);
         let mut scorer = weight.scorer(segment.reader, 1.0)?;
         let mut doc = scorer.doc();
@@ -279,112 +371,4 @@ fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::article::ArticleStatus;
-    use crate::domain::search::SearchDocument;
-    use crate::infra::search::schema;
-    use chrono::{Duration, NaiveDate};
-    use tantivy::query::TermQuery;
-    use tantivy::schema::IndexRecordOption;
-    use tantivy::{Index, IndexWriter, TantivyDocument, Term};
-
-    /// Whether article `i` says "tram": about one in three, scattered
-    /// (splitmix64), as words are in real text.
-    fn says_tram(i: i64) -> bool {
-        let mut z = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)).is_multiple_of(3)
-    }
-
-    /// `n` articles, one a day (the last is the newest); about one in three
-    /// says "tram" ([`says_tram`]), and article `i` has tag `i % 4`.
-    fn index(n: i64) -> (Index, schema::Fields) {
-        let (schema_def, fields) = schema::schema();
-        let index = Index::create_in_ram(schema_def);
-        schema::register(&index);
-        let mut writer: IndexWriter<TantivyDocument> = index.writer(50_000_000).unwrap();
-        let start = NaiveDate::from_ymd_opt(2000, 1, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap();
-        for i in 0..n {
-            let doc = SearchDocument {
-                id: i + 1,
-                title: format!("Article {i}"),
-                standfirst: String::new(),
-                body: if says_tram(i) {
-                    "a tram passes".into()
-                } else {
-                    "a bus passes".into()
-                },
-                status: ArticleStatus::Published,
-                author_id: 1,
-                tag_ids: vec![i % 4],
-                dated: start + Duration::days(i),
-            };
-            writer.add_document(schema::document(&fields, &doc)).unwrap();
-        }
-        writer.commit().unwrap();
-        (index, fields)
-    }
-
-    fn tram(fields: &schema::Fields) -> TermQuery {
-        TermQuery::new(
-            Term::from_field_text(fields.body, "tram"),
-            IndexRecordOption::WithFreqs,
-        )
-    }
-
-    #[test]
-    fn a_narrow_query_is_counted_exactly() {
-        let (index, fields) = index(3_000);
-        let searcher = index.reader().unwrap().searcher();
-        let now = 4_000_000_000;
-        let scan = scan(&searcher, &tram(&fields), now, 5, BUDGET).unwrap();
-        let want = (0..3_000).filter(|i| says_tram(*i)).count() as u64;
-        assert!(scan.exact);
-        assert_eq!(scan.tally.total(), want);
-        let tags = scan.tally.counts().tags;
-        assert_eq!(tags.iter().map(|(_, n)| n).sum::<u64>(), want);
-    }
-
-    #[test]
-    fn a_broad_query_is_estimated_from_an_even_sample_and_ranks_the_newest() {
-        let (index, fields) = index(120_000);
-        let searcher = index.reader().unwrap().searcher();
-        // The day after the last article.
-        let now = NaiveDate::from_ymd_opt(2000, 1, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            + Duration::days(120_001);
-        let now = now.and_utc().timestamp();
-        let scan = scan(&searcher, &tram(&fields), now, 5, BUDGET).unwrap();
-        let want = (0..120_000).filter(|i| says_tram(*i)).count() as f64;
-        assert!(!scan.exact, "some 40,000 matches are more than the budget");
-        let total = scan.tally.total() as f64;
-        assert!((total - want).abs() / want < 0.03, "estimate {total} of {want}");
-        let counts = scan.tally.counts();
-        assert_eq!(counts.tags.len(), 4);
-        for (tag, n) in &counts.tags {
-            // About every fourth tram article has each tag.
-            assert!(
-                (*n as f64 - want / 4.0).abs() / (want / 4.0) < 0.06,
-                "tag {tag}: {n}"
-            );
-        }
-        let years: u64 = counts.years.iter().map(|(_, n)| n).sum();
-        assert!((years as f64 - want).abs() / want < 0.03);
-        // Equal relevance: the newest matches come first.
-        let newest = scan.top.first().unwrap().1;
-        let ids = searcher
-            .segment_reader(newest.segment_ord)
-            .fast_fields()
-            .u64("id")
-            .unwrap();
-        let newest_tram = (0..120_000).rev().find(|i| says_tram(*i)).unwrap() as u64 + 1;
-        assert_eq!(ids.first(newest.doc_id), Some(newest_tram));
-    }
-}
+mod tests;
