@@ -91,6 +91,14 @@ pub struct SearchDocument {
     pub dated: NaiveDateTime,
 }
 
+impl SearchDocument {
+    /// [`SearchDocument::dated`] from an article's publication and
+    /// creation times.
+    pub fn date(published: Option<NaiveDateTime>, created: NaiveDateTime) -> NaiveDateTime {
+        published.unwrap_or(created)
+    }
+}
+
 /// Counts over a whole result set, by id; `service::search` names them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FacetCounts {

@@ -467,7 +467,37 @@ async fn article_lists_search_with_the_same_engine(app: TestApp) {
     assert_eq!(titles(&admin), ["Diplomacy draft"]);
 }
 
+/// A rebuild adds articles oldest first by date, not by id (the index
+/// looks for a broad query's newest matches at its end): an archive
+/// imported newest first must not be ranked from its oldest articles.
+async fn a_rebuild_reads_the_archive_oldest_first(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    let mut ids = Vec::new();
+    for (title, date) in [
+        ("Newest", "2026-03-01T00:00:00Z"),
+        ("Middle", "2025-03-01T00:00:00Z"),
+        ("Oldest", "2024-03-01T00:00:00Z"),
+    ] {
+        let created = publish(&app, &token, json!({"title": title, "published_at": date})).await;
+        ids.push(created["id"].as_i64().unwrap());
+    }
+    let draft = create_article(&app, &token, json!({"title": "Draft"})).await;
+    let order = app
+        .parts
+        .state
+        .db
+        .read_blocking(|conn| Ok(broadsheet::db::articles::search_order(conn)?))
+        .unwrap();
+    let ours: Vec<i64> = order
+        .into_iter()
+        .filter(|id| ids.contains(id) || *id == draft["id"])
+        .collect();
+    // Oldest, Middle, Newest, then the draft, dated by its creation (now).
+    assert_eq!(ours, vec![ids[2], ids[1], ids[0], draft["id"].as_i64().unwrap()]);
+}
+
 backend_tests!(
+    a_rebuild_reads_the_archive_oldest_first,
     results_are_ranked_by_relevance_then_recency,
     search_forgives_typos_prefixes_accents_and_word_forms,
     snippets_highlight_matches_and_are_html_safe,

@@ -19,7 +19,7 @@ mod views;
 
 pub use list::{by_ids, count, ids, list};
 pub use related::related;
-pub use search::{search_documents, search_documents_after, suggestion_titles};
+pub use search::{search_documents, search_order, suggestion_titles};
 use views::load_rows;
 pub use views::{ArticleView, AuthorRef, TagRef, find_visible_view_by_slug, view};
 

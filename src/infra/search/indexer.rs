@@ -14,7 +14,7 @@
 //! database (another or a restored database) or older than the log's
 //! retention is rebuilt from the articles table.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ pub const POLL: Duration = Duration::from_millis(200);
 /// Log rows read per query.
 const BATCH: i64 = 1_000;
 /// Articles read per query by a rebuild.
-const BUILD_BATCH: i64 = 2_000;
+const BUILD_BATCH: usize = 2_000;
 /// An archive up to this size is built before the server answers (well
 /// under a second); a larger one in the background, searches answering
 /// `503` meanwhile.
@@ -73,13 +73,12 @@ pub fn start(
     index: &Arc<SearchIndex>,
     retention_days: u32,
 ) -> Result<std::thread::JoinHandle<()>, String> {
-    // An index in memory is a small archive's (or a test's): one indexing
-    // thread. On disk, up to two for a large build. One merge thread
-    // either way (tantivy's default is four per writer).
-    let threads = match index.in_memory {
-        true => 1,
-        false => std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
-    };
+    // One indexing thread: the build adds articles oldest first, and each
+    // thread would make segments of its own share of them, every one
+    // spanning the whole archive, so that no merge could put the newest at
+    // the end (`scan` looks for them there). One merge thread (tantivy's
+    // default is four per writer).
+    let threads = 1;
     let options = tantivy::indexer::IndexWriterOptions::builder()
         .num_worker_threads(threads)
         .num_merge_threads(1)
@@ -183,24 +182,33 @@ impl Indexer {
         let written = index.written.load(std::sync::atomic::Ordering::Acquire);
         let head = self.db.read_blocking(|conn| Ok(changes::head(conn)?))?;
         self.writer.delete_all_documents().map_err(fault)?;
-        let (mut after, mut built, mut reported) = (0, 0usize, Instant::now());
-        loop {
-            let docs = self.db.read_blocking(move |conn| {
-                Ok(crate::db::articles::search_documents_after(
-                    conn,
-                    after,
-                    BUILD_BATCH,
-                )?)
-            });
-            let docs = match docs {
+        let order = match self
+            .db
+            .read_blocking(|conn| Ok(crate::db::articles::search_order(conn)?))
+        {
+            Ok(order) => order,
+            Err(e) => {
+                let _ = self.writer.rollback();
+                return Err(e);
+            }
+        };
+        let (mut built, mut reported) = (0usize, Instant::now());
+        for batch in order.chunks(BUILD_BATCH) {
+            let ids = batch.to_vec();
+            let docs = self
+                .db
+                .read_blocking(move |conn| Ok(crate::db::articles::search_documents(conn, &ids)?));
+            let mut docs = match docs {
                 Ok(docs) => docs,
                 Err(e) => {
                     let _ = self.writer.rollback();
                     return Err(e);
                 }
             };
-            let Some(last) = docs.last() else { break };
-            after = last.id;
+            // The batch's own order (an article edited since the order was
+            // read may have moved: it is added where it was).
+            let place: HashMap<i64, usize> = batch.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            docs.sort_by_key(|doc| place.get(&doc.id).copied());
             for doc in &docs {
                 self.writer
                     .add_document(schema::document(&self.fields, doc))
@@ -212,6 +220,7 @@ impl Indexer {
                 let rate = built as f64 / started.elapsed().as_secs_f64();
                 tracing::info!(
                     articles = built,
+                    of = order.len(),
                     per_second = rate as u64,
                     "building the search index"
                 );
@@ -236,10 +245,26 @@ impl Indexer {
     /// Merges every segment of a fresh build into one: a search pays per
     /// segment (term dictionaries walked for typos and prefixes, scorers
     /// set up), and a build leaves one per flush of the writer's memory.
+    /// A merge lays its segments end to end in the order it is given, so
+    /// they are given oldest first (by their earliest date): the merged
+    /// segment keeps the build's date order.
     fn merge_all(&mut self, index: &SearchIndex) -> Result<(), AppError> {
-        let segments = index.index.searchable_segment_ids().map_err(fault)?;
+        index.reader.reload().map_err(fault)?;
+        let searcher = index.reader.searcher();
+        let mut segments = Vec::new();
+        for reader in searcher.segment_readers() {
+            let earliest = reader
+                .fast_fields()
+                .i64("published")
+                .map_err(fault)?
+                .first_or_default_col(0)
+                .min_value();
+            segments.push((earliest, reader.segment_id()));
+        }
         if segments.len() > 1 {
-            self.writer.merge(&segments).wait().map_err(fault)?;
+            segments.sort_by_key(|(earliest, _)| *earliest);
+            let ids: Vec<_> = segments.into_iter().map(|(_, id)| id).collect();
+            self.writer.merge(&ids).wait().map_err(fault)?;
             index.reader.reload().map_err(fault)?;
         }
         Ok(())

@@ -24,6 +24,7 @@ mod indexer;
 mod query;
 mod scan;
 mod schema;
+mod union;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,8 +45,6 @@ const SNIPPET_CHARS: usize = 200;
 
 pub struct SearchIndex {
     index: Index,
-    /// No `SEARCH_INDEX_DIR`: rebuilt at every start.
-    in_memory: bool,
     reader: IndexReader,
     fields: Fields,
     /// The index answers: opened current, or its first build is done.
@@ -110,7 +109,6 @@ impl SearchIndex {
             .try_into()
             .map_err(|e: tantivy::TantivyError| e.to_string())?;
         Ok(SearchIndex {
-            in_memory: dir.is_none(),
             index,
             reader,
             fields,

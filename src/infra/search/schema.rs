@@ -12,8 +12,9 @@ use tantivy::{TantivyDocument, Term};
 use crate::domain::article::ArticleStatus;
 use crate::domain::search::SearchDocument;
 
-/// Bumped whenever the fields or the analyzer change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever the fields, the analyzer or the order a build adds
+/// documents in change (2: oldest first by date, not by id).
+pub const SCHEMA_VERSION: u32 = 2;
 /// The analyzer every text field is indexed and searched with.
 pub const ANALYZER: &str = "broadsheet";
 /// The same without the stemmer: what prefixes and typos are matched
