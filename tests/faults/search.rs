@@ -58,8 +58,15 @@ fn the_index_survives_kill_9_catches_up_and_rebuilds_itself(backend: Backend) {
 
     // Damaged: the index's metadata gone. Rebuilt from the database.
     again.kill9();
-    // The index of this schema version is in its own subdirectory.
-    std::fs::remove_file(std::path::Path::new(dir).join("v1").join("meta.json")).expect("remove meta.json");
+    // The index of this schema version is in its own subdirectory (`vN`),
+    // the only one here.
+    let versions: Vec<_> = std::fs::read_dir(dir)
+        .expect("index directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.join("meta.json").exists())
+        .collect();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    std::fs::remove_file(versions[0].join("meta.json")).expect("remove meta.json");
     let rebuilt = env.start(&on_disk);
     assert_eq!(total_becomes(&rebuilt, "zeppelin", 2), 2, "rebuilt");
 }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{IndexWriter, TantivyDocument};
 
 use super::SearchIndex;
@@ -178,6 +179,16 @@ impl Indexer {
     /// the head read before the first article (changes made during the
     /// build are applied again after it, harmlessly).
     fn rebuild(&mut self, index: &SearchIndex) -> Result<(), AppError> {
+        // No merges of the writer's own while it builds: its policy merges
+        // segments largest first, which would shuffle the archive's dates
+        // (and could race `merge_all` for the same segments).
+        self.writer.set_merge_policy(Box::new(NoMergePolicy));
+        let built = self.build(index);
+        self.writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        built
+    }
+
+    fn build(&mut self, index: &SearchIndex) -> Result<(), AppError> {
         let started = Instant::now();
         let written = index.written.load(std::sync::atomic::Ordering::Acquire);
         let head = self.db.read_blocking(|conn| Ok(changes::head(conn)?))?;

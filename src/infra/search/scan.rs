@@ -180,21 +180,29 @@ pub fn scan(
 /// slice, counted with the weight of the slice the window stands for.
 ///
 /// - **The window's length** is set before each slice from the recent
-///   density of matches (at first, from a calibration walk over the first
-///   slice, with a scorer of its own), so that a window holds about
-///   `share / SLICES` matches. It depends only on slices already seen.
+///   density of matches in the slices before it (each slice's counting
+///   half as much as the next one's), so that a window holds about
+///   `share / SLICES` matches: a word that becomes common late in the
+///   archive is met with short windows a few slices later, not after as
+///   many matches as the empty years before held documents. The first
+///   slice is walked whole.
 /// - **Its place** in each slice is pseudo-random ([`window_start`]),
 ///   wrapping round the slice's end: every document of a slice is in its
-///   window with the same chance. With the length fixed beforehand, each
-///   slice's estimate is unbiased whatever part of the slice a word
-///   appears in (a window at each slice's start under-counted a word that
-///   appears part-way through one).
+///   window with the same chance, `window / slice`, whatever part of the
+///   slice a word appears in (a window at each slice's start under-counted
+///   a word that appears part-way through one).
+/// - **The count:** when every match was seen (no window was cut short,
+///   and none of a slice's matches lay outside its window), each counts
+///   once and the result is exact. Otherwise each window's matches count
+///   `slice / window` times, the same weight whether or not its slice held
+///   matches elsewhere: with the length fixed before the slice is looked
+///   at, that estimate is unbiased.
 /// - **Its cost** stays bounded: a window holding eight times the expected
 ///   matches is cut short and estimated from its density (biased where
 ///   matches cluster, but only where the density changed eightfold from
 ///   one slice to the next).
 ///
-/// True when every window covered its whole slice.
+/// True when every match was seen.
 fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tally) -> tantivy::Result<bool> {
     let max_doc = segment.reader.max_doc();
     if max_doc == 0 {
@@ -202,24 +210,21 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
     }
     let slice_len = max_doc.div_ceil(SLICES);
     let cap = (segment.share / u64::from(SLICES)).max(1);
-    // Documents covered and matches found, each slice's counting half as
-    // much as the next one's: the recent density, which sets the next
-    // window's length (a word that becomes common late in the archive is
-    // met with short windows a few slices later, not after as many
-    // matches as the empty years before held documents).
-    let (docs, matches) = calibrate(weight, segment, slice_len.min(max_doc), cap)?;
-    let (mut seen_docs, mut seen_matches) = (docs as f64, matches as f64);
+    let (mut seen_docs, mut seen_matches) = (0.0f64, 0.0f64);
     let mut scorer = weight.scorer(segment.reader, 1.0)?;
     let columns = tally.columns(segment.reader)?;
-    let mut exact = true;
+    let mut missed = false;
+    // The matches kept, and for each window where its matches end in
+    // `kept` and the weight they carry unless every match was seen.
     let mut kept: Vec<DocId> = Vec::new();
+    let mut windows: Vec<(usize, f64)> = Vec::new();
     for slice in 0..SLICES {
         let (start, end) = (slice * slice_len, ((slice + 1) * slice_len).min(max_doc));
         if start >= end || scorer.doc() == TERMINATED {
             break;
         }
         let len = end - start;
-        let wanted = if seen_matches < 0.5 {
+        let wanted = if slice == 0 || seen_matches < 0.5 {
             len
         } else {
             (cap as f64 * seen_docs / seen_matches)
@@ -235,54 +240,34 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
             (start, start + wrapped, start + at),
             (start + at, (start + at + wanted).min(end), end),
         ];
-        kept.clear();
-        let (mut covered, mut missed) = (0, false);
+        let before = kept.len();
+        let most = before as u64 + cap * 8;
+        let mut covered = 0;
         for (from, until, gap_end) in pieces {
-            let reached = visit(&mut *scorer, segment, from, until, cap * 8, top, &mut kept);
+            let reached = visit(&mut *scorer, segment, from, until, most, top, &mut kept);
             covered += reached - from;
-            // Cut short, or a match in the gap: the window stands for
-            // more than itself.
             if reached < until {
                 missed = true;
                 break;
             }
-            missed |= scorer.doc() < gap_end;
-        }
-        let weight_of_each = if missed {
-            exact = false;
-            f64::from(len) / f64::from(covered.max(1))
-        } else {
-            1.0
-        };
-        seen_docs = seen_docs / 2.0 + f64::from(covered);
-        seen_matches = seen_matches / 2.0 + kept.len() as f64;
-        tally.add_docs(&columns, &kept, weight_of_each);
-    }
-    Ok(exact)
-}
-
-/// The first density for [`sample`]: the documents the first slice takes,
-/// from its start, to hold `cap` matches (the whole slice when it holds
-/// fewer), and the matches found in them.
-fn calibrate(
-    weight: &dyn Weight,
-    segment: &Segment,
-    slice_len: u32,
-    cap: u64,
-) -> tantivy::Result<(u64, u64)> {
-    let mut scorer = weight.scorer(segment.reader, 1.0)?;
-    let mut found = 0u64;
-    let mut doc = scorer.doc();
-    while doc < slice_len {
-        if segment.alive(doc) {
-            found += 1;
-            if found >= cap {
-                return Ok((u64::from(doc) + 1, found));
+            // A match in the gap (deleted documents aside) was not seen.
+            let mut doc = scorer.doc();
+            while doc < gap_end && !segment.alive(doc) {
+                doc = scorer.advance();
             }
+            missed |= doc < gap_end;
         }
-        doc = scorer.advance();
+        windows.push((kept.len(), f64::from(len) / f64::from(covered.max(1))));
+        seen_docs = seen_docs / 2.0 + f64::from(covered);
+        seen_matches = seen_matches / 2.0 + (kept.len() - before) as f64;
     }
-    Ok((u64::from(slice_len), found))
+    let mut from = 0;
+    for (until, weight_of_each) in windows {
+        let weight_of_each = if missed { weight_of_each } else { 1.0 };
+        tally.add_docs(&columns, &kept[from..until], weight_of_each);
+        from = until;
+    }
+    Ok(!missed)
 }
 
 /// Scores and keeps the matches in `from..until` until `kept` holds
@@ -320,7 +305,8 @@ fn visit(
 
 /// Where slice `slice` of segment `segment` starts its window: one of
 /// `places` offsets, pseudo-random (splitmix64), the same for every search
-/// (a search's estimates do not change from one page to the next).
+/// on the same segments (a search's estimates do not change from one page
+/// to the next; a commit that renumbers segments may move them).
 fn window_start(segment: u32, slice: u32, places: u32) -> u32 {
     let mut z = (u64::from(segment) << 32 | u64::from(slice)).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -332,7 +318,7 @@ fn window_start(segment: u32, slice: u32, places: u32) -> u32 {
 /// The ranking pass of a broad query over one segment: its newest `share`
 /// matches, found in windows going back from the end, each sized by the
 /// density of matches seen so far, and at most twice as long as all the
-/// windows before it: the end of a segment may hold none (drafts, dated
+/// windows before it plus `share` documents: the end of a segment may hold none (drafts, dated
 /// by their creation, sort after every published article; a date filter
 /// may leave out the newest), and a guess from an empty window must not
 /// be the whole segment.

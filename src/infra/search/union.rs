@@ -2,8 +2,8 @@
 //! of the scores of those that match, like a `BooleanQuery` of `Should`
 //! clauses, but with a union that does not read ahead.
 //!
-//! Tantivy's own union (`BufferedUnionScorer`) decodes and scores the next
-//! 4,096 documents of every clause on each seek. That is the fastest way
+//! Tantivy's own union (`BufferedUnionScorer`) decodes and scores every
+//! clause over the next 4,096 document ids on each seek. That is the fastest way
 //! through every match, and the slowest way to visit a few matches here
 //! and there: the sampling pass of a broad search (`scan`) seeks to a few
 //! hundred windows of a few dozen documents each, and with the buffered
@@ -59,7 +59,11 @@ impl Weight for AnyOfWeight {
                 clauses.push(Clause { doc, scorer });
             }
         }
-        let mut union = LinearUnion { clauses, doc: 0 };
+        let mut union = LinearUnion {
+            clauses,
+            doc: 0,
+            max_doc: reader.max_doc(),
+        };
         union.settle();
         Ok(Box::new(union))
     }
@@ -95,6 +99,8 @@ struct Clause {
 struct LinearUnion {
     clauses: Vec<Clause>,
     doc: DocId,
+    /// The segment's size: no more can match.
+    max_doc: u32,
 }
 
 impl LinearUnion {
@@ -135,7 +141,7 @@ impl DocSet for LinearUnion {
 
     fn size_hint(&self) -> u32 {
         let hints = self.clauses.iter().map(|c| c.scorer.size_hint());
-        hints.fold(0u32, u32::saturating_add)
+        hints.fold(0u32, u32::saturating_add).min(self.max_doc)
     }
 
     fn cost(&self) -> u64 {
