@@ -318,14 +318,15 @@ fn window_start(segment: u32, slice: u32, places: u32) -> u32 {
 /// The ranking pass of a broad query over one segment: its newest `share`
 /// matches, found in windows going back from the end, each sized by the
 /// density of matches seen so far, and at most twice as long as all the
-/// windows before it plus `share` documents: the end of a segment may hold none (drafts, dated
-/// by their creation, sort after every published article; a date filter
-/// may leave out the newest), and a guess from an empty window must not
-/// be the whole segment.
+/// windows before it plus `share` documents: the end of a segment may
+/// hold none (drafts, dated by their creation, sort after every published
+/// article; a date filter may leave out the newest), and a guess from an
+/// empty window must not be the whole segment.
 fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Result<()> {
     let max_doc = segment.reader.max_doc();
     let mut end = max_doc;
     let (mut found, mut visited) = (0u64, 0u64);
+    let mut kept = Vec::new();
     while end > 0 && found < segment.share {
         let density = if visited == 0 {
             1.0
@@ -335,21 +336,11 @@ fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Res
         let guess = ((segment.share - found) as f64 / density * 1.1) as u64 + 64;
         let wanted = guess.min(2 * visited + segment.share);
         let start = end.saturating_sub(wanted.min(u64::from(u32::MAX)) as u32);
+        // A fresh scorer: this window is before the last one.
         let mut scorer = weight.scorer(segment.reader, 1.0)?;
-        let mut doc = scorer.doc();
-        if doc < start {
-            doc = scorer.seek(start);
-        }
-        while doc < end {
-            if segment.alive(doc) {
-                top.push(
-                    segment.score(doc, scorer.score()),
-                    DocAddress::new(segment.ord, doc),
-                );
-                found += 1;
-            }
-            doc = scorer.advance();
-        }
+        kept.clear();
+        visit(&mut *scorer, segment, start, end, u64::MAX, top, &mut kept);
+        found += kept.len() as u64;
         visited += u64::from(end - start);
         end = start;
     }
