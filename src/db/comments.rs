@@ -100,11 +100,8 @@ pub fn list_public(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<CommentRow>> {
-    let approved = CommentStatus::Approved.as_str();
     crate::db::on_backend!(conn, |c| {
-        let thread = comments::table
-            .filter(comments::article_id.eq(article_id))
-            .filter(comments::status.eq(approved))
+        let thread = approved_thread(article_id)
             .order((comments::created_at.asc(), comments::id.asc()))
             .offset(offset)
             .limit(limit)
@@ -124,12 +121,18 @@ pub fn list_public(
 
 /// How many comments `list_public` pages through (page mode's total).
 pub fn count_public(conn: &mut DbConnection, article_id: i64) -> QueryResult<i64> {
-    let approved = CommentStatus::Approved.as_str();
-    crate::db::on_backend!(conn, |c| comments::table
+    crate::db::on_backend!(conn, |c| approved_thread(article_id).count().get_result(c))
+}
+
+/// The public thread of an article: its approved comments (tombstones
+/// included). Statically typed, so that both statements above run on the
+/// backend's own connection.
+#[diesel::dsl::auto_type]
+fn approved_thread(article_id: i64) -> _ {
+    let approved: &'static str = CommentStatus::Approved.as_str();
+    comments::table
         .filter(comments::article_id.eq(article_id))
         .filter(comments::status.eq(approved))
-        .count()
-        .get_result(c))
 }
 
 diesel::define_sql_function! {
