@@ -440,13 +440,13 @@ struct Definition {
 
 /// Drops the seeded tables' secondary indexes (not those behind primary
 /// keys or unique constraints: the seeder relies on those) and, on SQLite,
-/// the trigger that indexes each new article for full-text search; returns
-/// the statements that create them again.
+/// the triggers that index each new article for full-text search and keep
+/// its stored embeds; returns the statements that create them again.
 fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let deferred: Vec<Definition> = match conn {
         Conn::Sqlite(c) => diesel::sql_query(format!(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name IN ({SEEDED_TABLES}) \
-             AND (type = 'index' OR name = 'articles_fts_insert')"
+             AND (type = 'index' OR name = 'articles_fts_insert' OR name LIKE 'article\\_embeds\\_%' ESCAPE '\\')"
         ))
         .load(c)?,
         Conn::Pg(c) => {
@@ -462,7 +462,7 @@ fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, Box<dyn std::error::Err
         }
     };
     for d in &deferred {
-        let kind = if d.name == "articles_fts_insert" {
+        let kind = if d.name == "articles_fts_insert" || d.name.starts_with("article_embeds_") {
             "TRIGGER"
         } else {
             "INDEX"
@@ -472,8 +472,10 @@ fn defer_indexes(conn: &mut Conn) -> Result<Vec<String>, Box<dyn std::error::Err
     Ok(deferred.into_iter().map(|d| d.sql).collect())
 }
 
-/// Creates again what [`defer_indexes`] dropped, and fills SQLite's
-/// full-text index in one pass.
+/// Creates again what [`defer_indexes`] dropped, fills SQLite's
+/// full-text index in one pass, and the stored embeds of every article
+/// (their triggers were off on both backends) from their one definition,
+/// the view `article_embeds_live`.
 fn restore_indexes(conn: &mut Conn, deferred: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     for sql in deferred {
         with_conn!(conn, c => c.batch_execute(sql))?;
@@ -483,5 +485,8 @@ fn restore_indexes(conn: &mut Conn, deferred: &[String]) -> Result<(), Box<dyn s
     }
     // PostgreSQL's triggers were off (replica role): count afresh.
     with_conn!(conn, c => c.batch_execute(RECOUNT))?;
+    with_conn!(conn, c => c.batch_execute(
+        "DELETE FROM article_embeds; INSERT INTO article_embeds SELECT * FROM article_embeds_live"
+    ))?;
     Ok(())
 }

@@ -119,6 +119,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// What an article embeds, as the JSON the API shows, kept by
+    /// triggers (migration 000034): the author (`AuthorRef`, null if
+    /// missing) and the tags (`[TagRef]`, in the article's order).
+    article_embeds (article_id) {
+        article_id -> BigInt,
+        author -> Nullable<Text>,
+        tags -> Text,
+    }
+}
+
+diesel::table! {
     comments (id) {
         id -> BigInt,
         article_id -> BigInt,
@@ -174,6 +185,7 @@ diesel::joinable!(refresh_tokens -> editors (editor_id));
 diesel::joinable!(password_resets -> editors (editor_id));
 diesel::joinable!(articles -> editors (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_embeds -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(share_events -> articles (article_id));
@@ -317,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     tags,
     article_tags,
+    article_embeds,
     comments,
     share_events,
     share_counts,

@@ -1,0 +1,15 @@
+DROP TRIGGER article_embeds_author ON editors;
+DROP TRIGGER article_embeds_tag ON tags;
+DROP TRIGGER article_embeds_tag_links ON article_tags;
+DROP TRIGGER article_embeds_article_author ON articles;
+DROP TRIGGER article_embeds_article_insert ON articles;
+DROP TRIGGER article_embeds_lock_editors ON editors;
+DROP TRIGGER article_embeds_lock_tags ON tags;
+DROP TRIGGER article_embeds_lock_links ON article_tags;
+DROP TRIGGER article_embeds_lock_articles ON articles;
+DROP FUNCTION article_embeds_keep();
+DROP FUNCTION article_embeds_lock_exclusive();
+DROP FUNCTION article_embeds_lock_shared();
+DROP FUNCTION article_embeds_refresh(BIGINT[]);
+DROP VIEW article_embeds_live;
+DROP TABLE article_embeds;

@@ -1,0 +1,9 @@
+DROP TRIGGER article_embeds_author;
+DROP TRIGGER article_embeds_tag;
+DROP TRIGGER article_embeds_tag_link_update;
+DROP TRIGGER article_embeds_tag_link_delete;
+DROP TRIGGER article_embeds_tag_link_insert;
+DROP TRIGGER article_embeds_article_author;
+DROP TRIGGER article_embeds_article_insert;
+DROP VIEW article_embeds_live;
+DROP TABLE article_embeds;
