@@ -113,9 +113,23 @@ impl ConnectionSettings {
                 match self.pooler {
                     // A query that runs longer than the request timeout is
                     // cut off, so a stuck database turns into a 503, not a hang.
+                    //
+                    // Generic plans: a prepared statement is planned once,
+                    // not on every run. PostgreSQL otherwise plans a list
+                    // page (its `LIMIT $n`, which a generic plan must guess
+                    // at a tenth of the rows, makes the plan for the bound
+                    // value look cheaper) again at every execution; the
+                    // profile of the home list put the planner at the top
+                    // of PostgreSQL's CPU, and forcing generic plans took
+                    // the list from 2,700 to 4,300 pages a second
+                    // (docs/BENCHMARKS.md). What needs a value to match a
+                    // partial index writes it as SQL text, not a parameter
+                    // (`db::webhooks::PENDING_SQL`, the featured filter,
+                    // the announcer, the sync feed).
                     Pooler::None => conn
                         .batch_execute(&format!(
-                            "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                            "SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
+                             SET plan_cache_mode = force_generic_plan;",
                             self.statement_timeout.as_millis()
                         ))
                         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
