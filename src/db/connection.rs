@@ -375,6 +375,52 @@ mod tests {
         assert_eq!(named(Pooler::Transaction), 0);
     }
 
+    /// A statement prepared on a PostgreSQL connection runs a generic plan,
+    /// planned once, from its first run: `pg_prepared_statements` counts
+    /// no custom plan (PostgreSQL's default would plan each of the first
+    /// five runs for its values, and a list page with `LIMIT $n` at every
+    /// run).
+    #[test]
+    fn postgres_statements_are_planned_once() {
+        use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
+        use crate::db::Backend;
+        use diesel::IntoSql;
+        use diesel::dsl::sql;
+        use diesel::sql_types::{BigInt, Integer};
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TEST_DATABASE_URL unset"
+            );
+            eprintln!("SKIPPED (no PostgreSQL): postgres_statements_are_planned_once");
+            return;
+        };
+        let settings = ConnectionSettings {
+            url: url.clone(),
+            backend: Backend::Postgres,
+            statement_timeout: std::time::Duration::from_secs(5),
+            queries: QueryCounts::default(),
+            pooler: Pooler::None,
+        };
+        let Ok(DbConnection::Pg(mut conn)) = settings.establish() else {
+            panic!("connect to {url}");
+        };
+        for n in 0..7 {
+            let echoed: i32 = diesel::select(n.into_sql::<Integer>())
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(echoed, n);
+        }
+        let (generic, custom): (i64, i64) = diesel::select((
+            sql::<BigInt>("coalesce(sum(generic_plans), 0)::bigint"),
+            sql::<BigInt>("coalesce(sum(custom_plans), 0)::bigint FROM pg_prepared_statements"),
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert!(generic >= 7, "generic plans: {generic}");
+        assert_eq!(custom, 0, "custom plans");
+    }
+
     /// `.cargo/config.toml` builds SQLite with its query planner stability
     /// guarantee; without it, SQLite plans a prepared statement again
     /// whenever a value bound to a `LIMIT` or an analysed range changes,
