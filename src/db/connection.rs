@@ -327,52 +327,71 @@ mod tests {
     use diesel::sql_types::Text;
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
+    use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
+    use crate::db::Backend;
+    use diesel::IntoSql;
+    use diesel::PgConnection;
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Integer};
+
+    /// A PostgreSQL connection made the service's way (`establish`) with
+    /// `pooler`, to `TEST_DATABASE_URL`; `None` (the test is skipped) when
+    /// it is unset and `REQUIRE_POSTGRES` is not 1.
+    fn postgres(test: &str, pooler: Pooler) -> Option<PgConnection> {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TEST_DATABASE_URL unset"
+            );
+            eprintln!("SKIPPED (no PostgreSQL): {test}");
+            return None;
+        };
+        let settings = ConnectionSettings {
+            url: url.clone(),
+            backend: Backend::Postgres,
+            statement_timeout: std::time::Duration::from_secs(5),
+            queries: QueryCounts::default(),
+            pooler,
+        };
+        let Ok(DbConnection::Pg(conn)) = settings.establish() else {
+            panic!("connect to {url}");
+        };
+        Some(conn)
+    }
+
+    /// Runs `SELECT $1` (typed and bound: what diesel caches, where an SQL
+    /// literal never is) `times` times on `conn`.
+    fn echo(conn: &mut PgConnection, times: i32) {
+        for n in 0..times {
+            let echoed: i32 = diesel::select(n.into_sql::<Integer>()).get_result(conn).unwrap();
+            assert_eq!(echoed, n);
+        }
+    }
+
     /// With `DATABASE_POOLER=transaction` diesel prepares nothing by name:
     /// PostgreSQL's `pg_prepared_statements` (this session's named
     /// statements) stays empty after typed queries, where the default mode
     /// caches each one under a name.
     #[test]
     fn transaction_pooler_mode_sends_only_unnamed_statements() {
-        use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
-        use crate::db::Backend;
-        use diesel::IntoSql;
-        use diesel::dsl::sql;
-        use diesel::sql_types::{BigInt, Integer};
-        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "TEST_DATABASE_URL unset"
-            );
-            eprintln!("SKIPPED (no PostgreSQL): transaction_pooler_mode_sends_only_unnamed_statements");
+        let test = "transaction_pooler_mode_sends_only_unnamed_statements";
+        let named = |pooler| {
+            let mut conn = postgres(test, pooler)?;
+            echo(&mut conn, 3);
+            Some(
+                diesel::select(sql::<BigInt>("count(*) FROM pg_prepared_statements"))
+                    .get_result::<i64>(&mut conn)
+                    .unwrap(),
+            )
+        };
+        let Some(default_mode) = named(Pooler::None) else {
             return;
         };
-        let named = |pooler| {
-            let settings = ConnectionSettings {
-                url: url.clone(),
-                backend: Backend::Postgres,
-                statement_timeout: std::time::Duration::from_secs(5),
-                queries: QueryCounts::default(),
-                pooler,
-            };
-            let Ok(DbConnection::Pg(mut conn)) = settings.establish() else {
-                panic!("connect to {url}");
-            };
-            for n in 0..3 {
-                // Typed and bound: what diesel caches (an SQL literal never is).
-                let echoed: i32 = diesel::select(n.into_sql::<Integer>())
-                    .get_result(&mut conn)
-                    .unwrap();
-                assert_eq!(echoed, n);
-            }
-            diesel::select(sql::<BigInt>("count(*) FROM pg_prepared_statements"))
-                .get_result::<i64>(&mut conn)
-                .unwrap()
-        };
         assert!(
-            named(Pooler::None) > 0,
+            default_mode > 0,
             "the default mode no longer caches: this test proves nothing"
         );
-        assert_eq!(named(Pooler::Transaction), 0);
+        assert_eq!(named(Pooler::Transaction), Some(0));
     }
 
     /// A statement prepared on a PostgreSQL connection runs a generic plan,
@@ -382,35 +401,10 @@ mod tests {
     /// run).
     #[test]
     fn postgres_statements_are_planned_once() {
-        use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
-        use crate::db::Backend;
-        use diesel::IntoSql;
-        use diesel::dsl::sql;
-        use diesel::sql_types::{BigInt, Integer};
-        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "TEST_DATABASE_URL unset"
-            );
-            eprintln!("SKIPPED (no PostgreSQL): postgres_statements_are_planned_once");
+        let Some(mut conn) = postgres("postgres_statements_are_planned_once", Pooler::None) else {
             return;
         };
-        let settings = ConnectionSettings {
-            url: url.clone(),
-            backend: Backend::Postgres,
-            statement_timeout: std::time::Duration::from_secs(5),
-            queries: QueryCounts::default(),
-            pooler: Pooler::None,
-        };
-        let Ok(DbConnection::Pg(mut conn)) = settings.establish() else {
-            panic!("connect to {url}");
-        };
-        for n in 0..7 {
-            let echoed: i32 = diesel::select(n.into_sql::<Integer>())
-                .get_result(&mut conn)
-                .unwrap();
-            assert_eq!(echoed, n);
-        }
+        echo(&mut conn, 7);
         let (generic, custom): (i64, i64) = diesel::select((
             sql::<BigInt>("coalesce(sum(generic_plans), 0)::bigint"),
             sql::<BigInt>("coalesce(sum(custom_plans), 0)::bigint FROM pg_prepared_statements"),
