@@ -113,23 +113,9 @@ impl ConnectionSettings {
                 match self.pooler {
                     // A query that runs longer than the request timeout is
                     // cut off, so a stuck database turns into a 503, not a hang.
-                    //
-                    // Generic plans: a prepared statement is planned once,
-                    // not on every run. PostgreSQL otherwise plans a list
-                    // page (its `LIMIT $n`, which a generic plan must guess
-                    // at a tenth of the rows, makes the plan for the bound
-                    // value look cheaper) again at every execution; the
-                    // profile of the home list put the planner at the top
-                    // of PostgreSQL's CPU, and forcing generic plans took
-                    // the list from 2,700 to 4,300 pages a second
-                    // (docs/BENCHMARKS.md). What needs a value to match a
-                    // partial index writes it as SQL text, not a parameter
-                    // (`db::webhooks::PENDING_SQL`, the featured filter,
-                    // the announcer, the sync feed).
                     Pooler::None => conn
                         .batch_execute(&format!(
-                            "SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
-                             SET plan_cache_mode = force_generic_plan;",
+                            "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
                             self.statement_timeout.as_millis()
                         ))
                         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?,
@@ -327,92 +313,52 @@ mod tests {
     use diesel::sql_types::Text;
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
-    use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
-    use crate::db::Backend;
-    use diesel::IntoSql;
-    use diesel::PgConnection;
-    use diesel::dsl::sql;
-    use diesel::sql_types::{BigInt, Integer};
-
-    /// A PostgreSQL connection made the service's way (`establish`) with
-    /// `pooler`, to `TEST_DATABASE_URL`; `None` (the test is skipped) when
-    /// it is unset and `REQUIRE_POSTGRES` is not 1.
-    fn postgres(test: &str, pooler: Pooler) -> Option<PgConnection> {
-        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(
-                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "TEST_DATABASE_URL unset"
-            );
-            eprintln!("SKIPPED (no PostgreSQL): {test}");
-            return None;
-        };
-        let settings = ConnectionSettings {
-            url: url.clone(),
-            backend: Backend::Postgres,
-            statement_timeout: std::time::Duration::from_secs(5),
-            queries: QueryCounts::default(),
-            pooler,
-        };
-        let Ok(DbConnection::Pg(conn)) = settings.establish() else {
-            panic!("connect to {url}");
-        };
-        Some(conn)
-    }
-
-    /// Runs `SELECT $1` (typed and bound: what diesel caches, where an SQL
-    /// literal never is) `times` times on `conn`.
-    fn echo(conn: &mut PgConnection, times: i32) {
-        for n in 0..times {
-            let echoed: i32 = diesel::select(n.into_sql::<Integer>()).get_result(conn).unwrap();
-            assert_eq!(echoed, n);
-        }
-    }
-
     /// With `DATABASE_POOLER=transaction` diesel prepares nothing by name:
     /// PostgreSQL's `pg_prepared_statements` (this session's named
     /// statements) stays empty after typed queries, where the default mode
     /// caches each one under a name.
     #[test]
     fn transaction_pooler_mode_sends_only_unnamed_statements() {
-        let test = "transaction_pooler_mode_sends_only_unnamed_statements";
-        let named = |pooler| {
-            let mut conn = postgres(test, pooler)?;
-            echo(&mut conn, 3);
-            Some(
-                diesel::select(sql::<BigInt>("count(*) FROM pg_prepared_statements"))
-                    .get_result::<i64>(&mut conn)
-                    .unwrap(),
-            )
-        };
-        let Some(default_mode) = named(Pooler::None) else {
+        use super::{ConnectionSettings, DbConnection, Pooler, QueryCounts};
+        use crate::db::Backend;
+        use diesel::IntoSql;
+        use diesel::dsl::sql;
+        use diesel::sql_types::{BigInt, Integer};
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "TEST_DATABASE_URL unset"
+            );
+            eprintln!("SKIPPED (no PostgreSQL): transaction_pooler_mode_sends_only_unnamed_statements");
             return;
+        };
+        let named = |pooler| {
+            let settings = ConnectionSettings {
+                url: url.clone(),
+                backend: Backend::Postgres,
+                statement_timeout: std::time::Duration::from_secs(5),
+                queries: QueryCounts::default(),
+                pooler,
+            };
+            let Ok(DbConnection::Pg(mut conn)) = settings.establish() else {
+                panic!("connect to {url}");
+            };
+            for n in 0..3 {
+                // Typed and bound: what diesel caches (an SQL literal never is).
+                let echoed: i32 = diesel::select(n.into_sql::<Integer>())
+                    .get_result(&mut conn)
+                    .unwrap();
+                assert_eq!(echoed, n);
+            }
+            diesel::select(sql::<BigInt>("count(*) FROM pg_prepared_statements"))
+                .get_result::<i64>(&mut conn)
+                .unwrap()
         };
         assert!(
-            default_mode > 0,
+            named(Pooler::None) > 0,
             "the default mode no longer caches: this test proves nothing"
         );
-        assert_eq!(named(Pooler::Transaction), Some(0));
-    }
-
-    /// A statement prepared on a PostgreSQL connection runs a generic plan,
-    /// planned once, from its first run: `pg_prepared_statements` counts
-    /// no custom plan (PostgreSQL's default would plan each of the first
-    /// five runs for its values, and a list page with `LIMIT $n` at every
-    /// run).
-    #[test]
-    fn postgres_statements_are_planned_once() {
-        let Some(mut conn) = postgres("postgres_statements_are_planned_once", Pooler::None) else {
-            return;
-        };
-        echo(&mut conn, 7);
-        let (generic, custom): (i64, i64) = diesel::select((
-            sql::<BigInt>("coalesce(sum(generic_plans), 0)::bigint"),
-            sql::<BigInt>("coalesce(sum(custom_plans), 0)::bigint FROM pg_prepared_statements"),
-        ))
-        .get_result(&mut conn)
-        .unwrap();
-        assert!(generic >= 7, "generic plans: {generic}");
-        assert_eq!(custom, 0, "custom plans");
+        assert_eq!(named(Pooler::Transaction), 0);
     }
 
     /// `.cargo/config.toml` builds SQLite with its query planner stability

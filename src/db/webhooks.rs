@@ -10,10 +10,6 @@ use super::changes::Position;
 use super::schema::{webhook_attempts, webhook_deliveries, webhook_dispatch, webhook_endpoints};
 
 pub const PENDING: &str = "pending";
-/// "Pending", as SQL text rather than a bound parameter: the predicate of
-/// the partial index `webhook_deliveries_due`, which PostgreSQL's generic
-/// plans (`db::connection`) match only against text.
-const PENDING_SQL: &str = "status = 'pending'";
 pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 
@@ -217,7 +213,7 @@ pub fn claim_due(
         .filter(webhook_endpoints::active.eq(true))
         .select(webhook_endpoints::id);
     let due = d::table
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PENDING_SQL))
+        .filter(d::status.eq(PENDING))
         .filter(d::next_attempt_at.le(now))
         .filter(d::lease_until.is_null().or(d::lease_until.le(now)))
         .filter(d::endpoint_id.eq_any(active))
@@ -245,7 +241,7 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
         .select(webhook_endpoints::id);
     diesel::select(diesel::dsl::exists(
         d::table
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(PENDING_SQL))
+            .filter(d::status.eq(PENDING))
             .filter(d::next_attempt_at.le(now))
             .filter(d::lease_until.is_null().or(d::lease_until.le(now)))
             .filter(d::endpoint_id.eq_any(active)),

@@ -124,9 +124,6 @@ type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
 type WithEmbeds<'a> =
     diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<articles::table, article_embeds::table>, MultiBackend>;
 
-/// An editors' pick, as SQL text (see `filters!`).
-const FEATURED_SQL: &str = "\"articles\".\"featured\"";
-
 /// The filters of `$filter` on the boxed `$query` (anything whose FROM
 /// holds `articles`): one spelling for [`filtered`] and
 /// [`filtered_with_embeds`].
@@ -179,12 +176,8 @@ macro_rules! filters {
         if !filter.exclude_slugs.is_empty() {
             query = query.filter(articles::slug.ne_all(&filter.exclude_slugs));
         }
-        match filter.featured {
-            // As SQL text, so that PostgreSQL's generic plans match the
-            // partial index `articles_featured` (`WHERE featured`).
-            Some(true) => query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(FEATURED_SQL)),
-            Some(false) => query = query.filter(articles::featured.eq(false)),
-            None => {}
+        if let Some(featured) = filter.featured {
+            query = query.filter(articles::featured.eq(featured));
         }
         if let Some(since) = filter.updated_since {
             query = query.filter(articles::updated_at.ge(since));
