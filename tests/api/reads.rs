@@ -2,6 +2,7 @@
 //! leaner queries behind them (joined pages, lists without bodies) still
 //! answer with what the rows say.
 
+use broadsheet::db::Backend;
 use serde_json::{Value, json};
 
 use crate::backend_tests_with;
@@ -34,11 +35,14 @@ async fn statements(app: &TestApp, path: &str) -> u64 {
 }
 
 /// Each public read runs a fixed, small number of statements whatever the
-/// page holds: the article page one (the article joined to its stored
-/// author and tags, `article_embeds`); a list page one for its rows with
-/// their stored authors and tags, plus the total in page mode; a tag page
-/// the same (the tag's id a subquery); a thread or a share count the
-/// article's id and what was asked.
+/// page holds: the article page one (the article with its stored author
+/// and tags, `article_embeds`, read by subqueries); a list page one for
+/// its rows with their stored authors and tags on SQLite, two on
+/// PostgreSQL (its rows, then the page's stored embeds: per-row subqueries
+/// cost PostgreSQL more than the round trip, see
+/// `db::articles::embedded`), plus the total in page mode; a tag page the
+/// same (the tag's id a subquery); a thread or a share count the article's
+/// id and what was asked.
 async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
     for i in 0..6 {
@@ -51,7 +55,10 @@ async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
         )
         .await;
     }
-    let page = 1;
+    let page = match app.parts.state.db.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 2,
+    };
     assert_eq!(statements(&app, "/api/v1/articles/tram-story-1").await, 1);
     assert_eq!(statements(&app, "/api/v1/articles?per_page=5").await, page + 1);
     assert_eq!(

@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ArticleView, filtered, filtered_with_embeds, load_rows};
-use crate::db::schema::{article_embeds, article_tags, articles, tags};
+use super::{ArticleView, filtered, load_rows};
+use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, Columns, ListFilter, Order};
 
@@ -111,12 +111,7 @@ fn list_tag_page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleView>> {
-    let mut query = tag_index_range!(
-        article_tags::table.inner_join(articles::table.inner_join(article_embeds::table)),
-        filter,
-        tag,
-        now
-    );
+    let mut query = tag_index_range!(article_tags::table.inner_join(articles::table), filter, tag, now);
     if let Some(After::Published(p, id)) = after {
         query = if newest_first {
             query.filter(
@@ -137,8 +132,7 @@ fn list_tag_page(
     } else {
         query.order((article_tags::published_at.asc(), article_tags::article_id.asc()))
     };
-    // One statement: the index range joined to the article rows and their
-    // stored embeds.
+    // One statement: the index range joined to the article rows.
     load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }
 
@@ -164,7 +158,7 @@ pub fn list(
             _ => {}
         }
     }
-    let mut query = filtered_with_embeds(filter);
+    let mut query = filtered(filter);
     query = match (order, after) {
         (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(
             articles::published_at
@@ -232,11 +226,5 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 /// planner may walk the status index past every published article instead
 /// (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
-    load_rows!(
-        articles::table
-            .inner_join(article_embeds::table)
-            .filter(articles::id.eq_any(ids)),
-        columns,
-        conn
-    )
+    load_rows!(articles::table.filter(articles::id.eq_any(ids)), columns, conn)
 }

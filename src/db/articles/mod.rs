@@ -11,6 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub mod announce;
+mod embedded;
 mod list;
 mod related;
 mod search;
@@ -22,7 +23,7 @@ pub use search::{search_documents, search_order, suggestion_titles};
 use views::load_rows;
 pub use views::{ArticleView, AuthorRef, TagRef, find_visible_view_by_slug, view};
 
-use super::schema::{article_embeds, article_tags, articles, editors, tags};
+use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
 use crate::domain::article::{ArticleStatus, ListFilter};
 use crate::domain::slug;
@@ -119,98 +120,72 @@ pub struct ArticleChanges {
 
 type Boxed<'a> = articles::BoxedQuery<'a, MultiBackend>;
 
-/// [`filtered`] over the articles joined to their stored embeds
-/// (`article_embeds`): what a list page loads its rows from.
-type WithEmbeds<'a> =
-    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<articles::table, article_embeds::table>, MultiBackend>;
-
-/// The filters of `$filter` on the boxed `$query` (anything whose FROM
-/// holds `articles`): one spelling for [`filtered`] and
-/// [`filtered_with_embeds`].
-macro_rules! filters {
-    ($query:expr, $filter:expr) => {{
-        let filter: &ListFilter = $filter;
-        let mut query = $query;
-        if let Some(now) = filter.visible_at {
-            query = query.filter(visible_at(now));
-        }
-        if let Some(status) = filter.status {
-            query = query.filter(articles::status.eq(status.as_str()));
-        }
-        if let Some(id) = filter.author_id {
-            query = query.filter(articles::author_id.eq(id));
-        }
-        if let Some(author) = &filter.author_slug {
-            query = query.filter(
-                articles::author_id.eq_any(
-                    editors::table
-                        .filter(editors::slug.eq(author))
-                        .select(editors::id),
-                ),
-            );
-        }
-        if !filter.tags_any.is_empty() {
-            query = query.filter(
-                articles::id.eq_any(
-                    article_tags::table
-                        .inner_join(tags::table)
-                        .filter(tags::slug.eq_any(&filter.tags_any))
-                        .select(article_tags::article_id),
-                ),
-            );
-        }
-        // One subquery per tag: an article must be in each.
-        for tag in &filter.tags_all {
-            query = query.filter(
-                articles::id.eq_any(
-                    article_tags::table
-                        .inner_join(tags::table)
-                        .filter(tags::slug.eq(tag))
-                        .select(article_tags::article_id),
-                ),
-            );
-        }
-        if !filter.exclude_ids.is_empty() {
-            query = query.filter(articles::id.ne_all(&filter.exclude_ids));
-        }
-        if !filter.exclude_slugs.is_empty() {
-            query = query.filter(articles::slug.ne_all(&filter.exclude_slugs));
-        }
-        if let Some(featured) = filter.featured {
-            query = query.filter(articles::featured.eq(featured));
-        }
-        if let Some(since) = filter.updated_since {
-            query = query.filter(articles::updated_at.ge(since));
-        }
-        if let Some(from) = filter.published_from {
-            query = query.filter(articles::published_at.ge(from));
-        }
-        if let Some(to) = filter.published_to {
-            query = query.filter(articles::published_at.le(to));
-        }
-        if let Some(ids) = &filter.only_ids {
-            query = query.filter(articles::id.eq_any(ids));
-        }
-        query
-    }};
-}
-
 /// The list query for `filter`, without order or paging (lists and counts
 /// share it). A search query must have been turned into `only_ids` by the
 /// search engine: text is not matched here.
 fn filtered(filter: &ListFilter) -> Boxed<'_> {
-    filters!(articles::table.into_boxed::<MultiBackend>(), filter)
-}
-
-/// [`filtered`], with the stored embeds joined (one primary-key lookup per
-/// row; counts and id lists do without).
-fn filtered_with_embeds(filter: &ListFilter) -> WithEmbeds<'_> {
-    filters!(
-        articles::table
-            .inner_join(article_embeds::table)
-            .into_boxed::<MultiBackend>(),
-        filter
-    )
+    let mut query = articles::table.into_boxed::<MultiBackend>();
+    if let Some(now) = filter.visible_at {
+        query = query.filter(visible_at(now));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(articles::status.eq(status.as_str()));
+    }
+    if let Some(id) = filter.author_id {
+        query = query.filter(articles::author_id.eq(id));
+    }
+    if let Some(author) = &filter.author_slug {
+        query = query.filter(
+            articles::author_id.eq_any(
+                editors::table
+                    .filter(editors::slug.eq(author))
+                    .select(editors::id),
+            ),
+        );
+    }
+    if !filter.tags_any.is_empty() {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .inner_join(tags::table)
+                    .filter(tags::slug.eq_any(&filter.tags_any))
+                    .select(article_tags::article_id),
+            ),
+        );
+    }
+    // One subquery per tag: an article must be in each.
+    for tag in &filter.tags_all {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table
+                    .inner_join(tags::table)
+                    .filter(tags::slug.eq(tag))
+                    .select(article_tags::article_id),
+            ),
+        );
+    }
+    if !filter.exclude_ids.is_empty() {
+        query = query.filter(articles::id.ne_all(&filter.exclude_ids));
+    }
+    if !filter.exclude_slugs.is_empty() {
+        query = query.filter(articles::slug.ne_all(&filter.exclude_slugs));
+    }
+    if let Some(featured) = filter.featured {
+        query = query.filter(articles::featured.eq(featured));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(articles::updated_at.ge(since));
+    }
+    if let Some(from) = filter.published_from {
+        query = query.filter(articles::published_at.ge(from));
+    }
+    if let Some(to) = filter.published_to {
+        query = query.filter(articles::published_at.le(to));
+    }
+    if let Some(ids) = &filter.only_ids {
+        query = query.filter(articles::id.eq_any(ids));
+    }
+    query
 }
 
 /// "The public may see it at `now`": published, and `published_at` past.

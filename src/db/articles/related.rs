@@ -15,7 +15,7 @@ use diesel::prelude::*;
 
 use super::{ArticleView, load_rows, visible_at};
 use crate::db::DbConnection;
-use crate::db::schema::{article_embeds, article_tags, articles};
+use crate::db::schema::{article_tags, articles};
 use crate::domain::article::Columns;
 
 /// Newest entries read per tag of the article.
@@ -69,7 +69,6 @@ pub fn related(
         return Ok(vec![]);
     }
     let query = articles::table
-        .inner_join(article_embeds::table)
         .filter(articles::id.eq_any(&ids))
         .filter(visible_at(now));
     let mut rows = load_rows!(query, Columns::WithoutBodies, conn)?;

@@ -1,15 +1,19 @@
 //! Articles as the public reads them: an article with its author and tags
 //! ([`ArticleView`]), one or a page at a time, and the columns a list
-//! loads. The author and tags come as JSON from `article_embeds`, which
-//! triggers keep in step with the rows they show (migration 000034): one
-//! primary-key lookup per article, in the article's own statement. Every
-//! statement here is built with diesel's query builder, so each is
+//! loads. The author and tags are stored as JSON in `article_embeds`,
+//! kept by triggers (migration 000034), and read in the article's own
+//! statement (`embedded`) or, for lists on PostgreSQL, for the whole page
+//! in one more ([`embed`]).
+//! Every statement here is built with diesel's query builder, so each is
 //! prepared once per connection and reused.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::ArticleRow;
+use super::embedded::{AuthorJson, TagsJson};
 use crate::db::DbConnection;
 use crate::db::schema::{article_embeds, articles, editors};
 
@@ -54,19 +58,21 @@ pub struct ArticleView {
     pub tags: Vec<TagRef>,
 }
 
-/// Loads the articles of a list `$query` (whose FROM joins `articles` to
-/// `article_embeds`) with the filter's [`Columns`]: every column of
-/// [`ArticleRow`], or all but the bodies (empty strings in their place, in
-/// the same positions, so both load as `ArticleRow`; the plain text body,
-/// also left out, loads as NULL), each with its stored author and tags.
-/// One statement, whatever the page holds, prepared once per connection.
+/// Loads the articles of a list `$query` with the filter's [`Columns`]:
+/// every column of [`ArticleRow`], or all but the bodies (empty strings in
+/// their place, in the same positions, so both load as `ArticleRow`; the
+/// plain text body, also left out, loads as NULL), each with its author
+/// and tags: read in the same statement on SQLite (`embedded`), loaded by
+/// [`embed`] in one more on PostgreSQL (see
+/// `embedded::in_list_statement` for why). Everything in it is diesel's
+/// query builder, so each statement is prepared once per connection.
 macro_rules! load_rows {
     ($query:expr, $columns:expr, $conn:expr) => {{
         use diesel::IntoSql;
         use diesel::sql_types::Text;
         use $crate::db::articles::ArticleRow;
-        use $crate::db::articles::views::{Loaded, assemble_all};
-        use $crate::db::schema::article_embeds as e;
+        use $crate::db::articles::embedded::{AuthorJson, TagsJson, in_list_statement};
+        use $crate::db::articles::views::{Loaded, assemble_all, embed};
         use $crate::db::schema::articles as a;
         let conn: &mut $crate::db::DbConnection = $conn;
         macro_rules! without_bodies {
@@ -101,15 +107,23 @@ macro_rules! load_rows {
                 )
             };
         }
-        match $columns {
-            $crate::domain::article::Columns::All => $query
-                .select((ArticleRow::as_select(), e::author, e::tags))
+        match ($columns, in_list_statement(conn)) {
+            ($crate::domain::article::Columns::All, true) => $query
+                .select((ArticleRow::as_select(), AuthorJson, TagsJson))
                 .load::<Loaded>(conn)
                 .and_then(assemble_all),
-            $crate::domain::article::Columns::WithoutBodies => $query
-                .select((without_bodies!(), e::author, e::tags))
+            ($crate::domain::article::Columns::WithoutBodies, true) => $query
+                .select((without_bodies!(), AuthorJson, TagsJson))
                 .load::<Loaded>(conn)
                 .and_then(assemble_all),
+            ($crate::domain::article::Columns::All, false) => $query
+                .select(ArticleRow::as_select())
+                .load::<ArticleRow>(conn)
+                .and_then(|rows| embed(conn, rows)),
+            ($crate::domain::article::Columns::WithoutBodies, false) => $query
+                .select(without_bodies!())
+                .load::<ArticleRow>(conn)
+                .and_then(|rows| embed(conn, rows)),
         }
     }};
 }
@@ -117,33 +131,56 @@ pub(super) use load_rows;
 
 /// The article at `slug` with its author and tags, if the public may see it
 /// at `now` (the article page). One statement, prepared once per
-/// connection: a lookup on the unique slug index, joined to its stored
-/// embeds by primary key. No `LIMIT` (the slug is unique): a bound
-/// `LIMIT ?` makes SQLite re-prepare the statement on every run. Run on
-/// the backend's own connection (`on_backend!`): the hottest uncached
-/// read.
+/// connection: a lookup on the unique slug index, the author and tags
+/// embedded. No `LIMIT` (the slug is unique): a bound `LIMIT ?` makes
+/// SQLite re-prepare the statement on every run. Run on the backend's own
+/// connection (`on_backend!`): the hottest uncached read.
 pub fn find_visible_view_by_slug(
     conn: &mut DbConnection,
     slug: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ArticleView>> {
     let row: Option<Loaded> = crate::db::on_backend!(conn, |c| articles::table
-        .inner_join(article_embeds::table)
         .filter(articles::slug.eq(slug))
         .filter(super::visible_at(now))
-        .select((
-            ArticleRow::as_select(),
-            article_embeds::author,
-            article_embeds::tags
-        ))
+        .select((ArticleRow::as_select(), AuthorJson, TagsJson))
         .get_result::<Loaded>(c)
         .optional())?;
     row.map(assemble).transpose()
 }
 
+/// Loads the stored author and tags of `rows` in one statement, whatever
+/// their number (lists on PostgreSQL, see `load_rows!`): diesel binds the
+/// ids as one array (`= ANY($1)`) and prepares the statement once per
+/// connection, run on the backend's own connection (`on_backend!`).
+pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let stored: Vec<(i64, Option<String>, String)> = crate::db::on_backend!(conn, |c| article_embeds::table
+        .filter(article_embeds::article_id.eq_any(&ids))
+        .select((
+            article_embeds::article_id,
+            article_embeds::author,
+            article_embeds::tags
+        ))
+        .load(c))?;
+    let mut stored: HashMap<i64, (Option<String>, String)> = stored
+        .into_iter()
+        .map(|(id, author, tags)| (id, (author, tags)))
+        .collect();
+    rows.into_iter()
+        .map(|article| {
+            let (author, tags) = stored.remove(&article.id).unwrap_or_default();
+            assemble((article, author, Some(tags)))
+        })
+        .collect()
+}
+
 /// One article with its author and tags (after a write, for a preview or a
-/// webhook): its stored embeds, by primary key. An article deleted since
-/// `article` was read (a webhook's delivery runs outside the write's
+/// webhook): its stored embeds, by primary key. An article deleted
+/// since `article` was read (a webhook's delivery runs outside the write's
 /// transaction) embeds no tags, as a deleted article has none.
 pub fn view(conn: &mut DbConnection, article: ArticleRow) -> QueryResult<ArticleView> {
     let (author, tags) = article_embeds::table
@@ -151,13 +188,14 @@ pub fn view(conn: &mut DbConnection, article: ArticleRow) -> QueryResult<Article
         .select((article_embeds::author, article_embeds::tags))
         .get_result::<(Option<String>, String)>(conn)
         .optional()?
-        .unwrap_or_else(|| (None, "[]".to_string()));
+        .map(|(author, tags)| (author, Some(tags)))
+        .unwrap_or_default();
     assemble((article, author, tags))
 }
 
-/// A row as a statement selecting `(ArticleRow, article_embeds::author,
-/// article_embeds::tags)` loads it.
-pub(super) type Loaded = (ArticleRow, Option<String>, String);
+/// A row as a statement selecting `(ArticleRow, AuthorJson, TagsJson)`
+/// loads it.
+pub(super) type Loaded = (ArticleRow, Option<String>, Option<String>);
 
 fn malformed(e: serde_json::Error) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(Box::new(e))
@@ -169,7 +207,10 @@ pub(super) fn assemble((article, author, tags): Loaded) -> QueryResult<ArticleVi
         Some(json) => serde_json::from_str::<AuthorRef>(&json).map_err(malformed)?,
         None => AuthorRef::missing(article.author_id),
     };
-    let tags = serde_json::from_str::<Vec<TagRef>>(&tags).map_err(malformed)?;
+    let tags = match tags {
+        Some(json) => serde_json::from_str::<Vec<TagRef>>(&json).map_err(malformed)?,
+        None => vec![],
+    };
     Ok(ArticleView {
         article,
         author,
