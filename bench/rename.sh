@@ -74,7 +74,7 @@ loop() {
 
 # A loop's file -> the slowest answer in ms, the answers, those not 2xx.
 slowest() {
-  awk '{ if ($2 > m) m = $2; if ($1 !~ /^2/) bad++ } END { printf "%.0f %d %d", m * 1000, NR, bad }' "$1"
+  awk '{ if ($2 > m) m = $2; if ($1 !~ /^2/) bad++ } END { printf "%.0f %d %d\n", m * 1000, NR, bad }' "$1"
 }
 
 echo "# Broadsheet tag rename — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
