@@ -7,13 +7,15 @@
 #
 # For each backend and size it seeds (or reuses) the databases of
 # bench/run.sh, starts the server, signs in an admin it creates, and renames
-# the tag `topic-1` (on about 3/20 of all articles) while a second client
-# keeps editing one article of another tag (PATCH, title only) and a third
-# keeps posting comments; then renames it back, so the seeded data keeps
-# its names. Prints the rename's time, the number of embeds it rewrote,
-# and the slowest edit and comment answered while it ran. On PostgreSQL
-# article writes wait for a rename (an advisory lock, see migration 000034);
-# comments never do; on SQLite every write waits for the one writer anyway.
+# the tag `topic-1` (on about a tenth of all articles) while a second client
+# keeps editing one article of another tag (PATCH, subtitle only) and a
+# third keeps posting comments; then renames it back, so the seeded data
+# keeps its names. Prints the rename's time, the tag's public article
+# count (what the rename rewrites, drafts aside), and the slowest edit and
+# comment answered while it ran. On SQLite every write waits for the one
+# writer; on PostgreSQL only article writes that change tags or an author,
+# create or delete an article wait for a rename (an advisory lock, see
+# migration 000034), so neither measured client does.
 #
 # Needs curl and jq; uses loopback port 18080; PGURL as in run.sh.
 set -euo pipefail

@@ -502,7 +502,9 @@ fn seed(s: &Settings, backend: Backend, url: &str) -> Result<(), Error> {
                    (SELECT article_id, SUM(count) AS n FROM share_counts GROUP BY article_id) AS c \
                    WHERE c.article_id = articles.id; \
                  UPDATE article_status_counts SET count = \
-                   (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status);",
+                   (SELECT COUNT(*) FROM articles WHERE articles.status = article_status_counts.status); \
+                 INSERT INTO article_embeds SELECT * FROM article_embeds_live \
+                   ON CONFLICT (article_id) DO NOTHING;",
             )?;
             step("vacuum analyze", &mut conn, "VACUUM ANALYZE;")?;
         }

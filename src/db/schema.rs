@@ -185,7 +185,6 @@ diesel::joinable!(refresh_tokens -> editors (editor_id));
 diesel::joinable!(password_resets -> editors (editor_id));
 diesel::joinable!(articles -> editors (author_id));
 diesel::joinable!(article_tags -> articles (article_id));
-diesel::joinable!(article_embeds -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(comments -> articles (article_id));
 diesel::joinable!(share_events -> articles (article_id));

@@ -164,7 +164,13 @@ pub async fn update(
         None => None,
     };
     let may_demote = patch.role.is_some_and(|r| r != Role::Admin) || patch.active == Some(false);
+    let renames = patch.profile.touches_embedded();
     db.write(move |conn| {
+        // Before any row lock: a new name or picture rewrites the author's
+        // stored embeds, which waits for the article writes in flight.
+        if renames {
+            db::articles::lock_embeds_for_rename(conn)?;
+        }
         // The admins are locked before the editor is read, so the rule
         // below sees what concurrent demotions committed.
         let admins = if may_demote {

@@ -132,7 +132,8 @@ where
 
 /// `000034_article_embeds` stores the author and tags of every article
 /// already there, as the JSON the API shows (tags in the article's order,
-/// none as `[]`), and its triggers keep them from then on.
+/// none as `[]`). That its triggers keep them from then on is
+/// `tests/api/reads.rs`'s.
 fn article_embeds_migration_fills_every_article(url: &str) {
     use diesel::QueryableByName;
     #[derive(QueryableByName)]

@@ -21,6 +21,13 @@
 -- back until it commits). Taken by statement-level BEFORE triggers, so
 -- always before any row lock of the statement: the two kinds cannot
 -- deadlock on it. Comments, shares and counters take no such lock.
+-- No write to what the embeds show between the fill below and the
+-- triggers: an instance of the previous version, still serving during a
+-- rolling deploy, would otherwise commit an article or a rename that the
+-- fill's snapshot missed and no trigger saw. Reads go on; writes to these
+-- four tables wait until this migration commits.
+LOCK TABLE articles, article_tags, tags, editors IN SHARE MODE;
+
 CREATE TABLE article_embeds (
     article_id BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
     author     TEXT,

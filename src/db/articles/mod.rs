@@ -381,6 +381,23 @@ pub fn sync_tag_index(conn: &mut DbConnection, row: &ArticleRow) -> QueryResult<
     Ok(())
 }
 
+/// The lock a tag or author change takes on PostgreSQL before its first
+/// statement that changes an embed (migration 000034's triggers), taken
+/// now instead: for a transaction that locks other rows first (an editor
+/// update locks the active admins), which would otherwise hold those rows
+/// while it waits for the article writes in flight, one of which may be
+/// waiting for them (an article by that admin checks its author's row).
+/// Nothing on SQLite, which runs one write at a time.
+pub fn lock_embeds_for_rename(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({EMBEDS_LOCK_KEY})")).execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The key of that lock: `'bs_embed'` in ASCII, as in the migration.
+const EMBEDS_LOCK_KEY: i64 = 0x6273_5f65_6d62_6564;
+
 /// Replaces the tags of an article, in the given order.
 pub fn set_tags(conn: &mut DbConnection, row: &ArticleRow, tag_ids: &[i64]) -> QueryResult<()> {
     let article_id = row.id;

@@ -166,22 +166,26 @@ pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResu
             article_embeds::tags
         ))
         .load(c))?;
-    let mut stored: HashMap<i64, (Option<String>, String)> = stored
+    let mut stored: HashMap<i64, (Option<String>, Option<String>)> = stored
         .into_iter()
-        .map(|(id, author, tags)| (id, (author, tags)))
+        .map(|(id, author, tags)| (id, (author, Some(tags))))
         .collect();
+    // An article deleted between the two statements (a read is not one
+    // transaction) has no stored row left: it shows as the subqueries
+    // show it on SQLite, a blank author and no tags, not as an error.
     rows.into_iter()
         .map(|article| {
             let (author, tags) = stored.remove(&article.id).unwrap_or_default();
-            assemble((article, author, Some(tags)))
+            assemble((article, author, tags))
         })
         .collect()
 }
 
 /// One article with its author and tags (after a write, for a preview or a
-/// webhook): its stored embeds, by primary key. An article deleted
-/// since `article` was read (a webhook's delivery runs outside the write's
-/// transaction) embeds no tags, as a deleted article has none.
+/// webhook): its stored embeds, by primary key. An article deleted since
+/// `article` was read (a webhook's delivery runs outside the write's
+/// transaction) has none left: it embeds a blank author with its
+/// `author_id` and no tags.
 pub fn view(conn: &mut DbConnection, article: ArticleRow) -> QueryResult<ArticleView> {
     let (author, tags) = article_embeds::table
         .find(article.id)
