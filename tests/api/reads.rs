@@ -153,6 +153,16 @@ fn find(answer: &Value, id: i64) -> Option<Value> {
         .cloned()
 }
 
+/// The slugs of an article's tags, in its order.
+fn tag_slugs(article: &Value) -> Vec<&str> {
+    article["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect()
+}
+
 /// Every read shape that shows article `id` (`slug`, by `author`), each
 /// as `(label, answer)`; a shape that does not show it answers `None`.
 async fn read_everywhere(app: &TestApp, id: i64, slug: &str, author: &str) -> Vec<(String, Option<Value>)> {
@@ -243,13 +253,7 @@ async fn every_edit_reads_back_through_every_read_shape(app: TestApp) {
     // Tags replaced and reordered.
     patch(json!({"tags": ["Budget", "Ports", "Quays"]})).await;
     everywhere(&app, id, &slug, &author, "tags in their new order", |a| {
-        let slugs: Vec<&str> = a["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["slug"].as_str().unwrap())
-            .collect();
-        slugs == ["budget", "ports", "quays"]
+        tag_slugs(a) == ["budget", "ports", "quays"]
     })
     .await;
 
@@ -289,15 +293,7 @@ async fn every_edit_reads_back_through_every_read_shape(app: TestApp) {
         &slug,
         &author,
         "a tag's new slug, another tag deleted",
-        |a| {
-            let slugs: Vec<&str> = a["tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["slug"].as_str().unwrap())
-                .collect();
-            slugs == ["spending", "ports"]
-        },
+        |a| tag_slugs(a) == ["spending", "ports"],
     )
     .await;
 
