@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::articles::visible_at;
 use super::schema::{articles, author_article_counts, editors};
+use crate::db::id_list::id_in;
 use crate::domain::article::ArticleStatus;
 
 /// The public columns of an editor.
@@ -123,7 +124,7 @@ pub fn with_counts(
     }
     let ids: Vec<i64> = authors.iter().map(|a| a.id).collect();
     let counts: Vec<(i64, i64)> = author_article_counts::table
-        .filter(author_article_counts::author_id.eq_any(&ids))
+        .filter(id_in(author_article_counts::author_id, &ids))
         .select((author_article_counts::author_id, visible_count!(now)))
         .load(conn)?;
     Ok(authors
@@ -166,7 +167,7 @@ pub fn find_visible_by_slug(
 /// `(id, slug, name)` of the editors among `ids`: public columns only.
 pub fn names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
     editors::table
-        .filter(editors::id.eq_any(ids))
+        .filter(id_in(editors::id, ids))
         .select((editors::id, editors::slug, editors::name))
         .load(conn)
 }

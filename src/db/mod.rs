@@ -27,6 +27,7 @@ mod connection;
 pub mod editors;
 mod errors;
 pub mod feeds;
+mod id_list;
 pub mod idempotency;
 pub use errors::{carried_in_io, is_unique_violation};
 pub mod migrate;

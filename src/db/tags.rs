@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{article_tags, articles, tags};
 use super::{DbConnection, is_unique_violation};
+use crate::db::id_list::id_in;
 use crate::domain::article::ArticleStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -181,7 +182,7 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
 /// `(id, slug, name)` of the tags among `ids` that exist.
 pub fn names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
     tags::table
-        .filter(tags::id.eq_any(ids))
+        .filter(id_in(tags::id, ids))
         .select((tags::id, tags::slug, tags::name))
         .load(conn)
 }

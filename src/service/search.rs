@@ -15,7 +15,7 @@ use crate::domain::article::{Columns, ListFilter};
 use crate::domain::markdown;
 use crate::domain::search::{self as rules, FacetCounts, SearchFilter};
 use crate::error::AppError;
-use crate::infra::search::{Hits, SearchIndex};
+use crate::infra::search::{Hits, SearchIndex, Snippets};
 
 /// `q=` on an article list ranks this many of the best matches; other
 /// filters and sorts apply to them. `/search` has no such bound.
@@ -181,10 +181,11 @@ fn present(
     let ids: Vec<i64> = hits.ids.iter().map(|(id, _)| *id).collect();
     let views = load_in_order(conn, &ids, Some(now), Columns::All)?;
     let scores: HashMap<i64, f32> = hits.ids.iter().copied().collect();
+    let snippets = index.snippets(&hits.highlight);
     let items = views
         .into_iter()
         .map(|view| {
-            let snippet = snippet(index, &hits.highlight, &view);
+            let snippet = snippet(&snippets, &view);
             let score = scores.get(&view.article.id).copied().unwrap_or(0.0);
             Hit { view, snippet, score }
         })
@@ -222,20 +223,16 @@ fn sort_as<T>(ids: &[i64], items: &mut [T], id: impl Fn(&T) -> i64) {
 /// The body's best passage, else the standfirst's, else the title's; an
 /// article that matched only through a typo the text no longer has (an
 /// edit the index has not seen yet) gets its excerpt, escaped.
-fn snippet(index: &SearchIndex, highlight: &crate::infra::search::Highlight, view: &ArticleView) -> String {
+fn snippet(snippets: &Snippets, view: &ArticleView) -> String {
     let a = &view.article;
-    let body = a
-        .body_text
-        .clone()
-        .unwrap_or_else(|| markdown::plain_text(&a.body_markdown));
-    [
-        body.as_str(),
-        a.subtitle.as_deref().unwrap_or(""),
-        a.title.as_str(),
-    ]
-    .into_iter()
-    .find_map(|text| index.snippet(highlight, text))
-    .unwrap_or_else(|| ammonia::clean_text(&a.excerpt))
+    let body = match &a.body_text {
+        Some(text) => std::borrow::Cow::Borrowed(text.as_str()),
+        None => std::borrow::Cow::Owned(markdown::plain_text(&a.body_markdown)),
+    };
+    [&*body, a.subtitle.as_deref().unwrap_or(""), a.title.as_str()]
+        .into_iter()
+        .find_map(|text| snippets.of(text))
+        .unwrap_or_else(|| ammonia::clean_text(&a.excerpt))
 }
 
 fn name_facets(conn: &mut DbConnection, counts: FacetCounts) -> Result<Facets, AppError> {

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{ArticleView, filtered, load_rows};
+use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, Columns, ListFilter, Order};
@@ -226,5 +227,5 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 /// planner may walk the status index past every published article instead
 /// (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
-    load_rows!(articles::table.filter(articles::id.eq_any(ids)), columns, conn)
+    load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)
 }

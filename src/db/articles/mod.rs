@@ -25,6 +25,7 @@ pub use views::{ArticleView, AuthorRef, TagRef, find_visible_view_by_slug, view}
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
+use crate::db::id_list::id_in;
 use crate::domain::article::{ArticleStatus, ListFilter};
 use crate::domain::slug;
 
@@ -183,7 +184,7 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
         query = query.filter(articles::published_at.le(to));
     }
     if let Some(ids) = &filter.only_ids {
-        query = query.filter(articles::id.eq_any(ids));
+        query = query.filter(id_in(articles::id, ids));
     }
     query
 }

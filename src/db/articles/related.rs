@@ -15,6 +15,7 @@ use diesel::prelude::*;
 
 use super::{ArticleView, load_rows, visible_at};
 use crate::db::DbConnection;
+use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles};
 use crate::domain::article::Columns;
 
@@ -69,7 +70,7 @@ pub fn related(
         return Ok(vec![]);
     }
     let query = articles::table
-        .filter(articles::id.eq_any(&ids))
+        .filter(id_in(articles::id, &ids))
         .filter(visible_at(now));
     let mut rows = load_rows!(query, Columns::WithoutBodies, conn)?;
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.article.id));

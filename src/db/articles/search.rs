@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles};
 use crate::domain::article::ArticleStatus;
 use crate::domain::markdown;
@@ -46,7 +47,7 @@ pub fn search_order(conn: &mut DbConnection) -> QueryResult<Vec<i64>> {
 /// The articles among `ids` that exist, in no order.
 pub fn search_documents(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<SearchDocument>> {
     let rows: Vec<DocRow> = articles::table
-        .filter(articles::id.eq_any(ids))
+        .filter(id_in(articles::id, ids))
         .select(columns())
         .load(conn)?;
     with_tags(conn, rows)
@@ -62,7 +63,7 @@ pub fn suggestion_titles(
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(i64, String, String)>> {
     let rows: Vec<(i64, String, String, ArticleStatus, Option<NaiveDateTime>)> = articles::table
-        .filter(articles::id.eq_any(ids))
+        .filter(id_in(articles::id, ids))
         .select((
             articles::id,
             articles::slug,
@@ -116,7 +117,7 @@ fn columns() -> (
 fn with_tags(conn: &mut DbConnection, rows: Vec<DocRow>) -> QueryResult<Vec<SearchDocument>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let pairs: Vec<(i64, i64)> = article_tags::table
-        .filter(article_tags::article_id.eq_any(&ids))
+        .filter(id_in(article_tags::article_id, &ids))
         .select((article_tags::article_id, article_tags::tag_id))
         .load(conn)?;
     let mut tags: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use super::ArticleRow;
 use super::embedded::{AuthorJson, TagsJson};
 use crate::db::DbConnection;
+use crate::db::id_list::id_in;
 use crate::db::schema::{article_embeds, articles, editors};
 
 /// The author as embedded in an article.
@@ -159,7 +160,7 @@ pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResu
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let stored: Vec<(i64, Option<String>, String)> = crate::db::on_backend!(conn, |c| article_embeds::table
-        .filter(article_embeds::article_id.eq_any(&ids))
+        .filter(id_in(article_embeds::article_id, &ids))
         .select((
             article_embeds::article_id,
             article_embeds::author,

@@ -24,24 +24,21 @@ mod indexer;
 mod query;
 mod scan;
 mod schema;
+mod snippet;
 mod union;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Score};
 
 pub use indexer::start;
+pub use snippet::{Highlight, Snippets};
 
 use crate::domain::search::{FacetCounts, SearchFilter, Word};
 use crate::error::AppError;
 use schema::Fields;
-
-/// Longest snippet, in characters.
-const SNIPPET_CHARS: usize = 200;
 
 pub struct SearchIndex {
     index: Index,
@@ -73,10 +70,6 @@ pub struct Hits {
     pub facets: FacetCounts,
     pub highlight: Highlight,
 }
-
-/// The index terms a search matched, for its snippets.
-#[derive(Clone, Default)]
-pub struct Highlight(BTreeMap<String, f32>);
 
 impl SearchIndex {
     /// Opens the index in `dir` (created when missing), or one in memory.
@@ -239,21 +232,9 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// `text` around its best matches, HTML-escaped, each match in
-    /// `<mark>`; `None` when nothing in it matched.
-    pub fn snippet(&self, highlight: &Highlight, text: &str) -> Option<String> {
-        let generator = SnippetGenerator::new(
-            highlight.0.clone(),
-            schema::analyzer(),
-            self.fields.body,
-            SNIPPET_CHARS,
-        );
-        let mut snippet = generator.snippet(text);
-        if snippet.highlighted().is_empty() {
-            return None;
-        }
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        Some(snippet.to_html())
+    /// The snippets of an answer whose search highlighted `highlight`.
+    pub fn snippets(&self, highlight: &Highlight) -> Snippets {
+        Snippets::new(highlight, self.fields.body)
     }
 }
 

@@ -5,7 +5,7 @@
 use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-    TokenStream,
+    TextAnalyzerBuilder, TokenStream, Tokenizer,
 };
 use tantivy::{TantivyDocument, Term};
 
@@ -75,20 +75,20 @@ pub fn schema() -> (Schema, Fields) {
 /// Lower case, accents folded (`Café` → `cafe`), English stems
 /// (`bombings` → `bomb`).
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(LONGEST_TOKEN))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build()
+    folded_builder().filter(Stemmer::new(Language::English)).build()
 }
 
 fn folder() -> TextAnalyzer {
+    folded_builder().build()
+}
+
+/// Words, lower case, accents folded: [`analyzer`] up to its stemmer
+/// (the snippets' analyzer stems only some words: `snippet`).
+pub fn folded_builder() -> TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(LONGEST_TOKEN))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .build()
 }
 
 pub fn register(index: &tantivy::Index) {
