@@ -162,21 +162,28 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    /// The one tag of a plain tag page (nothing but one tag and a time
-    /// window filters it): what the tag index serves alone.
-    pub fn only_tag(&self) -> Option<&str> {
+    /// The tags of a plain tag page (nothing but tags and a time window
+    /// filter it): the tag whose index entries are walked, and the other
+    /// tags each of its articles must also carry (`tags_all`). A page of
+    /// several tags is walked along its first one: a tag's entries are in
+    /// time order, so the walk stops at the page's end, and at worst (tags
+    /// that seldom meet) it costs one probe per entry of that tag.
+    pub fn tag_index(&self) -> Option<(&str, &[String])> {
         let plain = self.status.is_none()
             && self.author_id.is_none()
             && self.author_slug.is_none()
             && self.query.is_none()
             && self.only_ids.is_none()
-            && self.tags_all.is_empty()
             && self.exclude_ids.is_empty()
             && self.exclude_slugs.is_empty()
             && self.featured.is_none()
             && self.updated_since.is_none();
-        match self.tags_any.as_slice() {
-            [tag] if plain => Some(tag),
+        if !plain {
+            return None;
+        }
+        match (self.tags_any.as_slice(), self.tags_all.as_slice()) {
+            ([tag], all) => Some((tag, all)),
+            ([], [first, rest @ ..]) => Some((first, rest)),
             _ => None,
         }
     }

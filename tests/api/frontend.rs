@@ -295,10 +295,86 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
         .invalid_field("per_page");
 }
 
+/// Several tags at once are read along the first tag's index entries
+/// (`ListFilter::tag_index`): every listed article carries every tag,
+/// whichever is named first, in date order, counted, paged by cursor, with
+/// a time window, and without drafts or articles scheduled for later.
+async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: TestApp) {
+    let token = app.admin_token().await;
+    let now = chrono::Utc::now();
+    let at = |hours: i64| {
+        (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for (title, tags, hours, status) in [
+        (
+            "All three old",
+            vec!["Transport", "Cities", "Economy"],
+            30,
+            "published",
+        ),
+        ("Two new", vec!["Cities", "Transport"], 1, "published"),
+        ("Two mid", vec!["Transport", "Cities"], 5, "published"),
+        ("Transport only", vec!["Transport"], 2, "published"),
+        ("Cities only", vec!["Cities"], 3, "published"),
+        ("Economy and cities", vec!["Economy", "Cities"], 4, "published"),
+        ("Draft with both", vec!["Transport", "Cities"], 0, "draft"),
+        ("Later with both", vec!["Transport", "Cities"], -48, "published"),
+    ] {
+        create(
+            &app,
+            &token,
+            json!({"title": title, "tags": tags, "status": status, "published_at": at(hours)}),
+        )
+        .await;
+    }
+    let list = |q: String| {
+        let app = &app;
+        async move { public(app, &format!("/api/v1/articles?{q}")).await }
+    };
+    let both = vec!["two-new", "two-mid", "all-three-old"];
+    for (q, expected) in [
+        ("tags_all=transport,cities", both.clone()),
+        ("tags_all=cities,transport", both.clone()),
+        ("tag=cities&tags_all=transport", both.clone()),
+        ("tags_all=transport,cities,economy", vec!["all-three-old"]),
+        (
+            "tags_all=economy,cities",
+            vec!["economy-and-cities", "all-three-old"],
+        ),
+        ("tags_all=transport,no-such-tag", vec![]),
+        (
+            "tags_all=transport,cities&sort=published_at",
+            vec!["all-three-old", "two-mid", "two-new"],
+        ),
+    ] {
+        let page = list(format!("{q}&per_page=10&page=1")).await;
+        assert_eq!(slugs(&page), expected, "{q}");
+        assert_eq!(page["meta"]["total"], expected.len(), "{q}");
+    }
+    // A time window, and cursor mode across pages of one.
+    let from = at(6);
+    let windowed = list(format!("tags_all=transport,cities&from={}", urlencoding(&from))).await;
+    assert_eq!(slugs(&windowed), ["two-new", "two-mid"]);
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/articles?tags_all=cities,transport&per_page=1&cursor=".to_string());
+    while let Some(path) = next.take() {
+        let page = public(&app, &path).await;
+        seen.extend(slugs(&page));
+        next = page["links"]["next"].as_str().map(str::to_string);
+        assert!(seen.len() <= 3, "cursor pages did not end: {seen:?}");
+    }
+    assert_eq!(seen, both);
+}
+
+fn urlencoding(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
 backend_tests_with!(
     [("SITE_URL", "https://news.example.com")],
     articles_carry_urls_seo_images_and_pull_quotes,
     image_alt_text_is_required_and_old_fields_are_refused,
     lists_filter_by_several_tags_exclusions_featured_and_edit_time,
+    lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others,
     related_articles_share_tags_first_then_recency,
 );

@@ -10,21 +10,44 @@ use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, Columns, ListFilter, Order};
 
+diesel::alias!(article_tags as also_tagged: AlsoTagged);
+
 /// The tag's index range: the entries of the tag with slug `$tag` visible
-/// at `now`, within the filter's time window; `$source` is `article_tags`
-/// alone (counts) or joined to its articles (pages). The tag's id is a
-/// subquery in the same statement (the database runs it once, then scans
-/// the range), not a statement of its own: one round trip fewer.
+/// at `now`, within the filter's time window, whose articles also carry
+/// every tag of `$also` (one primary-key probe each); `$source` is
+/// `article_tags` alone (counts) or joined to its articles (pages). Each
+/// tag's id is a subquery in the same statement (the database runs it
+/// once, then scans the range), not a statement of its own: one round trip
+/// fewer.
 macro_rules! tag_index_range {
-    ($source:expr, $filter:expr, $tag:expr, $now:expr) => {{
-        let tag_id = tags::table
-            .filter(tags::slug.eq($tag))
-            .select(tags::id)
-            .single_value();
+    ($source:expr, $filter:expr, $tags:expr, $now:expr) => {{
+        let (tag, also): (&str, &[String]) = $tags;
+        let tag_id = |slug| {
+            tags::table
+                .filter(tags::slug.eq(slug))
+                .select(tags::id)
+                .single_value()
+        };
         let mut query = $source
-            .filter(article_tags::tag_id.nullable().eq(tag_id))
+            .filter(article_tags::tag_id.nullable().eq(tag_id(tag)))
             .filter(article_tags::published_at.le($now))
             .into_boxed::<MultiBackend>();
+        for other in also {
+            query = query.filter(diesel::dsl::exists(
+                also_tagged
+                    .filter(
+                        also_tagged
+                            .field(article_tags::article_id)
+                            .eq(article_tags::article_id),
+                    )
+                    .filter(
+                        also_tagged
+                            .field(article_tags::tag_id)
+                            .nullable()
+                            .eq(tag_id(other)),
+                    ),
+            ));
+        }
         if let Some(from) = $filter.published_from {
             query = query.filter(article_tags::published_at.ge(from));
         }
@@ -37,8 +60,8 @@ macro_rules! tag_index_range {
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
-    if let Some((now, tag)) = public_tag_page(filter) {
-        return tag_index_range!(article_tags::table, filter, tag, now)
+    if let Some((now, tags)) = public_tag_page(filter) {
+        return tag_index_range!(article_tags::table, filter, tags, now)
             .count()
             .get_result(conn);
     }
@@ -96,23 +119,24 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
     }
 }
 
-/// A public tag page in time order (nothing but the tag and a time window
-/// filters it) is read from the `article_tags (tag_id, published_at,
-/// article_id)` index: a range scan of the tag's entries, whatever its size.
-fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, &str)> {
-    Some((filter.visible_at?, filter.only_tag()?))
+/// A public tag page in time order (nothing but tags and a time window
+/// filter it) is read from the `article_tags (tag_id, published_at,
+/// article_id)` index: a range scan of one tag's entries, whatever its
+/// size ([`ListFilter::tag_index`]).
+fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, (&str, &[String]))> {
+    Some((filter.visible_at?, filter.tag_index()?))
 }
 
 fn list_tag_page(
     conn: &mut DbConnection,
     filter: &ListFilter,
-    (now, tag): (NaiveDateTime, &str),
+    (now, tags): (NaiveDateTime, (&str, &[String])),
     newest_first: bool,
     after: Option<&After>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleView>> {
-    let mut query = tag_index_range!(article_tags::table.inner_join(articles::table), filter, tag, now);
+    let mut query = tag_index_range!(article_tags::table.inner_join(articles::table), filter, tags, now);
     if let Some(After::Published(p, id)) = after {
         query = if newest_first {
             query.filter(
