@@ -169,16 +169,7 @@ impl ListFilter {
     /// time order, so the walk stops at the page's end, and at worst (tags
     /// that seldom meet) it costs one probe per entry of that tag.
     pub fn tag_index(&self) -> Option<(&str, &[String])> {
-        let plain = self.status.is_none()
-            && self.author_id.is_none()
-            && self.author_slug.is_none()
-            && self.query.is_none()
-            && self.only_ids.is_none()
-            && self.exclude_ids.is_empty()
-            && self.exclude_slugs.is_empty()
-            && self.featured.is_none()
-            && self.updated_since.is_none();
-        if !plain {
+        if !self.only_tags_and_time() {
             return None;
         }
         match (self.tags_any.as_slice(), self.tags_all.as_slice()) {
@@ -186,6 +177,26 @@ impl ListFilter {
             ([], [first, rest @ ..]) => Some((first, rest)),
             _ => None,
         }
+    }
+
+    /// The tags of a plain page of any of several tags (nothing else but a
+    /// time window filters it): what its count reads from the tag index.
+    pub fn any_of_tags(&self) -> Option<&[String]> {
+        (self.only_tags_and_time() && self.tags_all.is_empty() && self.tags_any.len() > 1)
+            .then_some(self.tags_any.as_slice())
+    }
+
+    /// Nothing but tags, visibility and a time window filters the list.
+    fn only_tags_and_time(&self) -> bool {
+        self.status.is_none()
+            && self.author_id.is_none()
+            && self.author_slug.is_none()
+            && self.query.is_none()
+            && self.only_ids.is_none()
+            && self.exclude_ids.is_empty()
+            && self.exclude_slugs.is_empty()
+            && self.featured.is_none()
+            && self.updated_since.is_none()
     }
 
     /// True when something beyond visibility, a status and the search
@@ -252,4 +263,58 @@ pub enum Order {
     Public(ArticleSort),
     /// Editor lists: most recently updated first.
     RecentlyUpdated,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(any: &[&str], all: &[&str]) -> ListFilter {
+        ListFilter {
+            tags_any: any.iter().map(|t| t.to_string()).collect(),
+            tags_all: all.iter().map(|t| t.to_string()).collect(),
+            ..ListFilter::default()
+        }
+    }
+
+    #[test]
+    fn tag_pages_walk_the_given_tag_else_the_first_of_all() {
+        let walked = |f: &ListFilter| f.tag_index().map(|(t, also)| (t.to_string(), also.to_vec()));
+        assert_eq!(walked(&tags(&["a"], &[])), Some(("a".into(), vec![])));
+        assert_eq!(
+            walked(&tags(&[], &["a", "b", "c"])),
+            Some(("a".into(), vec!["b".into(), "c".into()]))
+        );
+        assert_eq!(
+            walked(&tags(&["x"], &["a", "b"])),
+            Some(("x".into(), vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(walked(&tags(&["a", "b"], &[])), None, "any of several");
+        assert_eq!(walked(&tags(&[], &[])), None);
+        let narrowed = ListFilter {
+            featured: Some(true),
+            ..tags(&[], &["a", "b"])
+        };
+        assert_eq!(walked(&narrowed), None, "another filter");
+        let windowed = ListFilter {
+            published_from: chrono::DateTime::from_timestamp(0, 0).map(|t| t.naive_utc()),
+            ..tags(&[], &["a", "b"])
+        };
+        assert!(walked(&windowed).is_some(), "a time window is the index's");
+    }
+
+    #[test]
+    fn only_plain_lists_of_several_tags_count_from_the_tag_index() {
+        assert_eq!(
+            tags(&["a", "b"], &[]).any_of_tags(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+        assert_eq!(tags(&["a"], &[]).any_of_tags(), None, "one tag: its own page");
+        assert_eq!(tags(&["a", "b"], &["c"]).any_of_tags(), None);
+        let searched = ListFilter {
+            query: Some("tram".into()),
+            ..tags(&["a", "b"], &[])
+        };
+        assert_eq!(searched.any_of_tags(), None);
+    }
 }

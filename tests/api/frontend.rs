@@ -342,6 +342,17 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
             vec!["economy-and-cities", "all-three-old"],
         ),
         ("tags_all=transport,no-such-tag", vec![]),
+        // Any of several: counted once each from the tag index.
+        (
+            "tag=transport,economy",
+            vec![
+                "two-new",
+                "transport-only",
+                "economy-and-cities",
+                "two-mid",
+                "all-three-old",
+            ],
+        ),
         (
             "tags_all=transport,cities&sort=published_at",
             vec!["all-three-old", "two-mid", "two-new"],

@@ -151,8 +151,8 @@ pub fn find_visible_view_by_slug(
 }
 
 /// Loads the stored author and tags of `rows` in one statement, whatever
-/// their number (lists on PostgreSQL, see `load_rows!`): diesel binds the
-/// ids as one array (`= ANY($1)`) and prepares the statement once per
+/// their number (lists on PostgreSQL, see `load_rows!`): the ids are one
+/// bound array (`id_in`), so the statement is prepared once per
 /// connection, run on the backend's own connection (`on_backend!`).
 pub(super) fn embed(conn: &mut DbConnection, rows: Vec<ArticleRow>) -> QueryResult<Vec<ArticleView>> {
     if rows.is_empty() {

@@ -6,12 +6,13 @@
 //! was most of that cost (the English stemmer, about 11% of all CPU under
 //! the search mix), and it grows with the body's length. So a word is
 //! stemmed only when it could match: when its first letter is the first
-//! letter of a term to highlight. The English stemmer only rewrites a
-//! word's end (its one change to a first letter, an initial apostrophe,
-//! cannot occur: the tokenizer splits at apostrophes), so a word whose
-//! first letter starts no term stems to no term either; it is blanked,
-//! not stemmed. The highlights are exactly those of the index's own
-//! analyzer (a test compares them).
+//! letter of a term to highlight. The English stemmer rewrites a word's
+//! end; at its start it only drops an apostrophe (which cannot occur: the
+//! tokenizer splits at apostrophes) and lowers a `Y` (folding can make
+//! one: `ʏ` folds to `Y`), so letters are compared in lower case. A word
+//! whose first letter starts no term then stems to no term either; it is
+//! blanked, not stemmed. The highlights are exactly those of the index's
+//! own analyzer (a test compares them).
 
 use std::collections::BTreeMap;
 
@@ -39,7 +40,12 @@ pub struct Snippets {
 impl Snippets {
     /// `field` only names the generator's field: the text is given.
     pub(super) fn new(highlight: &Highlight, field: Field) -> Snippets {
-        let initials: Vec<char> = highlight.0.keys().filter_map(|t| t.chars().next()).collect();
+        let initials: Vec<char> = highlight
+            .0
+            .keys()
+            .filter_map(|t| t.chars().next())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
         let analyzer = schema::folded_builder()
             .filter(StemCandidates { initials })
             .build();
@@ -119,7 +125,7 @@ impl<S: TokenStream> TokenStream for StemCandidatesStream<'_, S> {
             .text
             .chars()
             .next()
-            .is_some_and(|c| self.initials.contains(&c));
+            .is_some_and(|c| self.initials.contains(&c.to_ascii_lowercase()));
         if candidate {
             let mut stemmed = self.stemmer.token_stream(&token.text);
             let stem = stemmed.advance().then(|| stemmed.token().text.clone());
@@ -178,7 +184,7 @@ mod tests {
         let text = "Skies darkened as the Dying tram lines, bombings and BOMBED depots \
                     lay idle; the council's Café voted. Yesterday's diplomacy failed, \
                     yet the diplomats tried: early, gently, only once. Über-rich \
-                    <script>alert(1)</script> trams & buses ran on Tramway 7.";
+                    <script>alert(1)</script> trams & buses ran on Tramway 7. A ʏoyo fell.";
         let (_, fields) = schema::schema();
         for query in [
             &["tram"][..],
@@ -188,6 +194,7 @@ mod tests {
             &["diplomacy", "yesterday"],
             &["script", "alert"],
             &["7", "bus"],
+            &["yoyo"],
             &["absent"],
         ] {
             let h = highlight(query);
