@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use tantivy::schema::Field;
-use tantivy::snippet::SnippetGenerator;
+use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::tokenizer::{
     Language, RawTokenizer, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
@@ -57,13 +57,17 @@ impl Snippets {
     /// `text` around its best matches, HTML-escaped, each match in
     /// `<mark>`; `None` when nothing in it matched.
     pub fn of(&self, text: &str) -> Option<String> {
-        let mut snippet = self.generator.snippet(text);
-        if snippet.highlighted().is_empty() {
-            return None;
-        }
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        Some(snippet.to_html())
+        marked(self.generator.snippet(text))
     }
+}
+
+/// A snippet as HTML, each match in `<mark>`; `None` without a match.
+fn marked(mut snippet: Snippet) -> Option<String> {
+    if snippet.highlighted().is_empty() {
+        return None;
+    }
+    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+    Some(snippet.to_html())
 }
 
 /// The token filter that stems a (lower-cased, folded) token only when its
@@ -161,12 +165,7 @@ mod tests {
             fields.body,
             SNIPPET_CHARS,
         );
-        let mut snippet = generator.snippet(text);
-        if snippet.highlighted().is_empty() {
-            return None;
-        }
-        snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-        Some(snippet.to_html())
+        marked(generator.snippet(text))
     }
 
     fn highlight(words: &[&str]) -> Highlight {
