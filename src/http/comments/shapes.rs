@@ -206,6 +206,10 @@ pub struct PostedCommentResponse {
     /// Send it back as `trust_token` with the reader's next comment; it
     /// counts once an editor approves this comment. Issued with every
     /// comment, so the answer looks the same whatever the moderation did.
+    /// Absent from a replay of the answer to a retried `Idempotency-Key`
+    /// (`Idempotent-Replayed: true`): secrets are never stored; keep the
+    /// first answer's.
+    #[schema(required = false)]
     pub trust_token: String,
 }
 
