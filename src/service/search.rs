@@ -308,10 +308,10 @@ pub async fn narrow(db: &Db, engine: &Engine, mut filter: ListFilter) -> Result<
         ..SearchFilter::public(now)
     };
     let words = rules::words(&q);
-    let hits = engine
-        .run(move |index| index.search(&words, &search, 0, LIST_WINDOW))
+    let ids = engine
+        .run(move |index| index.rank(&words, &search, LIST_WINDOW))
         .await?;
-    filter.only_ids = Some(hits.ids.into_iter().map(|(id, _)| id).collect());
+    filter.only_ids = Some(ids);
     Ok(filter)
 }
 

@@ -349,6 +349,78 @@ async fn scheduled_articles_are_found_only_when_public(app: TestApp) {
     assert_eq!(found(&app, "embargoed").await, ["Embargoed budget"]);
 }
 
+/// Drafts, archived and scheduled articles are neither found nor counted
+/// by the public's searches (results, total, facets, suggestions, `q=` on
+/// lists); editors find each by its status.
+async fn what_the_public_may_not_see_is_neither_found_nor_counted(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    let later =
+        (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    publish(
+        &app,
+        &token,
+        json!({"title": "Tram public", "tags": ["city"], "published_at": "2025-05-01T00:00:00Z"}),
+    )
+    .await;
+    for (title, status) in [("Tram draft", "draft"), ("Tram archived", "archived")] {
+        create_article(
+            &app,
+            &token,
+            json!({"title": title, "status": status, "tags": ["city", "hidden"]}),
+        )
+        .await;
+    }
+    publish(
+        &app,
+        &token,
+        json!({"title": "Tram scheduled", "tags": ["city", "hidden"], "published_at": later}),
+    )
+    .await;
+
+    let res = search(&app, "q=tram").await;
+    assert_eq!(titles(&res), ["Tram public"]);
+    assert_eq!(res["meta"]["total"], 1);
+    assert_eq!(res["meta"]["total_exact"], true);
+    let facets = &res["meta"]["facets"];
+    assert_eq!(
+        facets["tags"],
+        json!([{"slug": "city", "name": "city", "count": 1}])
+    );
+    assert_eq!(facets["years"], json!([{"year": 2025, "count": 1}]));
+    assert_eq!(facets["authors"][0]["count"], 1);
+    let suggested = app.get("/api/v1/search/suggest?q=tra").send().await.json();
+    let suggested: Vec<&str> = suggested["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(suggested, ["Tram public"]);
+    let listed = app.get("/api/v1/articles?q=tram").send().await.json();
+    assert_eq!(titles(&listed), ["Tram public"]);
+    assert_eq!(listed["meta"]["total"], 1);
+
+    let admin = |status: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let res = app
+                .get(&format!("/api/v1/admin/articles?q=tram&status={status}"))
+                .bearer(&token)
+                .send()
+                .await
+                .json();
+            let mut found = titles(&res);
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(admin("draft").await, ["Tram draft"]);
+    assert_eq!(admin("archived").await, ["Tram archived"]);
+    // An editor's "published" includes what is scheduled.
+    assert_eq!(admin("published").await, ["Tram public", "Tram scheduled"]);
+}
+
 /// Whatever is typed, the answer is a result or a 422, never a 500.
 async fn hostile_queries_get_a_result_or_422(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
@@ -505,6 +577,7 @@ backend_tests!(
     facets_and_filters_cover_the_whole_result_set,
     search_is_current_after_every_kind_of_write,
     scheduled_articles_are_found_only_when_public,
+    what_the_public_may_not_see_is_neither_found_nor_counted,
     hostile_queries_get_a_result_or_422,
     suggestions_complete_titles,
     article_lists_search_with_the_same_engine,

@@ -19,6 +19,7 @@
 //!   match; what a result shows (and whether it is still public) is read
 //!   from the database.
 
+mod columns;
 mod facets;
 mod indexer;
 mod query;
@@ -27,6 +28,7 @@ mod schema;
 mod snippet;
 mod union;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -44,6 +46,7 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    columns: columns::ColumnCache,
     /// The index answers: opened current, or its first build is done.
     ready: AtomicBool,
     /// Set by a local write; the indexer waits on it between polls.
@@ -105,6 +108,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            columns: columns::ColumnCache::default(),
             ready: AtomicBool::new(false),
             woken: Mutex::new(false),
             wake: Condvar::new(),
@@ -161,11 +165,11 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<Hits, AppError> {
-        if !self.is_ready() {
-            return Err(Self::not_ready());
-        }
-        let searcher = self.reader.searcher();
-        let Some(plan) = query::plan(&searcher, words, &self.fields.weighted_text()).map_err(fault)? else {
+        let texts = self.fields.weighted_text();
+        let wanted = scan::Wanted::RankingAndCounts;
+        let Some(Scanned { ids, scan, highlight }) =
+            self.scan(words, &texts, filter, offset + limit, scan::BUDGET, wanted)?
+        else {
             return Ok(Hits {
                 ids: vec![],
                 total: 0,
@@ -174,68 +178,107 @@ impl SearchIndex {
                 highlight: Highlight::default(),
             });
         };
-        let query = query::filtered(&self.fields, plan.query, filter);
-        let now = filter.now.and_utc().timestamp();
-        let scan = scan::scan(&searcher, &*query, now, offset + limit, scan::BUDGET).map_err(fault)?;
         Ok(Hits {
-            ids: self.article_ids(&searcher, scan.top.into_iter().skip(offset))?,
+            ids: ids.into_iter().skip(offset).collect(),
             total: scan.tally.total(),
             exact: scan.exact,
             facets: scan.tally.counts(),
-            highlight: Highlight(plan.highlight),
+            highlight: Highlight(highlight),
         })
+    }
+
+    /// The best `limit` matches of `words` that pass `filter`, as
+    /// [`SearchIndex::search`] ranks them, without counting them all (`q=`
+    /// on a list, which shows neither total nor facets of the search).
+    pub fn rank(&self, words: &[Word], filter: &SearchFilter, limit: usize) -> Result<Vec<i64>, AppError> {
+        let texts = self.fields.weighted_text();
+        let found = self.scan(words, &texts, filter, limit, scan::BUDGET, scan::Wanted::Ranking)?;
+        Ok(found.map(Scanned::article_ids).unwrap_or_default())
     }
 
     /// Up to `limit` public articles whose title matches `words` (the last
     /// one as a prefix), best first.
     pub fn suggest(&self, words: &[Word], filter: &SearchFilter, limit: usize) -> Result<Vec<i64>, AppError> {
+        let title = [(self.fields.title, 1.0)];
+        let found = self.scan(
+            words,
+            &title,
+            filter,
+            limit,
+            scan::SUGGEST_BUDGET,
+            scan::Wanted::Ranking,
+        )?;
+        Ok(found.map(Scanned::article_ids).unwrap_or_default())
+    }
+
+    /// The best `limit` matches of `words` in `texts` that pass `filter`,
+    /// with the scan's counts; `None` when a word matches nothing.
+    fn scan(
+        &self,
+        words: &[Word],
+        texts: &[(tantivy::schema::Field, f32)],
+        filter: &SearchFilter,
+        limit: usize,
+        budget: u64,
+        wanted: scan::Wanted,
+    ) -> Result<Option<Scanned>, AppError> {
         if !self.is_ready() {
             return Err(Self::not_ready());
         }
         let searcher = self.reader.searcher();
-        let Some(plan) = query::plan(&searcher, words, &[(self.fields.title, 1.0)]).map_err(fault)? else {
-            return Ok(vec![]);
+        let Some(plan) = query::plan(&searcher, words, texts).map_err(fault)? else {
+            return Ok(None);
         };
-        let query = query::filtered(&self.fields, plan.query, filter);
+        let (query, admit) = query::filtered(&self.fields, plan.query, filter);
         let now = filter.now.and_utc().timestamp();
-        let scan = scan::scan(&searcher, &*query, now, limit, scan::SUGGEST_BUDGET).map_err(fault)?;
-        Ok(self
-            .article_ids(&searcher, scan.top.into_iter())?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect())
-    }
-
-    fn article_ids(
-        &self,
-        searcher: &tantivy::Searcher,
-        docs: impl Iterator<Item = (Score, DocAddress)>,
-    ) -> Result<Vec<(i64, f32)>, AppError> {
-        // One column reader per segment: opening one parses its header.
-        let mut columns = std::collections::HashMap::new();
-        let mut out = Vec::new();
-        for (score, address) in docs {
-            let ids = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .u64("id")
-                        .map_err(fault)?,
-                ),
-            };
-            if let Some(id) = ids.first(address.doc_id) {
-                out.push((id as i64, score));
-            }
-        }
-        Ok(out)
+        let columns = self.columns.of(&searcher).map_err(fault)?;
+        let walk = scan::Walk {
+            admit,
+            now,
+            limit,
+            budget,
+            wanted,
+        };
+        let mut scan = scan::scan(&searcher, &columns, &*query, walk).map_err(fault)?;
+        let ids = article_ids(&columns, std::mem::take(&mut scan.top).into_iter());
+        Ok(Some(Scanned {
+            ids,
+            scan,
+            highlight: plan.highlight,
+        }))
     }
 
     /// The snippets of an answer whose search highlighted `highlight`.
     pub fn snippets(&self, highlight: &Highlight) -> Snippets {
         Snippets::new(highlight, self.fields.body)
     }
+}
+
+/// What [`SearchIndex::scan`] found.
+struct Scanned {
+    /// The best matches' article ids, best first, with their scores.
+    ids: Vec<(i64, f32)>,
+    scan: scan::Scan,
+    /// The terms to highlight, with their weights.
+    highlight: BTreeMap<String, f32>,
+}
+
+impl Scanned {
+    fn article_ids(self) -> Vec<i64> {
+        self.ids.into_iter().map(|(id, _)| id).collect()
+    }
+}
+
+/// The article ids of `docs`, with their scores.
+fn article_ids(
+    columns: &[std::sync::Arc<columns::SegmentColumns>],
+    docs: impl Iterator<Item = (Score, DocAddress)>,
+) -> Vec<(i64, f32)> {
+    docs.filter_map(|(score, address)| {
+        let id = columns[address.segment_ord as usize].id.first(address.doc_id)?;
+        Some((id as i64, score))
+    })
+    .collect()
 }
 
 fn fault(e: tantivy::TantivyError) -> AppError {

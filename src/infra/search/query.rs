@@ -13,6 +13,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, Ran
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
+use super::scan::Admit;
 use super::schema::{Fields, status_code, word_forms};
 use super::union::AnyOf;
 use crate::domain::article::ArticleStatus;
@@ -129,28 +130,37 @@ pub fn plan(
     }))
 }
 
-/// `query` narrowed by `filter`.
-pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -> Box<dyn Query> {
-    let seconds = |t: chrono::NaiveDateTime| Term::from_field_i64(fields.published, t.and_utc().timestamp());
+/// `query` narrowed by `filter`: the query's clauses, and what a match
+/// must pass besides, checked per document (see [`Admit`]). The filters
+/// nearly every document passes go to the latter (published, public by
+/// now); those that narrow (a draft or archived status, a date range,
+/// author, tags) are clauses, which skip what they leave out.
+pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -> (Box<dyn Query>, Admit) {
+    let seconds = |t: chrono::NaiveDateTime| t.and_utc().timestamp();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+    let mut admit = Admit {
+        status: None,
+        until: filter.visible_at.map(seconds),
+    };
     let status = filter
         .visible_at
         .map(|_| ArticleStatus::Published)
         .or(filter.status);
-    if let Some(status) = status {
-        clauses.push((
+    match status {
+        Some(ArticleStatus::Published) => admit.status = Some(status_code(ArticleStatus::Published)),
+        Some(status) => clauses.push((
             Occur::Must,
             constant(Term::from_field_u64(fields.status, status_code(status))),
-        ));
+        )),
+        None => {}
     }
-    let upper = match (filter.visible_at, filter.to) {
-        (Some(now), Some(to)) => Some(now.min(to)),
-        (now, to) => now.or(to),
-    };
-    if upper.is_some() || filter.from.is_some() {
-        let bound =
-            |t: Option<chrono::NaiveDateTime>| t.map_or(Bound::Unbounded, |t| Bound::Included(seconds(t)));
-        let range = RangeQuery::new(bound(filter.from), bound(upper));
+    if filter.to.is_some() || filter.from.is_some() {
+        let bound = |t: Option<chrono::NaiveDateTime>| {
+            t.map_or(Bound::Unbounded, |t| {
+                Bound::Included(Term::from_field_i64(fields.published, seconds(t)))
+            })
+        };
+        let range = RangeQuery::new(bound(filter.from), bound(filter.to));
         clauses.push((Occur::Must, Box::new(BoostQuery::new(Box::new(range), 0.0))));
     }
     if let Some(author) = filter.author_id {
@@ -167,7 +177,7 @@ pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -
             .collect();
         clauses.push((Occur::Must, Box::new(AnyOf::new(any))));
     }
-    Box::new(BooleanQuery::new(clauses))
+    (Box::new(BooleanQuery::new(clauses)), admit)
 }
 
 /// A filter clause: it must match, and adds nothing to the score.

@@ -20,14 +20,20 @@
 //!   in time order, so the newest are at the end of each segment): with
 //!   recency a factor of the score, that is where the best results of a
 //!   very broad query are.
+//!
+//! A caller that shows no counts (suggestions, `q=` on lists) runs the
+//! ranking pass alone ([`Wanted::Ranking`]): it ranks the same matches,
+//! at half the cost of a broad query. Filters nearly every document
+//! passes (published, public by now) are checked per match from the
+//! columns ([`Admit`]), not as query clauses.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use tantivy::columnar::ColumnValues;
 use tantivy::query::{EnableScoring, Query, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
+use super::columns::SegmentColumns;
 use super::facets::Tally;
 use crate::domain::search::recency_for_age;
 
@@ -47,9 +53,22 @@ pub const SLICES: u32 = 256;
 pub struct Scan {
     /// The best `limit` matches, best first.
     pub top: Vec<(Score, DocAddress)>,
+    /// Empty unless counts were wanted.
     pub tally: Tally,
     /// Every match was visited.
     pub exact: bool,
+}
+
+/// What a scan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// The best matches, and the total and facets of all (the search
+    /// page): both passes.
+    RankingAndCounts,
+    /// The best matches only (suggestions, `q=` on lists): the ranking
+    /// pass alone, which sees every match when there are fewer than its
+    /// share.
+    Ranking,
 }
 
 /// A match in the ranking heap (a min-heap on the score).
@@ -108,36 +127,89 @@ impl Top {
     }
 }
 
+/// What a match must also pass, checked on each document the query
+/// yields, from its columns. For the filters nearly every document passes
+/// (published, and by now): as query clauses they cost a seek into a
+/// posting list as long as the archive, and a range scan of a column that
+/// is opened again for every scorer, per match.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Admit {
+    /// The status's code (`schema::status_code`).
+    pub status: Option<u64>,
+    /// Published at or before (Unix seconds).
+    pub until: Option<i64>,
+}
+
 /// What a segment needs to score and count a match.
 struct Segment<'a> {
     ord: u32,
     reader: &'a SegmentReader,
-    published: std::sync::Arc<dyn ColumnValues<i64>>,
+    columns: &'a SegmentColumns,
+    admit: Admit,
     now: i64,
     /// Matches this segment may visit per pass.
     share: u64,
 }
 
 impl Segment<'_> {
-    fn alive(&self, doc: DocId) -> bool {
-        self.reader.alive_bitset().is_none_or(|alive| alive.is_alive(doc))
+    /// When a document the query yields is a match (not deleted, and
+    /// admitted), its publication time (read once: it also scores).
+    fn admitted(&self, doc: DocId) -> Option<i64> {
+        if self
+            .reader
+            .alive_bitset()
+            .is_some_and(|alive| !alive.is_alive(doc))
+        {
+            return None;
+        }
+        if let Some(status) = self.admit.status
+            && self.columns.status.first(doc) != Some(status)
+        {
+            return None;
+        }
+        // Every document has one (`schema::document`).
+        let published = self.columns.published.first(doc).unwrap_or(self.now);
+        self.admit
+            .until
+            .is_none_or(|until| published <= until)
+            .then_some(published)
     }
 
-    fn score(&self, doc: DocId, relevance: Score) -> Score {
-        relevance * recency_for_age(self.now - self.published.get_val(doc))
+    fn score(&self, published: i64, relevance: Score) -> Score {
+        relevance * recency_for_age(self.now - published)
     }
 }
 
-/// Walks `query`'s matches (see the module documentation), visiting about
-/// `budget` of them per pass; keeps the best `limit`, scored by relevance ×
-/// recency as of `now` (Unix seconds).
+/// How a scan walks: what it admits, what it keeps and how far it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Walk {
+    pub admit: Admit,
+    /// Recency is measured from here (Unix seconds).
+    pub now: i64,
+    /// The best this many are kept.
+    pub limit: usize,
+    /// Matches visited at most per pass.
+    pub budget: u64,
+    pub wanted: Wanted,
+}
+
+/// Walks the matches of `query` that `walk.admit` lets through (see the
+/// module documentation), visiting about `walk.budget` of them per pass;
+/// keeps the best `walk.limit`, scored by relevance × recency. `columns`
+/// are those of `searcher`'s segments, in its order.
 pub fn scan(
     searcher: &Searcher,
+    columns: &[std::sync::Arc<SegmentColumns>],
     query: &dyn Query,
-    now: i64,
-    limit: usize,
-    budget: u64,
+    walk: Walk,
 ) -> tantivy::Result<Scan> {
+    let Walk {
+        admit,
+        now,
+        limit,
+        budget,
+        wanted,
+    } = walk;
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let all_docs: u64 = searcher
         .segment_readers()
@@ -152,18 +224,21 @@ pub fn scan(
         let share = (budget * u64::from(reader.max_doc()) / all_docs.max(1))
             .max(u64::from(SLICES) * 16)
             .max(limit as u64);
-        let published = reader.fast_fields().i64("published")?.first_or_default_col(now);
         let segment = Segment {
             ord: ord as u32,
             reader,
-            published,
+            columns: &columns[ord],
+            admit,
             now,
             share,
         };
-        exact &= sample(&*weight, &segment, &mut top, &mut tally)?;
+        exact &= match wanted {
+            Wanted::RankingAndCounts => sample(&*weight, &segment, &mut top, &mut tally)?,
+            Wanted::Ranking => newest(&*weight, &segment, &mut top)?,
+        };
         segments.push(segment);
     }
-    if !exact {
+    if !exact && wanted == Wanted::RankingAndCounts {
         top = Top::new(limit);
         for segment in &segments {
             newest(&*weight, segment, &mut top)?;
@@ -212,7 +287,6 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
     let cap = (segment.share / u64::from(SLICES)).max(1);
     let (mut seen_docs, mut seen_matches) = (0.0f64, 0.0f64);
     let mut scorer = weight.scorer(segment.reader, 1.0)?;
-    let columns = tally.columns(segment.reader)?;
     let mut missed = false;
     // The matches kept, and for each window where its matches end in
     // `kept` and the weight they carry unless every match was seen.
@@ -244,15 +318,18 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
         let most = before as u64 + cap * 8;
         let mut covered = 0;
         for (from, until, gap_end) in pieces {
-            let reached = visit(&mut *scorer, segment, from, until, most, top, &mut kept);
+            // Once a match is missed, the ranking pass ranks: this one
+            // only counts, and need not score.
+            let ranked = if missed { None } else { Some(&mut *top) };
+            let reached = visit(&mut *scorer, segment, from, until, most, ranked, &mut kept);
             covered += reached - from;
             if reached < until {
                 missed = true;
                 break;
             }
-            // A match in the gap (deleted documents aside) was not seen.
+            // A match in the gap was not seen.
             let mut doc = scorer.doc();
-            while doc < gap_end && !segment.alive(doc) {
+            while doc < gap_end && segment.admitted(doc).is_none() {
                 doc = scorer.advance();
             }
             missed |= doc < gap_end;
@@ -264,22 +341,23 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
     let mut from = 0;
     for (until, weight_of_each) in windows {
         let weight_of_each = if missed { weight_of_each } else { 1.0 };
-        tally.add_docs(&columns, &kept[from..until], weight_of_each);
+        tally.add_docs(segment.columns, &kept[from..until], weight_of_each);
         from = until;
     }
     Ok(!missed)
 }
 
-/// Scores and keeps the matches in `from..until` until `kept` holds
-/// `most`; leaves the scorer on the first match at or after `from` that
-/// it did not keep. Returns the document the walk stopped before.
+/// Keeps the matches in `from..until` (scored into `top`, when given)
+/// until `kept` holds `most`; leaves the scorer on the first match at or
+/// after `from` that it did not keep. Returns the document the walk
+/// stopped before.
 fn visit(
     scorer: &mut dyn tantivy::query::Scorer,
     segment: &Segment,
     from: DocId,
     until: DocId,
     most: u64,
-    top: &mut Top,
+    mut top: Option<&mut Top>,
     kept: &mut Vec<DocId>,
 ) -> DocId {
     let mut doc = scorer.doc();
@@ -287,11 +365,13 @@ fn visit(
         doc = scorer.seek(from);
     }
     while doc < until {
-        if segment.alive(doc) {
-            top.push(
-                segment.score(doc, scorer.score()),
-                DocAddress::new(segment.ord, doc),
-            );
+        if let Some(published) = segment.admitted(doc) {
+            if let Some(top) = top.as_deref_mut() {
+                top.push(
+                    segment.score(published, scorer.score()),
+                    DocAddress::new(segment.ord, doc),
+                );
+            }
             kept.push(doc);
             if kept.len() as u64 >= most {
                 scorer.advance();
@@ -321,8 +401,9 @@ fn window_start(segment: u32, slice: u32, places: u32) -> u32 {
 /// windows before it plus `share` documents: the end of a segment may
 /// hold none (drafts, dated by their creation, sort after every published
 /// article; a date filter may leave out the newest), and a guess from an
-/// empty window must not be the whole segment.
-fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Result<()> {
+/// empty window must not be the whole segment. True when it walked the
+/// whole segment: every match was ranked.
+fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Result<bool> {
     let max_doc = segment.reader.max_doc();
     let mut end = max_doc;
     let (mut found, mut visited) = (0u64, 0u64);
@@ -339,12 +420,20 @@ fn newest(weight: &dyn Weight, segment: &Segment, top: &mut Top) -> tantivy::Res
         // A fresh scorer: this window is before the last one.
         let mut scorer = weight.scorer(segment.reader, 1.0)?;
         kept.clear();
-        visit(&mut *scorer, segment, start, end, u64::MAX, top, &mut kept);
+        visit(
+            &mut *scorer,
+            segment,
+            start,
+            end,
+            u64::MAX,
+            Some(&mut *top),
+            &mut kept,
+        );
         found += kept.len() as u64;
         visited += u64::from(end - start);
         end = start;
     }
-    Ok(())
+    Ok(end == 0)
 }
 
 #[cfg(test)]

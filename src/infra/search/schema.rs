@@ -13,8 +13,9 @@ use crate::domain::article::ArticleStatus;
 use crate::domain::search::SearchDocument;
 
 /// Bumped whenever the fields, the analyzer or the order a build adds
-/// documents in change (2: oldest first by date, not by id).
-pub const SCHEMA_VERSION: u32 = 2;
+/// documents in change (2: oldest first by date, not by id; 3: the
+/// status a column too).
+pub const SCHEMA_VERSION: u32 = 3;
 /// The analyzer every text field is indexed and searched with.
 pub const ANALYZER: &str = "broadsheet";
 /// The same without the stemmer: what prefixes and typos are matched
@@ -63,7 +64,7 @@ pub fn schema() -> (Schema, Fields) {
         title: builder.add_text_field("title", text.clone()),
         standfirst: builder.add_text_field("standfirst", text.clone()),
         body: builder.add_text_field("body", text),
-        status: builder.add_u64_field("status", NumericOptions::default().set_indexed()),
+        status: builder.add_u64_field("status", key.clone()),
         author: builder.add_u64_field("author", key.clone()),
         tags: builder.add_u64_field("tags", key.clone()),
         published: builder.add_i64_field("published", key),

@@ -4,6 +4,7 @@
 use super::*;
 use crate::domain::article::ArticleStatus;
 use crate::domain::search::SearchDocument;
+use crate::infra::search::columns::ColumnCache;
 use crate::infra::search::schema;
 use chrono::{Duration, NaiveDate};
 use tantivy::query::TermQuery;
@@ -72,6 +73,23 @@ fn index_where(n: i64, tram: fn(i64) -> bool, tag: fn(i64) -> i64, sizes: &[i64]
     (index, fields)
 }
 
+/// The best 5, counting every match, as a search does.
+fn walk(admit: Admit, now: i64) -> Walk {
+    Walk {
+        admit,
+        now,
+        limit: 5,
+        budget: BUDGET,
+        wanted: Wanted::RankingAndCounts,
+    }
+}
+
+/// Every match of `query` counted, none left out by [`Admit`]; the best 5.
+fn scan_all(searcher: &Searcher, query: &dyn Query, now: i64) -> tantivy::Result<Scan> {
+    let columns = ColumnCache::default().of(searcher)?;
+    scan(searcher, &columns, query, walk(Admit::default(), now))
+}
+
 fn tram(fields: &schema::Fields) -> TermQuery {
     TermQuery::new(
         Term::from_field_text(fields.body, "tram"),
@@ -84,7 +102,7 @@ fn a_narrow_query_is_counted_exactly() {
     let (index, fields) = index(3_000);
     let searcher = index.reader().unwrap().searcher();
     let now = 4_000_000_000;
-    let scan = scan(&searcher, &tram(&fields), now, 5, BUDGET).unwrap();
+    let scan = scan_all(&searcher, &tram(&fields), now).unwrap();
     let want = (0..3_000).filter(|i| says_tram(*i)).count() as u64;
     assert!(scan.exact);
     assert_eq!(scan.tally.total(), want);
@@ -103,7 +121,7 @@ fn a_broad_query_is_estimated_from_an_even_sample_and_ranks_the_newest() {
         .unwrap()
         + Duration::days(120_001);
     let now = now.and_utc().timestamp();
-    let scan = scan(&searcher, &tram(&fields), now, 5, BUDGET).unwrap();
+    let scan = scan_all(&searcher, &tram(&fields), now).unwrap();
     let want = (0..120_000).filter(|i| says_tram(*i)).count() as f64;
     assert!(!scan.exact, "some 40,000 matches are more than the budget");
     let total = scan.tally.total() as f64;
@@ -166,7 +184,7 @@ fn a_word_that_clusters_within_slices_is_estimated_without_bias() {
     let searcher = index.reader().unwrap().searcher();
     assert_eq!(searcher.segment_readers().len(), 4);
     let now = 4_000_000_000;
-    let scan = scan(&searcher, &tram(&fields), now, 5, BUDGET).unwrap();
+    let scan = scan_all(&searcher, &tram(&fields), now).unwrap();
     let want = (0..120_000).filter(|i| ever_more_through_each_slice(*i)).count() as f64;
     assert!(!scan.exact, "some 60,000 matches are more than the budget");
     let total = scan.tally.total() as f64;
@@ -198,7 +216,7 @@ fn a_slice_whose_few_matches_lie_outside_its_window_still_counts() {
     };
     let (index, fields) = index_where(120_000, alternating, tag, &SIZES);
     let searcher = index.reader().unwrap().searcher();
-    let scan = scan(&searcher, &tram(&fields), 4_000_000_000, 5, BUDGET).unwrap();
+    let scan = scan_all(&searcher, &tram(&fields), 4_000_000_000).unwrap();
     let want = (0..120_000).filter(|i| alternating(*i) && tag(*i) == 9).count() as f64;
     assert!(!scan.exact);
     let counts = scan.tally.counts();
@@ -229,9 +247,112 @@ fn a_word_common_only_in_the_second_half_is_estimated_closely() {
     }
     let (index, fields) = index_where(120_000, late, |i| i % 4, &[120_000]);
     let searcher = index.reader().unwrap().searcher();
-    let scan = scan(&searcher, &tram(&fields), 4_000_000_000, 5, BUDGET).unwrap();
+    let scan = scan_all(&searcher, &tram(&fields), 4_000_000_000).unwrap();
     let want = (0..120_000).filter(|i| late(*i)).count() as f64;
     assert!(!scan.exact);
     let total = scan.tally.total() as f64;
     assert!((total - want).abs() / want < 0.05, "estimate {total} of {want}");
+}
+
+/// Whether article `i` of [`mixed_statuses`] is public at day `now_day`:
+/// every fifth a draft, every seventh archived, those after `now_day`
+/// scheduled.
+fn public(i: i64, now_day: i64) -> bool {
+    i % 5 != 0 && i % 7 != 0 && i <= now_day
+}
+
+/// `n` articles, one a day, about one in three saying "tram", of the
+/// statuses [`public`] describes.
+fn mixed_statuses(n: i64) -> (Index, schema::Fields) {
+    let (schema_def, fields) = schema::schema();
+    let index = Index::create_in_ram(schema_def);
+    schema::register(&index);
+    let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 50_000_000).unwrap();
+    for i in 0..n {
+        let status = if i % 5 == 0 {
+            ArticleStatus::Draft
+        } else if i % 7 == 0 {
+            ArticleStatus::Archived
+        } else {
+            ArticleStatus::Published
+        };
+        let doc = SearchDocument {
+            id: i,
+            title: format!("Article {i}"),
+            standfirst: String::new(),
+            body: if says_tram(i) {
+                "a tram passes".into()
+            } else {
+                "a bus passes".into()
+            },
+            status,
+            author_id: 1,
+            tag_ids: vec![i % 4],
+            dated: chrono::DateTime::from_timestamp(i * 86_400, 0)
+                .unwrap()
+                .naive_utc(),
+        };
+        writer.add_document(schema::document(&fields, &doc)).unwrap();
+    }
+    writer.commit().unwrap();
+    (index, fields)
+}
+
+#[test]
+fn only_admitted_matches_are_counted_and_ranked() {
+    // Small: every match visited, the count exact; large: sampled, and
+    // the ranking pass walks back past the scheduled articles at the end.
+    for n in [3_000, 120_000] {
+        let (index, fields) = mixed_statuses(n);
+        let searcher = index.reader().unwrap().searcher();
+        let now_day = n - 100;
+        let now = now_day * 86_400;
+        let admit = Admit {
+            status: Some(schema::status_code(ArticleStatus::Published)),
+            until: Some(now),
+        };
+        let columns = ColumnCache::default().of(&searcher).unwrap();
+        let scan = scan(&searcher, &columns, &tram(&fields), walk(admit, now)).unwrap();
+        let want = (0..n).filter(|i| says_tram(*i) && public(*i, now_day)).count() as f64;
+        let total = scan.tally.total() as f64;
+        assert_eq!(scan.exact, n == 3_000);
+        assert!(
+            (total - want).abs() / want < 0.03,
+            "{n}: estimate {total} of {want}"
+        );
+        // The best five are the newest public tram articles.
+        let ids: Vec<i64> = scan
+            .top
+            .iter()
+            .map(|(_, a)| columns[a.segment_ord as usize].id.first(a.doc_id).unwrap() as i64)
+            .collect();
+        let newest: Vec<i64> = (0..n)
+            .rev()
+            .filter(|i| says_tram(*i) && public(*i, now_day))
+            .take(5)
+            .collect();
+        assert_eq!(ids, newest, "{n}");
+    }
+}
+
+#[test]
+fn ranking_alone_ranks_as_a_counted_search_does() {
+    // Narrow (every match seen either way) and broad (the newest ranked).
+    for n in [3_000, 120_000] {
+        let (index, fields) = index(n);
+        let searcher = index.reader().unwrap().searcher();
+        let now = (n + 1) * 86_400 + 946_684_800;
+        let columns = ColumnCache::default().of(&searcher).unwrap();
+        let counted = scan(&searcher, &columns, &tram(&fields), walk(Admit::default(), now)).unwrap();
+        let ranked_only = Walk {
+            wanted: Wanted::Ranking,
+            ..walk(Admit::default(), now)
+        };
+        let ranked = scan(&searcher, &columns, &tram(&fields), ranked_only).unwrap();
+        assert_eq!(ranked.top.len(), 5);
+        assert_eq!(ranked.top, counted.top, "{n}");
+        assert_eq!(ranked.exact, n == 3_000);
+        assert_eq!(counted.exact, n == 3_000);
+        assert_eq!(ranked.tally.total(), 0, "nothing counted");
+    }
 }
