@@ -350,8 +350,10 @@ async fn scheduled_articles_are_found_only_when_public(app: TestApp) {
 }
 
 /// Drafts, archived and scheduled articles are neither found nor counted
-/// by the public's searches (results, total, facets, suggestions, `q=` on
-/// lists); editors find each by its status.
+/// by the public's searches; editors find each by its status. The total,
+/// the facets and the editors' lists come from the index alone; results,
+/// suggestions and `q=` lists are also checked by the database when
+/// served, so those assertions hold the whole answer, not the index.
 async fn what_the_public_may_not_see_is_neither_found_nor_counted(app: TestApp) {
     let token = app.token_for("ed@example.com", "editor").await;
     let later =

@@ -39,31 +39,66 @@ impl SegmentColumns {
 /// stay valid for as long as it is searched.
 #[derive(Default)]
 pub struct ColumnCache {
-    segments: Mutex<Vec<(SegmentId, Arc<SegmentColumns>)>>,
+    cached: Mutex<Cached>,
+}
+
+#[derive(Default)]
+struct Cached {
+    segments: Vec<(SegmentId, Arc<SegmentColumns>)>,
+    /// The newest searcher generation seen: only its segments are kept.
+    newest: u64,
 }
 
 impl ColumnCache {
-    /// The columns of each of `searcher`'s segments, in its order.
+    /// The columns of each of `searcher`'s segments, in its order. Those
+    /// not cached are opened outside the lock: a search never waits for
+    /// another's opening.
     pub fn of(&self, searcher: &Searcher) -> tantivy::Result<Vec<Arc<SegmentColumns>>> {
         let readers = searcher.segment_readers();
-        let mut cached = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let found: Vec<Option<Arc<SegmentColumns>>> = {
+            let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            readers
+                .iter()
+                .map(|reader| {
+                    let id = reader.segment_id();
+                    cached
+                        .segments
+                        .iter()
+                        .find(|(s, _)| *s == id)
+                        .map(|(_, c)| c.clone())
+                })
+                .collect()
+        };
         let mut out = Vec::with_capacity(readers.len());
-        for reader in readers {
-            let id = reader.segment_id();
-            let columns = match cached.iter().find(|(s, _)| *s == id) {
-                Some((_, columns)) => columns.clone(),
+        let mut opened = Vec::new();
+        for (reader, found) in readers.iter().zip(found) {
+            let columns = match found {
+                Some(columns) => columns,
                 None => {
                     let columns = Arc::new(SegmentColumns::open(reader)?);
-                    cached.push((id, columns.clone()));
+                    opened.push((reader.segment_id(), columns.clone()));
                     columns
                 }
             };
             out.push(columns);
         }
-        // Segments merged away since: forgotten. A search still on an
-        // older searcher opens them again, once.
-        if cached.len() > out.len() {
-            cached.retain(|(id, _)| readers.iter().any(|r| r.segment_id() == *id));
+        if !opened.is_empty() {
+            let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, columns) in opened {
+                if !cached.segments.iter().any(|(s, _)| *s == id) {
+                    cached.segments.push((id, columns));
+                }
+            }
+            // Segments merged away are forgotten, by the newest searcher
+            // only: a search still on an older one (during a reload)
+            // must not drop the current segments' columns.
+            let generation = searcher.generation().generation_id();
+            if generation >= cached.newest {
+                cached.newest = generation;
+                cached
+                    .segments
+                    .retain(|(id, _)| readers.iter().any(|r| r.segment_id() == *id));
+            }
         }
         Ok(out)
     }
@@ -126,13 +161,23 @@ mod tests {
         assert!(two.iter().any(|c| Arc::ptr_eq(c, &first[0])));
 
         // Merged into one: the old segments are forgotten.
+        let before_merge = reader.searcher();
         let ids = index.searchable_segment_ids().unwrap();
         writer.merge(&ids).wait().unwrap();
         writer.commit().unwrap();
         reader.reload().unwrap();
         let merged = cache.of(&reader.searcher()).unwrap();
         assert_eq!(merged.len(), 1);
-        assert_eq!(cache.segments.lock().unwrap().len(), 1);
+        assert_eq!(cache.cached.lock().unwrap().segments.len(), 1);
         assert!(!Arc::ptr_eq(&merged[0], &first[0]));
+
+        // A search still on the searcher from before the merge opens its
+        // segments again, and does not evict the merged one's columns.
+        assert_eq!(cache.of(&before_merge).unwrap().len(), 2);
+        let current = cache.of(&reader.searcher()).unwrap();
+        assert!(
+            Arc::ptr_eq(&current[0], &merged[0]),
+            "evicted by an older searcher"
+        );
     }
 }

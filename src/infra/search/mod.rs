@@ -229,7 +229,7 @@ impl SearchIndex {
         let Some(plan) = query::plan(&searcher, words, texts).map_err(fault)? else {
             return Ok(None);
         };
-        let (query, admit) = query::filtered(&self.fields, plan.query, filter);
+        let (query, admit) = query::filtered(&searcher, &self.fields, plan.query, filter).map_err(fault)?;
         let now = filter.now.and_utc().timestamp();
         let columns = self.columns.of(&searcher).map_err(fault)?;
         let walk = scan::Walk {

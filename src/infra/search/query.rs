@@ -27,6 +27,9 @@ const TYPO: f32 = 0.4;
 /// Terms a typo or a prefix expands to, per word and field: the most
 /// frequent ones. `ab` as a prefix may stand for thousands of words.
 const MAX_EXPANSIONS: usize = 24;
+/// The share of the index a status must hold to be checked on each match
+/// rather than as a query clause (see [`filtered`]).
+const PER_MATCH_SHARE: f64 = 0.5;
 
 /// A planned search: the query, and the terms to highlight with their
 /// weight (the snippet generator's input).
@@ -131,11 +134,21 @@ pub fn plan(
 }
 
 /// `query` narrowed by `filter`: the query's clauses, and what a match
-/// must pass besides, checked per document (see [`Admit`]). The filters
-/// nearly every document passes go to the latter (published, public by
-/// now); those that narrow (a draft or archived status, a date range,
-/// author, tags) are clauses, which skip what they leave out.
-pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -> (Box<dyn Query>, Admit) {
+/// must pass besides, checked per document (see [`Admit`]).
+///
+/// - Checked per document: the filters nearly every document passes. The
+///   published status, when at least [`PER_MATCH_SHARE`] of the index is
+///   published (so a walk visits at most about twice the matches it
+///   counts), and public by now (scheduled articles are few).
+/// - Clauses, which skip what they leave out: those that narrow (another
+///   status, a date range, author, tags), and the published status of an
+///   index that is mostly drafts or archive.
+pub fn filtered(
+    searcher: &Searcher,
+    fields: &Fields,
+    query: Box<dyn Query>,
+    filter: &SearchFilter,
+) -> tantivy::Result<(Box<dyn Query>, Admit)> {
     let seconds = |t: chrono::NaiveDateTime| t.and_utc().timestamp();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
     let mut admit = Admit {
@@ -146,13 +159,14 @@ pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -
         .visible_at
         .map(|_| ArticleStatus::Published)
         .or(filter.status);
-    match status {
-        Some(ArticleStatus::Published) => admit.status = Some(status_code(ArticleStatus::Published)),
-        Some(status) => clauses.push((
-            Occur::Must,
-            constant(Term::from_field_u64(fields.status, status_code(status))),
-        )),
-        None => {}
+    if let Some(status) = status {
+        let term = Term::from_field_u64(fields.status, status_code(status));
+        let share = searcher.doc_freq(&term)? as f64 / searcher.num_docs().max(1) as f64;
+        if status == ArticleStatus::Published && share >= PER_MATCH_SHARE {
+            admit.status = Some(status_code(status));
+        } else {
+            clauses.push((Occur::Must, constant(term)));
+        }
     }
     if filter.to.is_some() || filter.from.is_some() {
         let bound = |t: Option<chrono::NaiveDateTime>| {
@@ -177,7 +191,7 @@ pub fn filtered(fields: &Fields, query: Box<dyn Query>, filter: &SearchFilter) -
             .collect();
         clauses.push((Occur::Must, Box::new(AnyOf::new(any))));
     }
-    (Box::new(BooleanQuery::new(clauses)), admit)
+    Ok((Box::new(BooleanQuery::new(clauses)), admit))
 }
 
 /// A filter clause: it must match, and adds nothing to the score.
@@ -186,4 +200,82 @@ fn constant(term: Term) -> Box<dyn Query> {
         Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
         0.0,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::search::SearchDocument;
+    use tantivy::query::AllQuery;
+    use tantivy::{Index, IndexWriter, TantivyDocument};
+
+    /// An index of articles of these statuses.
+    fn index_of(statuses: &[ArticleStatus]) -> (Index, Fields) {
+        let (schema_def, fields) = super::super::schema::schema();
+        let index = Index::create_in_ram(schema_def);
+        super::super::schema::register(&index);
+        let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for (i, status) in statuses.iter().enumerate() {
+            let doc = SearchDocument {
+                id: i as i64,
+                title: "A tram".into(),
+                standfirst: String::new(),
+                body: String::new(),
+                status: *status,
+                author_id: 1,
+                tag_ids: vec![],
+                dated: chrono::DateTime::from_timestamp(1_000, 0).unwrap().naive_utc(),
+            };
+            writer
+                .add_document(super::super::schema::document(&fields, &doc))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        (index, fields)
+    }
+
+    #[test]
+    fn the_published_status_is_checked_per_match_only_where_most_are_published() {
+        use ArticleStatus::{Archived, Draft, Published};
+        let now = chrono::DateTime::from_timestamp(2_000, 0).unwrap().naive_utc();
+        for (statuses, per_match) in [
+            (&[Published, Published, Published, Draft][..], true),
+            (&[Published, Draft, Archived, Draft][..], false),
+        ] {
+            let (index, fields) = index_of(statuses);
+            let searcher = index.reader().unwrap().searcher();
+            let (_, admit) =
+                filtered(&searcher, &fields, Box::new(AllQuery), &SearchFilter::public(now)).unwrap();
+            let published = status_code(Published);
+            assert_eq!(admit.status, per_match.then_some(published), "{statuses:?}");
+            assert_eq!(admit.until, Some(2_000));
+            // Either way, a public search finds only the published.
+            let (query, admit) =
+                filtered(&searcher, &fields, Box::new(AllQuery), &SearchFilter::public(now)).unwrap();
+            let columns = super::super::columns::ColumnCache::default()
+                .of(&searcher)
+                .unwrap();
+            let walk = super::super::scan::Walk {
+                admit,
+                now: 2_000,
+                limit: 10,
+                budget: super::super::scan::BUDGET,
+                wanted: super::super::scan::Wanted::RankingAndCounts,
+            };
+            let scan = super::super::scan::scan(&searcher, &columns, &*query, walk).unwrap();
+            let want = statuses.iter().filter(|s| **s == Published).count();
+            assert_eq!(scan.top.len(), want, "{statuses:?}");
+            assert_eq!(scan.tally.total(), want as u64);
+        }
+        // Another status is always a clause.
+        let (index, fields) = index_of(&[Published, Published, Published, Draft]);
+        let searcher = index.reader().unwrap().searcher();
+        let drafts = SearchFilter {
+            visible_at: None,
+            status: Some(Draft),
+            ..SearchFilter::public(now)
+        };
+        let (_, admit) = filtered(&searcher, &fields, Box::new(AllQuery), &drafts).unwrap();
+        assert_eq!(admit, Admit::default());
+    }
 }

@@ -233,7 +233,12 @@ pub fn scan(
             share,
         };
         exact &= match wanted {
-            Wanted::RankingAndCounts => sample(&*weight, &segment, &mut top, &mut tally)?,
+            // Once a segment missed a match, the ranking pass ranks: the
+            // next ones' samples need not score.
+            Wanted::RankingAndCounts => {
+                let ranked = if exact { Some(&mut top) } else { None };
+                sample(&*weight, &segment, ranked, &mut tally)?
+            }
             Wanted::Ranking => newest(&*weight, &segment, &mut top)?,
         };
         segments.push(segment);
@@ -278,7 +283,14 @@ pub fn scan(
 ///   one slice to the next).
 ///
 /// True when every match was seen.
-fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tally) -> tantivy::Result<bool> {
+///
+/// Its matches are scored into `top` when given, until one is missed.
+fn sample(
+    weight: &dyn Weight,
+    segment: &Segment,
+    mut top: Option<&mut Top>,
+    tally: &mut Tally,
+) -> tantivy::Result<bool> {
     let max_doc = segment.reader.max_doc();
     if max_doc == 0 {
         return Ok(true);
@@ -320,7 +332,7 @@ fn sample(weight: &dyn Weight, segment: &Segment, top: &mut Top, tally: &mut Tal
         for (from, until, gap_end) in pieces {
             // Once a match is missed, the ranking pass ranks: this one
             // only counts, and need not score.
-            let ranked = if missed { None } else { Some(&mut *top) };
+            let ranked = if missed { None } else { top.as_deref_mut() };
             let reached = visit(&mut *scorer, segment, from, until, most, ranked, &mut kept);
             covered += reached - from;
             if reached < until {
