@@ -206,14 +206,16 @@ fn constant(term: Term) -> Box<dyn Query> {
 mod tests {
     use super::*;
     use crate::domain::search::SearchDocument;
+    use crate::infra::search::columns::ColumnCache;
+    use crate::infra::search::scan::{BUDGET, Walk, Wanted, scan};
     use tantivy::query::AllQuery;
     use tantivy::{Index, IndexWriter, TantivyDocument};
 
     /// An index of articles of these statuses.
     fn index_of(statuses: &[ArticleStatus]) -> (Index, Fields) {
-        let (schema_def, fields) = super::super::schema::schema();
+        let (schema_def, fields) = crate::infra::search::schema::schema();
         let index = Index::create_in_ram(schema_def);
-        super::super::schema::register(&index);
+        crate::infra::search::schema::register(&index);
         let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for (i, status) in statuses.iter().enumerate() {
             let doc = SearchDocument {
@@ -227,7 +229,7 @@ mod tests {
                 dated: chrono::DateTime::from_timestamp(1_000, 0).unwrap().naive_utc(),
             };
             writer
-                .add_document(super::super::schema::document(&fields, &doc))
+                .add_document(crate::infra::search::schema::document(&fields, &doc))
                 .unwrap();
         }
         writer.commit().unwrap();
@@ -244,25 +246,21 @@ mod tests {
         ] {
             let (index, fields) = index_of(statuses);
             let searcher = index.reader().unwrap().searcher();
-            let (_, admit) =
+            let (query, admit) =
                 filtered(&searcher, &fields, Box::new(AllQuery), &SearchFilter::public(now)).unwrap();
             let published = status_code(Published);
             assert_eq!(admit.status, per_match.then_some(published), "{statuses:?}");
             assert_eq!(admit.until, Some(2_000));
             // Either way, a public search finds only the published.
-            let (query, admit) =
-                filtered(&searcher, &fields, Box::new(AllQuery), &SearchFilter::public(now)).unwrap();
-            let columns = super::super::columns::ColumnCache::default()
-                .of(&searcher)
-                .unwrap();
-            let walk = super::super::scan::Walk {
+            let columns = ColumnCache::default().of(&searcher).unwrap();
+            let walk = Walk {
                 admit,
                 now: 2_000,
                 limit: 10,
-                budget: super::super::scan::BUDGET,
-                wanted: super::super::scan::Wanted::RankingAndCounts,
+                budget: BUDGET,
+                wanted: Wanted::RankingAndCounts,
             };
-            let scan = super::super::scan::scan(&searcher, &columns, &*query, walk).unwrap();
+            let scan = scan(&searcher, &columns, &*query, walk).unwrap();
             let want = statuses.iter().filter(|s| **s == Published).count();
             assert_eq!(scan.top.len(), want, "{statuses:?}");
             assert_eq!(scan.tally.total(), want as u64);

@@ -22,8 +22,9 @@
 //!   very broad query are.
 //!
 //! A caller that shows no counts (suggestions, `q=` on lists) runs the
-//! ranking pass alone ([`Wanted::Ranking`]): it ranks the same matches,
-//! at half the cost of a broad query. Filters nearly every document
+//! ranking pass alone ([`Wanted::Ranking`]): every match of a segment
+//! whose matches fit its share, else its newest share, as a counted
+//! search's ranking pass does; half the cost of a broad query. Filters nearly every document
 //! passes (published, public by now) are checked per match from the
 //! columns ([`Admit`]), not as query clauses.
 
