@@ -31,6 +31,17 @@ fn index(n: i64) -> (Index, schema::Fields) {
 /// order, as the index is built: one indexing thread). Sizes that differ
 /// keep the segments' numbering, and so the sample, the same every run.
 fn index_where(n: i64, tram: fn(i64) -> bool, tag: fn(i64) -> i64, sizes: &[i64]) -> (Index, schema::Fields) {
+    build(n, tram, tag, |_| ArticleStatus::Published, sizes)
+}
+
+/// Articles as in [`index_where`], article `i` of status `status(i)`.
+fn build(
+    n: i64,
+    tram: fn(i64) -> bool,
+    tag: fn(i64) -> i64,
+    status: fn(i64) -> ArticleStatus,
+    sizes: &[i64],
+) -> (Index, schema::Fields) {
     assert_eq!(sizes.iter().sum::<i64>(), n);
     let mut commits: Vec<i64> = sizes
         .iter()
@@ -58,7 +69,7 @@ fn index_where(n: i64, tram: fn(i64) -> bool, tag: fn(i64) -> i64, sizes: &[i64]
             } else {
                 "a bus passes".into()
             },
-            status: ArticleStatus::Published,
+            status: status(i),
             author_id: 1,
             tag_ids: vec![tag(i)],
             dated: start + Duration::days(i),
@@ -254,48 +265,23 @@ fn a_word_common_only_in_the_second_half_is_estimated_closely() {
     assert!((total - want).abs() / want < 0.05, "estimate {total} of {want}");
 }
 
-/// Whether article `i` of [`mixed_statuses`] is public at day `now_day`:
+/// Whether article `i` of [`mixed_status`] is public at day `now_day`:
 /// every fifth a draft, every seventh archived, those after `now_day`
 /// scheduled.
 fn public(i: i64, now_day: i64) -> bool {
     i % 5 != 0 && i % 7 != 0 && i <= now_day
 }
 
-/// `n` articles, one a day, about one in three saying "tram", of the
-/// statuses [`public`] describes.
-fn mixed_statuses(n: i64) -> (Index, schema::Fields) {
-    let (schema_def, fields) = schema::schema();
-    let index = Index::create_in_ram(schema_def);
-    schema::register(&index);
-    let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 50_000_000).unwrap();
-    for i in 0..n {
-        let status = if i % 5 == 0 {
-            ArticleStatus::Draft
-        } else if i % 7 == 0 {
-            ArticleStatus::Archived
-        } else {
-            ArticleStatus::Published
-        };
-        let doc = SearchDocument {
-            id: i,
-            title: format!("Article {i}"),
-            standfirst: String::new(),
-            body: if says_tram(i) {
-                "a tram passes".into()
-            } else {
-                "a bus passes".into()
-            },
-            status,
-            author_id: 1,
-            tag_ids: vec![i % 4],
-            dated: chrono::DateTime::from_timestamp(i * 86_400, 0)
-                .unwrap()
-                .naive_utc(),
-        };
-        writer.add_document(schema::document(&fields, &doc)).unwrap();
+/// The status of article `i` as [`public`] describes it (scheduled
+/// articles are published, dated after now).
+fn mixed_status(i: i64) -> ArticleStatus {
+    if i % 5 == 0 {
+        ArticleStatus::Draft
+    } else if i % 7 == 0 {
+        ArticleStatus::Archived
+    } else {
+        ArticleStatus::Published
     }
-    writer.commit().unwrap();
-    (index, fields)
 }
 
 #[test]
@@ -303,7 +289,7 @@ fn only_admitted_matches_are_counted_and_ranked() {
     // Small: every match visited, the count exact; large: sampled, and
     // the ranking pass walks back past the scheduled articles at the end.
     for n in [3_000, 120_000] {
-        let (index, fields) = mixed_statuses(n);
+        let (index, fields) = build(n, says_tram, |i| i % 4, mixed_status, &[n]);
         let searcher = index.reader().unwrap().searcher();
         // The newest public tram article is published at `now` itself:
         // it is public, and comes first.
@@ -311,7 +297,14 @@ fn only_admitted_matches_are_counted_and_ranked() {
             .rev()
             .find(|i| says_tram(*i) && public(*i, *i))
             .unwrap();
-        let now = now_day * 86_400;
+        // Article `i` is dated `i` days after the first (`build`).
+        let now = (NaiveDate::from_ymd_opt(2000, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            + Duration::days(now_day))
+        .and_utc()
+        .timestamp();
         let admit = Admit {
             status: Some(schema::status_code(ArticleStatus::Published)),
             until: Some(now),
@@ -329,11 +322,12 @@ fn only_admitted_matches_are_counted_and_ranked() {
                 "{n}: estimate {total} of {want}"
             );
         }
-        // The best five are the newest public tram articles.
+        // The best five are the newest public tram articles (article `i`
+        // has id `i + 1`).
         let ids: Vec<i64> = scan
             .top
             .iter()
-            .map(|(_, a)| columns[a.segment_ord as usize].id.first(a.doc_id).unwrap() as i64)
+            .map(|(_, a)| columns[a.segment_ord as usize].id.first(a.doc_id).unwrap() as i64 - 1)
             .collect();
         let newest: Vec<i64> = (0..n)
             .rev()
