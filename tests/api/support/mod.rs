@@ -163,6 +163,38 @@ impl TestApp {
         })
     }
 
+    /// Runs `attempt` until one run saw the response cache in step with the
+    /// change log from its start to its end, and returns what that run
+    /// observed (tests of what the cache keeps count hits).
+    ///
+    /// When the follower's poll is held past `SYNC_BOUND` (a loaded CI box
+    /// running hundreds of tests on two cores), the cache is bypassed and
+    /// may be emptied: the designed fault behaviour, tested in
+    /// `freshness`, and not what a hit-counting test studies; such a run
+    /// is discarded. Panics when five runs in a row were disturbed.
+    pub async fn with_cache_in_sync<T, F, Fut>(&self, mut attempt: F) -> T
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        use broadsheet::infra::response_cache::Cause;
+        let stats = self.parts.state.cache.stats();
+        let disturbed = || stats.bypassed() + stats.evictions(Cause::Unsynced);
+        for n in 0..5 {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !stats.in_sync() && std::time::Instant::now() < deadline {
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let before = disturbed();
+            let seen = attempt(n).await;
+            if disturbed() == before {
+                return seen;
+            }
+            eprintln!("run {n} saw the response cache out of step with the change log; again");
+        }
+        panic!("the response cache fell out of step with the change log in five runs in a row");
+    }
+
     pub fn request(&self, method: Method, path: &str) -> Req<'_> {
         Req {
             app: self,
