@@ -367,3 +367,36 @@ fn ranking_alone_ranks_as_a_counted_search_does() {
         assert_eq!(ranked.tally.total(), 0, "nothing counted");
     }
 }
+
+#[test]
+fn a_ranking_walk_visits_no_more_than_its_budget() {
+    // About 2,000 matches: more than a suggestion's budget, fewer than a
+    // search's.
+    let n = 6_000;
+    let (index, fields) = index(n);
+    let searcher = index.reader().unwrap().searcher();
+    let now = (n + 1) * 86_400 + 946_684_800;
+    let columns = ColumnCache::default().of(&searcher).unwrap();
+    let ranking = |budget| Walk {
+        budget,
+        wanted: Wanted::Ranking,
+        ..walk(Admit::default(), now)
+    };
+    let search = scan(&searcher, &columns, &tram(&fields), ranking(BUDGET)).unwrap();
+    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(SUGGEST_BUDGET)).unwrap();
+    assert!(search.exact, "every match fits a search's budget");
+    assert!(
+        !suggest.exact,
+        "a suggestion walks its own budget, not a search's"
+    );
+    // Equal text scores: the newest matches are the best, and both find them.
+    let newest: Vec<DocId> = (0..n)
+        .rev()
+        .filter(|i| says_tram(*i))
+        .take(5)
+        .map(|i| i as DocId)
+        .collect();
+    let docs = |scan: &Scan| scan.top.iter().map(|(_, a)| a.doc_id).collect::<Vec<_>>();
+    assert_eq!(docs(&search), newest);
+    assert_eq!(docs(&suggest), newest);
+}
