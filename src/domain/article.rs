@@ -180,7 +180,8 @@ impl ListFilter {
     }
 
     /// The tags of a plain page of any of several tags (nothing else but a
-    /// time window filters it): what its count reads from the tag index.
+    /// time window filters it): its count, and its pages in time order,
+    /// read each tag's entries of the tag index.
     pub fn any_of_tags(&self) -> Option<&[String]> {
         (self.only_tags_and_time() && self.tags_all.is_empty() && self.tags_any.len() > 1)
             .then_some(self.tags_any.as_slice())

@@ -298,7 +298,8 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
 /// Several tags at once are read along the first tag's index entries
 /// (`ListFilter::tag_index`): every listed article carries every tag,
 /// whichever is named first, in date order, counted, paged by cursor, with
-/// a time window, and without drafts or articles scheduled for later.
+/// a time window, and without drafts or articles scheduled for later. Any
+/// of several tags merges each tag's entries (`ListFilter::any_of_tags`).
 async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: TestApp) {
     let token = app.admin_token().await;
     let now = chrono::Utc::now();
@@ -375,6 +376,44 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
         assert!(seen.len() <= 3, "cursor pages did not end: {seen:?}");
     }
     assert_eq!(seen, both);
+
+    // Any of several tags (`ListFilter::any_of_tags`): each tag's entries
+    // merged in date order, an article with both once, by page, by cursor,
+    // oldest first, and in a time window.
+    let any = [
+        "two-new",
+        "transport-only",
+        "economy-and-cities",
+        "two-mid",
+        "all-three-old",
+    ];
+    let second = list("tag=transport,economy&per_page=2&page=2".into()).await;
+    assert_eq!(slugs(&second), any[2..4]);
+    assert_eq!(second["meta"]["total"], 5);
+    let oldest = list("tag=economy,transport&sort=published_at".into()).await;
+    let mut reversed = any.to_vec();
+    reversed.reverse();
+    assert_eq!(slugs(&oldest), reversed);
+    let windowed = list(format!("tag=transport,economy&from={}", urlencoding(&at(3)))).await;
+    assert_eq!(slugs(&windowed), ["two-new", "transport-only"]);
+    for sort in ["", "&sort=published_at"] {
+        let mut seen = Vec::new();
+        let mut next = Some(format!(
+            "/api/v1/articles?tag=economy,transport&per_page=2{sort}&cursor="
+        ));
+        while let Some(path) = next.take() {
+            let page = public(&app, &path).await;
+            seen.extend(slugs(&page));
+            next = page["links"]["next"].as_str().map(str::to_string);
+            assert!(seen.len() <= 5, "cursor pages did not end: {seen:?}");
+        }
+        let want = if sort.is_empty() {
+            any.to_vec()
+        } else {
+            reversed.clone()
+        };
+        assert_eq!(seen, want, "{sort}");
+    }
 }
 
 fn urlencoding(s: &str) -> String {
