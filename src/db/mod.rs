@@ -31,8 +31,6 @@ mod id_list;
 pub mod idempotency;
 pub use errors::{carried_in_io, is_unique_violation};
 pub mod migrate;
-mod page;
-pub(crate) use page::Page;
 pub mod password_resets;
 pub mod previews;
 mod replicas;

@@ -80,89 +80,6 @@ async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
     assert_eq!(statements(&app, "/api/v1/articles/tram-story-1/shares").await, 2);
 }
 
-/// A list reads its page with the limit written into the statement on
-/// PostgreSQL, rounded up to a power of two (`db::page`): pages of sizes
-/// on either side of a rounding are whole, in order, and end where the
-/// list ends, on both backends; and on PostgreSQL, once a statement has
-/// run a few times on a connection, it runs on one generic plan instead of
-/// being planned at every run (what the limit in the text is for).
-async fn pages_of_every_size_are_whole_and_planned_once(app: TestApp) {
-    let token = app.token_for("ed@example.com", "editor").await;
-    for i in 0..12 {
-        publish(&app, &token, &format!("Ferry story {i}"), 12 - i, &["harbour"]).await;
-    }
-    let newest_first: Vec<String> = (0..12).rev().map(|i| format!("ferry-story-{i}")).collect();
-    for list in ["/api/v1/articles", "/api/v1/articles?tag=harbour"] {
-        let join = if list.contains('?') { '&' } else { '?' };
-        for per_page in [1, 3, 7, 8, 15, 16, 20] {
-            let mut seen = Vec::new();
-            let mut next = Some(format!("{list}{join}per_page={per_page}&cursor="));
-            while let Some(path) = next.take() {
-                let page = app.get(&path).send().await.json();
-                let items = page["data"].as_array().unwrap();
-                seen.extend(items.iter().map(|a| a["slug"].as_str().unwrap().to_string()));
-                next = page["links"]["next"].as_str().map(str::to_string);
-                if next.is_some() {
-                    assert_eq!(items.len(), per_page, "{path}");
-                }
-                assert!(seen.len() <= 12, "{path}: pages did not end");
-            }
-            assert_eq!(seen, newest_first, "{list} by {per_page}");
-            let first = app
-                .get(&format!("{list}{join}per_page={per_page}&page=1"))
-                .send()
-                .await
-                .json();
-            assert_eq!(first["data"].as_array().unwrap().len(), per_page.min(12));
-            assert_eq!(first["meta"]["total"], 12);
-        }
-    }
-    if app.parts.state.db.backend() != Backend::Postgres {
-        return;
-    }
-    // One connection (DB_POOL_SIZE=1), so every run below is on it.
-    for _ in 0..10 {
-        app.get("/api/v1/articles?per_page=20&cursor=")
-            .send()
-            .await
-            .assert_status(200);
-    }
-    #[derive(diesel::QueryableByName, Debug)]
-    struct Plans {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        statement: String,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        generic_plans: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        custom_plans: i64,
-    }
-    let plans: Vec<Plans> = app
-        .parts
-        .state
-        .db
-        .read_blocking(|conn| {
-            use diesel::RunQueryDsl;
-            Ok(diesel::sql_query(
-                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
-                 WHERE statement LIKE '%FROM \"articles\"%LIMIT 32'",
-            )
-            .load(conn)?)
-        })
-        .unwrap();
-    assert_eq!(
-        plans.len(),
-        1,
-        "one home-list statement with its limit in the text: {plans:?}"
-    );
-    assert!(
-        plans[0].generic_plans >= 4 && plans[0].custom_plans <= 6,
-        "planned at every run ({} generic plans, {} custom): {}",
-        plans[0].generic_plans,
-        plans[0].custom_plans,
-        plans[0].statement
-    );
-}
-
 /// Lists load the bodies only when `fields` names one; when it does, every
 /// list shape (home, tag page, author page, search) carries the stored
 /// bodies, the same as the article page, and the tag page keeps its order.
@@ -587,11 +504,6 @@ async fn stored_embeds_survive_racing_renames_and_edits(app: TestApp) {
         }
     }
 }
-
-backend_tests_with!(
-    [("RESPONSE_CACHE_BYTES", "0"), ("DB_POOL_SIZE", "1")],
-    pages_of_every_size_are_whole_and_planned_once,
-);
 
 backend_tests_with!(
     [("RESPONSE_CACHE_BYTES", "0")],

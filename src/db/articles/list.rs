@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::{ArticleView, filtered, load_rows};
 use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles, tags};
-use crate::db::{DbConnection, MultiBackend, Page};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, Columns, ListFilter, Order};
 
 /// `$query` (over `article_tags`) narrowed to the filter's time window, by
@@ -187,7 +187,7 @@ fn list_tag_page(
     let query = tag_index_range!(article_tags::table.inner_join(articles::table), filter, tags, now);
     let query = in_tag_order!(query, newest_first, after);
     // One statement: the index range joined to the article rows.
-    load_rows!(query, Some(Page::new(offset, limit)), filter.columns, conn)
+    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }
 
 /// A public page of any of several tags in time order, read like that
@@ -328,7 +328,7 @@ pub fn list(
             query.order((articles::updated_at.desc(), articles::id.desc()))
         }
     };
-    load_rows!(query, Some(Page::new(offset, limit)), filter.columns, conn)
+    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
 }
 
 /// The ids of the articles that match `filter`, in no order: which of a
@@ -342,10 +342,5 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 /// planner may walk the status index past every published article instead
 /// (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
-    load_rows!(
-        articles::table.filter(id_in(articles::id, ids)),
-        None,
-        columns,
-        conn
-    )
+    load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)
 }

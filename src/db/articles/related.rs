@@ -72,7 +72,7 @@ pub fn related(
     let query = articles::table
         .filter(id_in(articles::id, &ids))
         .filter(visible_at(now));
-    let mut rows = load_rows!(query, None, Columns::WithoutBodies, conn)?;
+    let mut rows = load_rows!(query, Columns::WithoutBodies, conn)?;
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.article.id));
     Ok(rows)
 }
