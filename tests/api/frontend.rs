@@ -298,8 +298,7 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
 /// Several tags at once are read along the first tag's index entries
 /// (`ListFilter::tag_index`): every listed article carries every tag,
 /// whichever is named first, in date order, counted, paged by cursor, with
-/// a time window, and without drafts or articles scheduled for later. Any
-/// of several tags merges each tag's entries (`ListFilter::any_of_tags`).
+/// a time window, and without drafts or articles scheduled for later.
 async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: TestApp) {
     let token = app.admin_token().await;
     let now = chrono::Utc::now();
@@ -376,44 +375,92 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
         assert!(seen.len() <= 3, "cursor pages did not end: {seen:?}");
     }
     assert_eq!(seen, both);
+}
 
-    // Any of several tags (`ListFilter::any_of_tags`): each tag's entries
-    // merged in date order, an article with both once, by page, by cursor,
-    // oldest first, and in a time window.
-    let any = [
-        "two-new",
-        "transport-only",
-        "economy-and-cities",
-        "two-mid",
-        "all-three-old",
-    ];
-    let second = list("tag=transport,economy&per_page=2&page=2".into()).await;
-    assert_eq!(slugs(&second), any[2..4]);
-    assert_eq!(second["meta"]["total"], 5);
-    let oldest = list("tag=economy,transport&sort=published_at".into()).await;
-    let mut reversed = any.to_vec();
-    reversed.reverse();
-    assert_eq!(slugs(&oldest), reversed);
-    let windowed = list(format!("tag=transport,economy&from={}", urlencoding(&at(3)))).await;
-    assert_eq!(slugs(&windowed), ["two-new", "transport-only"]);
-    for sort in ["", "&sort=published_at"] {
-        let mut seen = Vec::new();
-        let mut next = Some(format!(
-            "/api/v1/articles?tag=economy,transport&per_page=2{sort}&cursor="
-        ));
-        while let Some(path) = next.take() {
-            let page = public(&app, &path).await;
-            seen.extend(slugs(&page));
-            next = page["links"]["next"].as_str().map(str::to_string);
-            assert!(seen.len() <= 5, "cursor pages did not end: {seen:?}");
-        }
-        let want = if sort.is_empty() {
-            any.to_vec()
-        } else {
-            reversed.clone()
-        };
-        assert_eq!(seen, want, "{sort}");
+/// Pages of any of several tags (`tag=a,b`) merge each tag's index
+/// entries (`db::articles::list`): a tag that fills the first pages, a tie
+/// on the publication time across the tags, an article with both once,
+/// page after page (so each tag must give `offset + limit` entries),
+/// cursor pages both ways, a time window, an unknown tag among them, and
+/// neither drafts nor scheduled articles.
+async fn pages_of_any_of_several_tags_merge_each_tags_entries(app: TestApp) {
+    let token = app.admin_token().await;
+    let now = chrono::Utc::now();
+    let at = |hours: i64| {
+        (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for (title, tags, hours, status) in [
+        ("Politics six", vec!["Politics"], 6, "published"),
+        ("Science ten", vec!["Science"], 10, "published"),
+        ("Politics five", vec!["Politics"], 5, "published"),
+        ("Both eight", vec!["Science", "Politics"], 8, "published"),
+        ("Politics four", vec!["Politics"], 4, "published"),
+        ("Science three", vec!["Science"], 3, "published"),
+        ("Politics three", vec!["Politics"], 3, "published"),
+        ("Politics two", vec!["Politics"], 2, "published"),
+        ("Politics one", vec!["Politics"], 1, "published"),
+        ("Science draft", vec!["Science"], 0, "draft"),
+        ("Politics later", vec!["Politics"], -5, "published"),
+    ] {
+        create(
+            &app,
+            &token,
+            json!({"title": title, "tags": tags, "status": status, "published_at": at(hours)}),
+        )
+        .await;
     }
+    let list = |q: String| {
+        let app = &app;
+        async move { public(app, &format!("/api/v1/articles?{q}")).await }
+    };
+    // The tie at three hours: the later id (created later) first.
+    let newest_first = [
+        "politics-one",
+        "politics-two",
+        "politics-three",
+        "science-three",
+        "politics-four",
+        "politics-five",
+        "politics-six",
+        "both-eight",
+        "science-ten",
+    ];
+    let mut oldest_first = newest_first.to_vec();
+    oldest_first.reverse();
+    for tags in ["politics,science", "science,politics"] {
+        for page in 1..=5 {
+            let got = list(format!("tag={tags}&per_page=2&page={page}")).await;
+            let from = (page - 1) * 2;
+            let want = &newest_first[from.min(9)..(from + 2).min(9)];
+            assert_eq!(slugs(&got), want, "{tags}, page {page}");
+            assert_eq!(got["meta"]["total"], 9, "{tags}");
+        }
+        for (sort, want) in [("", &newest_first[..]), ("&sort=published_at", &oldest_first[..])] {
+            let mut seen = Vec::new();
+            let mut next = Some(format!("/api/v1/articles?tag={tags}&per_page=3{sort}&cursor="));
+            while let Some(path) = next.take() {
+                let page = public(&app, &path).await;
+                seen.extend(slugs(&page));
+                next = page["links"]["next"].as_str().map(str::to_string);
+                assert!(seen.len() <= 9, "cursor pages did not end: {seen:?}");
+            }
+            assert_eq!(seen, want, "{tags}{sort}");
+        }
+    }
+    let to = list(format!("tag=politics,science&to={}", urlencoding(&at(4)))).await;
+    assert_eq!(slugs(&to), newest_first[4..]);
+    let from = list(format!(
+        "tag=politics,science&from={}&sort=published_at",
+        urlencoding(&at(3))
+    ))
+    .await;
+    assert_eq!(
+        slugs(&from),
+        ["science-three", "politics-three", "politics-two", "politics-one"]
+    );
+    let unknown = list("tag=no-such-tag,science".into()).await;
+    assert_eq!(slugs(&unknown), ["science-three", "both-eight", "science-ten"]);
+    assert_eq!(unknown["meta"]["total"], 3);
 }
 
 fn urlencoding(s: &str) -> String {
@@ -426,5 +473,6 @@ backend_tests_with!(
     image_alt_text_is_required_and_old_fields_are_refused,
     lists_filter_by_several_tags_exclusions_featured_and_edit_time,
     lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others,
+    pages_of_any_of_several_tags_merge_each_tags_entries,
     related_articles_share_tags_first_then_recency,
 );

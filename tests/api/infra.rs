@@ -95,8 +95,10 @@ async fn junk_query_variants_do_not_keep_real_pages_out(app: TestApp) {
                 // A page cached before the junk stays.
                 app.get("/api/v1/articles").send().await.assert_status(200);
                 for i in 0..50 {
-                    // Parameters that change nothing visible (pages past the end).
-                    app.get(&format!("/api/v1/tags?page={}&per_page=100", 1000 + i))
+                    // Parameters that change nothing visible (pages past the
+                    // end), new ones each run: a run again must press the
+                    // cache as hard as the first.
+                    app.get(&format!("/api/v1/tags?page={}&per_page=100", 1000 + 50 * run + i))
                         .send()
                         .await
                         .assert_status(200);

@@ -221,17 +221,20 @@ pub fn scan(
     let mut tally = Tally::default();
     let mut exact = true;
     let mut segments = Vec::new();
-    // The sampling pass estimates from about 16 matches a slice, so a
-    // counted search visits at least that many; the ranking pass alone
-    // needs no more than the page (a suggestion's budget is its own).
-    let floor = match wanted {
-        Wanted::RankingAndCounts => u64::from(SLICES) * 16,
-        Wanted::Ranking => 0,
-    };
+    // A counted search shares its budget out by segment size, each share
+    // at least what the sampling pass estimates from (about 16 matches a
+    // slice). The ranking pass alone gives every segment the whole budget
+    // (a suggestion's is its own): shares by size would leave the small,
+    // newest segments of fresh articles a handful of matches each, and
+    // they hold what recency ranks first.
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
-        let share = (budget * u64::from(reader.max_doc()) / all_docs.max(1))
-            .max(floor)
-            .max(limit as u64);
+        let share = match wanted {
+            Wanted::RankingAndCounts => {
+                (budget * u64::from(reader.max_doc()) / all_docs.max(1)).max(u64::from(SLICES) * 16)
+            }
+            Wanted::Ranking => budget,
+        }
+        .max(limit as u64);
         let segment = Segment {
             ord: ord as u32,
             reader,

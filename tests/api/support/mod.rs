@@ -171,7 +171,10 @@ impl TestApp {
     /// running hundreds of tests on two cores), the cache is bypassed and
     /// may be emptied: the designed fault behaviour, tested in
     /// `freshness`, and not what a hit-counting test studies; such a run
-    /// is discarded. Panics when five runs in a row were disturbed.
+    /// is discarded. Panics when five runs in a row were disturbed. A
+    /// lapse that neither a lookup nor an eviction saw (a fill refused in
+    /// between two lookups) is not detected: it can fail a run, never
+    /// pass one.
     pub async fn with_cache_in_sync<T, F, Fut>(&self, mut attempt: F) -> T
     where
         F: FnMut(u32) -> Fut,

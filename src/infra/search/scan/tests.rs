@@ -31,13 +31,19 @@ fn index(n: i64) -> (Index, schema::Fields) {
 /// order, as the index is built: one indexing thread). Sizes that differ
 /// keep the segments' numbering, and so the sample, the same every run.
 fn index_where(n: i64, tram: fn(i64) -> bool, tag: fn(i64) -> i64, sizes: &[i64]) -> (Index, schema::Fields) {
-    build(n, tram, tag, |_| ArticleStatus::Published, sizes)
+    build(n, tram_or_bus(tram), tag, |_| ArticleStatus::Published, sizes)
 }
 
-/// Articles as in [`index_where`], article `i` of status `status(i)`.
+/// The body "a tram passes" where `tram` holds, else "a bus passes".
+fn tram_or_bus(tram: fn(i64) -> bool) -> impl Fn(i64) -> &'static str {
+    move |i| if tram(i) { "a tram passes" } else { "a bus passes" }
+}
+
+/// Articles as in [`index_where`], article `i` saying `body(i)`, of status
+/// `status(i)`.
 fn build(
     n: i64,
-    tram: fn(i64) -> bool,
+    body: impl Fn(i64) -> &'static str,
     tag: fn(i64) -> i64,
     status: fn(i64) -> ArticleStatus,
     sizes: &[i64],
@@ -64,11 +70,7 @@ fn build(
             id: i + 1,
             title: format!("Article {i}"),
             standfirst: String::new(),
-            body: if tram(i) {
-                "a tram passes".into()
-            } else {
-                "a bus passes".into()
-            },
+            body: body(i).into(),
             status: status(i),
             author_id: 1,
             tag_ids: vec![tag(i)],
@@ -289,7 +291,7 @@ fn only_admitted_matches_are_counted_and_ranked() {
     // Small: every match visited, the count exact; large: sampled, and
     // the ranking pass walks back past the scheduled articles at the end.
     for n in [3_000, 120_000] {
-        let (index, fields) = build(n, says_tram, |i| i % 4, mixed_status, &[n]);
+        let (index, fields) = build(n, tram_or_bus(says_tram), |i| i % 4, mixed_status, &[n]);
         let searcher = index.reader().unwrap().searcher();
         // The newest public tram article is published at `now` itself:
         // it is public, and comes first.
@@ -399,4 +401,44 @@ fn a_ranking_walk_visits_no_more_than_its_budget() {
     let docs = |scan: &Scan| scan.top.iter().map(|(_, a)| a.doc_id).collect::<Vec<_>>();
     assert_eq!(docs(&search), newest);
     assert_eq!(docs(&suggest), newest);
+}
+
+#[test]
+fn a_ranking_walk_gives_each_segment_its_whole_budget() {
+    // An archive of 20,000 and a fresh segment of 1,000 (about 330
+    // matches, fewer than a suggestion's budget). In the fresh segment, 200
+    // days before its newest, one article says "tram" thirty times: its
+    // relevance outweighs its age, and it ranks first. A share by segment
+    // size (1,024 × 1,000 / 21,000: 48 matches) would stop short of it.
+    let n = 21_000;
+    let strong = n - 200;
+    let body = |i: i64| match i {
+        _ if i == strong => {
+            "tram tram tram tram tram tram tram tram tram tram tram tram tram tram tram \
+                             tram tram tram tram tram tram tram tram tram tram tram tram tram tram tram"
+        }
+        _ if says_tram(i) => "a tram passes",
+        _ => "a bus passes",
+    };
+    let (index, fields) = build(n, body, |i| i % 4, |_| ArticleStatus::Published, &[20_000, 1_000]);
+    let searcher = index.reader().unwrap().searcher();
+    assert_eq!(searcher.segment_readers().len(), 2);
+    let now = (n + 1) * 86_400 + 946_684_800;
+    let columns = ColumnCache::default().of(&searcher).unwrap();
+    let ranking = |budget| Walk {
+        budget,
+        wanted: Wanted::Ranking,
+        ..walk(Admit::default(), now)
+    };
+    let everything = scan(&searcher, &columns, &tram(&fields), ranking(n as u64)).unwrap();
+    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(SUGGEST_BUDGET)).unwrap();
+    assert!(everything.exact);
+    let first = &everything.top[0].1;
+    assert_eq!(
+        searcher.segment_reader(first.segment_ord).max_doc(),
+        1_000,
+        "the strong match is in the fresh segment"
+    );
+    assert_eq!(first.doc_id, (strong - 20_000) as DocId);
+    assert_eq!(suggest.top, everything.top);
 }
