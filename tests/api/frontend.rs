@@ -25,6 +25,42 @@ fn slugs(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Creates each `(title, tags, hours ago, status)` as the admin; returns
+/// how an offset in hours is written as the API's time (the same `now`).
+async fn create_dated(app: &TestApp, rows: Vec<(&str, Vec<&str>, i64, &str)>) -> impl Fn(i64) -> String {
+    let token = app.admin_token().await;
+    let now = chrono::Utc::now();
+    let at = move |hours: i64| {
+        (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for (title, tags, hours, status) in rows {
+        create(
+            app,
+            &token,
+            json!({"title": title, "tags": tags, "status": status, "published_at": at(hours)}),
+        )
+        .await;
+    }
+    at
+}
+
+/// The slugs of every page of a cursor walk from `first`, following
+/// `links.next`; fails when there are more than `most`.
+async fn cursor_slugs(app: &TestApp, first: &str, most: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(path) = next.take() {
+        let page = public(app, &path).await;
+        seen.extend(slugs(&page));
+        next = page["links"]["next"].as_str().map(str::to_string);
+        assert!(
+            seen.len() <= most,
+            "cursor pages from {first} did not end: {seen:?}"
+        );
+    }
+    seen
+}
+
 async fn articles_carry_urls_seo_images_and_pull_quotes(app: TestApp) {
     let token = app.admin_token().await;
     let body = "Opening paragraph.\n\n> [!PULLQUOTE]\n> The best tram is the one that runs.\n\n> A plain quotation.\n\nClosing *paragraph*.";
@@ -300,33 +336,25 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
 /// whichever is named first, in date order, counted, paged by cursor, with
 /// a time window, and without drafts or articles scheduled for later.
 async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: TestApp) {
-    let token = app.admin_token().await;
-    let now = chrono::Utc::now();
-    let at = |hours: i64| {
-        (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    for (title, tags, hours, status) in [
-        (
-            "All three old",
-            vec!["Transport", "Cities", "Economy"],
-            30,
-            "published",
-        ),
-        ("Two new", vec!["Cities", "Transport"], 1, "published"),
-        ("Two mid", vec!["Transport", "Cities"], 5, "published"),
-        ("Transport only", vec!["Transport"], 2, "published"),
-        ("Cities only", vec!["Cities"], 3, "published"),
-        ("Economy and cities", vec!["Economy", "Cities"], 4, "published"),
-        ("Draft with both", vec!["Transport", "Cities"], 0, "draft"),
-        ("Later with both", vec!["Transport", "Cities"], -48, "published"),
-    ] {
-        create(
-            &app,
-            &token,
-            json!({"title": title, "tags": tags, "status": status, "published_at": at(hours)}),
-        )
-        .await;
-    }
+    let at = create_dated(
+        &app,
+        vec![
+            (
+                "All three old",
+                vec!["Transport", "Cities", "Economy"],
+                30,
+                "published",
+            ),
+            ("Two new", vec!["Cities", "Transport"], 1, "published"),
+            ("Two mid", vec!["Transport", "Cities"], 5, "published"),
+            ("Transport only", vec!["Transport"], 2, "published"),
+            ("Cities only", vec!["Cities"], 3, "published"),
+            ("Economy and cities", vec!["Economy", "Cities"], 4, "published"),
+            ("Draft with both", vec!["Transport", "Cities"], 0, "draft"),
+            ("Later with both", vec!["Transport", "Cities"], -48, "published"),
+        ],
+    )
+    .await;
     let list = |q: String| {
         let app = &app;
         async move { public(app, &format!("/api/v1/articles?{q}")).await }
@@ -366,14 +394,12 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
     let from = at(6);
     let windowed = list(format!("tags_all=transport,cities&from={}", urlencoding(&from))).await;
     assert_eq!(slugs(&windowed), ["two-new", "two-mid"]);
-    let mut seen = Vec::new();
-    let mut next = Some("/api/v1/articles?tags_all=cities,transport&per_page=1&cursor=".to_string());
-    while let Some(path) = next.take() {
-        let page = public(&app, &path).await;
-        seen.extend(slugs(&page));
-        next = page["links"]["next"].as_str().map(str::to_string);
-        assert!(seen.len() <= 3, "cursor pages did not end: {seen:?}");
-    }
+    let seen = cursor_slugs(
+        &app,
+        "/api/v1/articles?tags_all=cities,transport&per_page=1&cursor=",
+        3,
+    )
+    .await;
     assert_eq!(seen, both);
 }
 
@@ -384,31 +410,23 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
 /// cursor pages both ways, a time window, an unknown tag among them, and
 /// neither drafts nor scheduled articles.
 async fn pages_of_any_of_several_tags_merge_each_tags_entries(app: TestApp) {
-    let token = app.admin_token().await;
-    let now = chrono::Utc::now();
-    let at = |hours: i64| {
-        (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
-    for (title, tags, hours, status) in [
-        ("Politics six", vec!["Politics"], 6, "published"),
-        ("Science ten", vec!["Science"], 10, "published"),
-        ("Politics five", vec!["Politics"], 5, "published"),
-        ("Both eight", vec!["Science", "Politics"], 8, "published"),
-        ("Politics four", vec!["Politics"], 4, "published"),
-        ("Science three", vec!["Science"], 3, "published"),
-        ("Politics three", vec!["Politics"], 3, "published"),
-        ("Politics two", vec!["Politics"], 2, "published"),
-        ("Politics one", vec!["Politics"], 1, "published"),
-        ("Science draft", vec!["Science"], 0, "draft"),
-        ("Politics later", vec!["Politics"], -5, "published"),
-    ] {
-        create(
-            &app,
-            &token,
-            json!({"title": title, "tags": tags, "status": status, "published_at": at(hours)}),
-        )
-        .await;
-    }
+    let at = create_dated(
+        &app,
+        vec![
+            ("Politics six", vec!["Politics"], 6, "published"),
+            ("Science ten", vec!["Science"], 10, "published"),
+            ("Politics five", vec!["Politics"], 5, "published"),
+            ("Both eight", vec!["Science", "Politics"], 8, "published"),
+            ("Politics four", vec!["Politics"], 4, "published"),
+            ("Science three", vec!["Science"], 3, "published"),
+            ("Politics three", vec!["Politics"], 3, "published"),
+            ("Politics two", vec!["Politics"], 2, "published"),
+            ("Politics one", vec!["Politics"], 1, "published"),
+            ("Science draft", vec!["Science"], 0, "draft"),
+            ("Politics later", vec!["Politics"], -5, "published"),
+        ],
+    )
+    .await;
     let list = |q: String| {
         let app = &app;
         async move { public(app, &format!("/api/v1/articles?{q}")).await }
@@ -436,15 +454,8 @@ async fn pages_of_any_of_several_tags_merge_each_tags_entries(app: TestApp) {
             assert_eq!(got["meta"]["total"], 9, "{tags}");
         }
         for (sort, want) in [("", &newest_first[..]), ("&sort=published_at", &oldest_first[..])] {
-            let mut seen = Vec::new();
-            let mut next = Some(format!("/api/v1/articles?tag={tags}&per_page=3{sort}&cursor="));
-            while let Some(path) = next.take() {
-                let page = public(&app, &path).await;
-                seen.extend(slugs(&page));
-                next = page["links"]["next"].as_str().map(str::to_string);
-                assert!(seen.len() <= 9, "cursor pages did not end: {seen:?}");
-            }
-            assert_eq!(seen, want, "{tags}{sort}");
+            let first = format!("/api/v1/articles?tag={tags}&per_page=3{sort}&cursor=");
+            assert_eq!(cursor_slugs(&app, &first, 9).await, want, "{tags}{sort}");
         }
     }
     let to = list(format!("tag=politics,science&to={}", urlencoding(&at(4)))).await;

@@ -255,6 +255,32 @@ fn any_of_tags_page(
     Ok(as_merged.then_some(rows))
 }
 
+/// A public page in time order read from the tag index, where the filter
+/// allows it: a tag's page (with other tags each article must carry), or
+/// a page of any of several tags. `None`: the caller reads the page with
+/// the general statement.
+fn tag_index_page(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+    order: Order,
+    after: Option<&After>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Option<Vec<ArticleView>>> {
+    let newest_first = match order {
+        Order::Public(ArticleSort::NewestFirst) => true,
+        Order::Public(ArticleSort::OldestFirst) => false,
+        _ => return Ok(None),
+    };
+    if let Some(page) = public_tag_page(filter) {
+        return list_tag_page(conn, filter, page, newest_first, after, offset, limit).map(Some);
+    }
+    if let (Some(now), Some(any)) = (filter.visible_at, filter.any_of_tags()) {
+        return any_of_tags_page(conn, filter, (now, any), newest_first, after, offset, limit);
+    }
+    Ok(None)
+}
+
 /// A page of articles matching `filter`, in `order`: skipping `offset` rows
 /// (page mode) or starting after `after` (cursor mode), each with its
 /// author and tags. Returns at most `limit` articles.
@@ -266,29 +292,8 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ArticleView>> {
-    if let Some(page) = public_tag_page(filter) {
-        match order {
-            Order::Public(ArticleSort::NewestFirst) => {
-                return list_tag_page(conn, filter, page, true, after, offset, limit);
-            }
-            Order::Public(ArticleSort::OldestFirst) => {
-                return list_tag_page(conn, filter, page, false, after, offset, limit);
-            }
-            _ => {}
-        }
-    }
-    if let (Some(now), Some(any)) = (filter.visible_at, filter.any_of_tags()) {
-        let newest_first = match order {
-            Order::Public(ArticleSort::NewestFirst) => Some(true),
-            Order::Public(ArticleSort::OldestFirst) => Some(false),
-            _ => None,
-        };
-        if let Some(newest_first) = newest_first
-            && let Some(rows) =
-                any_of_tags_page(conn, filter, (now, any), newest_first, after, offset, limit)?
-        {
-            return Ok(rows);
-        }
+    if let Some(rows) = tag_index_page(conn, filter, order, after, offset, limit)? {
+        return Ok(rows);
     }
     let mut query = filtered(filter);
     query = match (order, after) {

@@ -97,6 +97,15 @@ fn walk(admit: Admit, now: i64) -> Walk {
     }
 }
 
+/// The best 5 of a walk that only ranks, within `budget`.
+fn ranking(now: i64, budget: u64) -> Walk {
+    Walk {
+        budget,
+        wanted: Wanted::Ranking,
+        ..walk(Admit::default(), now)
+    }
+}
+
 /// Every match of `query` counted, none left out by [`Admit`]; the best 5.
 fn scan_all(searcher: &Searcher, query: &dyn Query, now: i64) -> tantivy::Result<Scan> {
     let columns = ColumnCache::default().of(searcher)?;
@@ -357,11 +366,7 @@ fn ranking_alone_ranks_as_a_counted_search_does() {
         let now = (n + 1) * 86_400 + 946_684_800;
         let columns = ColumnCache::default().of(&searcher).unwrap();
         let counted = scan(&searcher, &columns, &tram(&fields), walk(Admit::default(), now)).unwrap();
-        let ranked_only = Walk {
-            wanted: Wanted::Ranking,
-            ..walk(Admit::default(), now)
-        };
-        let ranked = scan(&searcher, &columns, &tram(&fields), ranked_only).unwrap();
+        let ranked = scan(&searcher, &columns, &tram(&fields), ranking(now, BUDGET)).unwrap();
         assert_eq!(ranked.top.len(), 5);
         assert_eq!(ranked.top, counted.top, "{n} in {sizes:?}");
         assert_eq!(ranked.exact, n == 3_000);
@@ -371,7 +376,7 @@ fn ranking_alone_ranks_as_a_counted_search_does() {
 }
 
 #[test]
-fn a_ranking_walk_visits_no_more_than_its_budget() {
+fn a_suggestion_walks_its_own_budget_not_a_searchs() {
     // About 2,000 matches: more than a suggestion's budget, fewer than a
     // search's.
     let n = 6_000;
@@ -379,13 +384,8 @@ fn a_ranking_walk_visits_no_more_than_its_budget() {
     let searcher = index.reader().unwrap().searcher();
     let now = (n + 1) * 86_400 + 946_684_800;
     let columns = ColumnCache::default().of(&searcher).unwrap();
-    let ranking = |budget| Walk {
-        budget,
-        wanted: Wanted::Ranking,
-        ..walk(Admit::default(), now)
-    };
-    let search = scan(&searcher, &columns, &tram(&fields), ranking(BUDGET)).unwrap();
-    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(SUGGEST_BUDGET)).unwrap();
+    let search = scan(&searcher, &columns, &tram(&fields), ranking(now, BUDGET)).unwrap();
+    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(now, SUGGEST_BUDGET)).unwrap();
     assert!(search.exact, "every match fits a search's budget");
     assert!(
         !suggest.exact,
@@ -425,13 +425,8 @@ fn a_ranking_walk_gives_each_segment_its_whole_budget() {
     assert_eq!(searcher.segment_readers().len(), 2);
     let now = (n + 1) * 86_400 + 946_684_800;
     let columns = ColumnCache::default().of(&searcher).unwrap();
-    let ranking = |budget| Walk {
-        budget,
-        wanted: Wanted::Ranking,
-        ..walk(Admit::default(), now)
-    };
-    let everything = scan(&searcher, &columns, &tram(&fields), ranking(n as u64)).unwrap();
-    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(SUGGEST_BUDGET)).unwrap();
+    let everything = scan(&searcher, &columns, &tram(&fields), ranking(now, n as u64)).unwrap();
+    let suggest = scan(&searcher, &columns, &tram(&fields), ranking(now, SUGGEST_BUDGET)).unwrap();
     assert!(everything.exact);
     let first = &everything.top[0].1;
     assert_eq!(
