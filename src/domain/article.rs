@@ -163,11 +163,12 @@ pub struct ListFilter {
 
 impl ListFilter {
     /// The tags of a plain tag page (nothing but tags and a time window
-    /// filter it): the tag whose index entries are walked, and the other
+    /// filter it): a tag whose index entries may be walked, and the other
     /// tags each of its articles must also carry (`tags_all`). A page of
-    /// several tags is walked along its first one: a tag's entries are in
-    /// time order, so the walk stops at the page's end, and at worst (tags
-    /// that seldom meet) it costs one probe per entry of that tag.
+    /// several tags is walked along one of them (`db` walks the rarest): a
+    /// tag's entries are in time order, so the walk stops at the page's
+    /// end, and at worst (tags that seldom meet) it costs one probe per
+    /// entry of that tag.
     pub fn tag_index(&self) -> Option<(&str, &[String])> {
         if !self.only_tags_and_time() {
             return None;

@@ -369,6 +369,15 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
             "tags_all=economy,cities",
             vec!["economy-and-cities", "all-three-old"],
         ),
+        // The rarer tag named second: it is the one walked.
+        (
+            "tags_all=cities,economy",
+            vec!["economy-and-cities", "all-three-old"],
+        ),
+        (
+            "tag=cities&tags_all=economy",
+            vec!["economy-and-cities", "all-three-old"],
+        ),
         ("tags_all=transport,no-such-tag", vec![]),
         // Any of several: counted once each from the tag index.
         (

@@ -69,8 +69,8 @@ macro_rules! tag_index_range {
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
-    if let Some((now, tags)) = public_tag_page(filter) {
-        return tag_index_range!(article_tags::table, filter, tags, now)
+    if let Some((now, (tag, also))) = public_tag_page(conn, filter)? {
+        return tag_index_range!(article_tags::table, filter, (tag.as_str(), also.as_slice()), now)
             .count()
             .get_result(conn);
     }
@@ -139,12 +139,53 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
     }
 }
 
+/// Entries of each tag counted at most to pick the tag a page of several
+/// required tags walks ([`public_tag_page`]).
+const RARITY_CAP: i64 = 1_000;
+
 /// A public tag page in time order (nothing but tags and a time window
 /// filter it) is read from the `article_tags (tag_id, published_at,
 /// article_id)` index: a range scan of one tag's entries, whatever its
-/// size ([`ListFilter::tag_index`]).
-fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, (&str, &[String]))> {
-    Some((filter.visible_at?, filter.tag_index()?))
+/// size ([`ListFilter::tag_index`]). Returns the tag walked and the others
+/// each of its articles must carry.
+///
+/// Of several required tags the rarest is walked: where the tags seldom
+/// meet, the walk costs a probe per entry of its tag (a tag on every
+/// article and one on fifty: a million probes or fifty). Each tag's
+/// visible entries in the window are counted up to [`RARITY_CAP`], one
+/// short range read each; tags past the cap keep the order they were
+/// named in.
+#[allow(clippy::type_complexity)]
+fn public_tag_page(
+    conn: &mut DbConnection,
+    filter: &ListFilter,
+) -> QueryResult<Option<(NaiveDateTime, (String, Vec<String>))>> {
+    let (Some(now), Some((tag, also))) = (filter.visible_at, filter.tag_index()) else {
+        return Ok(None);
+    };
+    let mut tags: Vec<(usize, &str)> = Vec::with_capacity(also.len() + 1);
+    for slug in std::iter::once(tag).chain(also.iter().map(String::as_str)) {
+        let entries = if also.is_empty() {
+            0
+        } else {
+            tag_index_range!(article_tags::table, filter, (slug, &[][..]), now)
+                .select(article_tags::article_id)
+                .limit(RARITY_CAP)
+                .load::<i64>(conn)?
+                .len()
+        };
+        tags.push((entries, slug));
+    }
+    Ok(Some((now, rarest_first(tags))))
+}
+
+/// The tag with the fewest `entries` first, then the others; equal counts
+/// (tags past the cap among them) keep the order they were named in.
+fn rarest_first(mut tags: Vec<(usize, &str)>) -> (String, Vec<String>) {
+    tags.sort_by_key(|(entries, _)| *entries);
+    let mut slugs = tags.into_iter().map(|(_, slug)| slug.to_string());
+    let walked = slugs.next().unwrap_or_default();
+    (walked, slugs.collect())
 }
 
 /// `$query` (over `article_tags`) after the cursor `$after`, in the tag
@@ -272,7 +313,8 @@ fn tag_index_page(
         Order::Public(ArticleSort::OldestFirst) => false,
         _ => return Ok(None),
     };
-    if let Some(page) = public_tag_page(filter) {
+    if let Some((now, (tag, also))) = public_tag_page(conn, filter)? {
+        let page = (now, (tag.as_str(), also.as_slice()));
         return list_tag_page(conn, filter, page, newest_first, after, offset, limit).map(Some);
     }
     if let (Some(now), Some(any)) = (filter.visible_at, filter.any_of_tags()) {
@@ -364,4 +406,19 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 /// (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
     load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rarest_tag_is_walked_and_ties_keep_their_order() {
+        let (walked, also) = rarest_first(vec![(1_000, "news"), (50, "tram"), (1_000, "cities")]);
+        assert_eq!(walked, "tram");
+        assert_eq!(also, ["news", "cities"]);
+        let (walked, also) = rarest_first(vec![(1_000, "news"), (1_000, "cities")]);
+        assert_eq!(walked, "news");
+        assert_eq!(also, ["cities"]);
+    }
 }
