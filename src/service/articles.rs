@@ -334,9 +334,9 @@ pub struct Page {
 
 /// A page of articles with authors and tags embedded, in a constant number
 /// of queries: the page (one more row than asked, to know if more follow)
-/// with its authors and tags (`db::articles::list`; a page of any of
-/// several tags reads one index range per tag first, at most 10), and the
-/// total in page mode.
+/// with its authors and tags (`db::articles::list`; a page of several tags
+/// first reads one short index range per tag, at most 10, for the page
+/// and again for the total), and the total in page mode.
 pub fn list_page(
     conn: &mut DbConnection,
     filter: &ListFilter,

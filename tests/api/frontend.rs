@@ -331,8 +331,8 @@ async fn related_articles_share_tags_first_then_recency(app: TestApp) {
         .invalid_field("per_page");
 }
 
-/// Several tags at once are read along the first tag's index entries
-/// (`ListFilter::tag_index`): every listed article carries every tag,
+/// Several tags at once are read along one tag's index entries (the
+/// rarest: `db::articles::list`): every listed article carries every tag,
 /// whichever is named first, in date order, counted, paged by cursor, with
 /// a time window, and without drafts or articles scheduled for later.
 async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: TestApp) {
@@ -369,7 +369,8 @@ async fn lists_of_several_tags_at_once_walk_one_tag_and_probe_the_others(app: Te
             "tags_all=economy,cities",
             vec!["economy-and-cities", "all-three-old"],
         ),
-        // The rarer tag named second: it is the one walked.
+        // The rarer tag named second (walked, though the rows are the same
+        // whichever tag is: the choice is tested in `db::articles::list`).
         (
             "tags_all=cities,economy",
             vec!["economy-and-cities", "all-three-old"],

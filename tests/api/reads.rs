@@ -73,6 +73,24 @@ async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
         statements(&app, "/api/v1/articles?tag=cities&per_page=5").await,
         page + 1
     );
+    // Several tags: a short read of each to pick the rarest (again for the
+    // total), or each tag's entries of a page of any of them.
+    assert_eq!(
+        statements(
+            &app,
+            "/api/v1/articles?tags_all=cities,transport&per_page=5&cursor="
+        )
+        .await,
+        2 + page
+    );
+    assert_eq!(
+        statements(&app, "/api/v1/articles?tags_all=cities,transport&per_page=5").await,
+        2 + page + 2 + 1
+    );
+    assert_eq!(
+        statements(&app, "/api/v1/articles?tag=cities,transport&per_page=5&cursor=").await,
+        2 + page
+    );
     assert_eq!(
         statements(&app, "/api/v1/articles/tram-story-1/comments?cursor=").await,
         2
