@@ -335,8 +335,9 @@ pub struct Page {
 /// A page of articles with authors and tags embedded, in a constant number
 /// of queries: the page (one more row than asked, to know if more follow)
 /// with its authors and tags (`db::articles::list`; a page of several tags
-/// first reads one short index range per tag, at most 10, for the page
-/// and again for the total), and the total in page mode.
+/// first reads one short index range per tag, at most 10: to pick the
+/// rarest required tag, once for the page and its total, or the page's
+/// entries of each of any of them), and the total in page mode.
 pub fn list_page(
     conn: &mut DbConnection,
     filter: &ListFilter,
@@ -357,6 +358,7 @@ pub fn list_page(
             has_more,
         });
     }
+    let filter = &*db::articles::rarest_tag_first(conn, filter)?;
     let mut items = db::articles::list(conn, filter, order, after, offset, per_page as i64 + 1)?;
     let has_more = items.len() > per_page;
     items.truncate(per_page);

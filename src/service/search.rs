@@ -210,7 +210,6 @@ fn load_in_order(
     if let Some(now) = visible_at {
         views.retain(|view| view.article.is_visible(now));
     }
-    sort_as(ids, &mut views, |v| v.article.id);
     Ok(views)
 }
 

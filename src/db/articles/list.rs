@@ -1,6 +1,8 @@
 //! Article lists: filters, counts (from the maintained status counts where
 //! possible), the tag-index fast path, and keyset pagination.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -69,8 +71,8 @@ macro_rules! tag_index_range {
 
 /// How many articles match `filter`.
 pub fn count(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<i64> {
-    if let Some((now, (tag, also))) = public_tag_page(conn, filter)? {
-        return tag_index_range!(article_tags::table, filter, (tag.as_str(), also.as_slice()), now)
+    if let Some((now, tags)) = public_tag_page(filter) {
+        return tag_index_range!(article_tags::table, filter, tags, now)
             .count()
             .get_result(conn);
     }
@@ -140,43 +142,51 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
 }
 
 /// Entries of each tag counted at most to pick the tag a page of several
-/// required tags walks ([`public_tag_page`]).
+/// required tags walks ([`rarest_tag_first`]).
 const RARITY_CAP: i64 = 1_000;
 
 /// A public tag page in time order (nothing but tags and a time window
 /// filter it) is read from the `article_tags (tag_id, published_at,
 /// article_id)` index: a range scan of one tag's entries, whatever its
-/// size ([`ListFilter::tag_index`]). Returns the tag walked and the others
-/// each of its articles must carry.
-///
-/// Of several required tags the rarest is walked: where the tags seldom
-/// meet, the walk costs a probe per entry of its tag (a tag on every
-/// article and one on fifty: a million probes or fifty). Each tag's
-/// visible entries in the window are counted up to [`RARITY_CAP`], one
-/// short range read each; tags past the cap keep the order they were
-/// named in.
-#[allow(clippy::type_complexity)]
-fn public_tag_page(
+/// size ([`ListFilter::tag_index`]: the tag walked, and the others each of
+/// its articles must carry).
+fn public_tag_page(filter: &ListFilter) -> Option<(NaiveDateTime, (&str, &[String]))> {
+    Some((filter.visible_at?, filter.tag_index()?))
+}
+
+/// `filter` with the rarest of its required tags first, so that its page
+/// and its count ([`list`], [`count`]) walk that tag: where the tags seldom
+/// meet, a walk costs a probe per entry of its tag (a tag on every article
+/// and one on fifty: a million probes or fifty). Called once per list by
+/// the caller of both. Each tag's visible entries in the window are
+/// counted up to [`RARITY_CAP`], one short range read each; tags past the
+/// cap keep the order they were named in. `filter` itself when it is no
+/// public page of several required tags.
+pub fn rarest_tag_first<'f>(
     conn: &mut DbConnection,
-    filter: &ListFilter,
-) -> QueryResult<Option<(NaiveDateTime, (String, Vec<String>))>> {
-    let (Some(now), Some((tag, also))) = (filter.visible_at, filter.tag_index()) else {
-        return Ok(None);
+    filter: &'f ListFilter,
+) -> QueryResult<Cow<'f, ListFilter>> {
+    let Some((now, (tag, also))) = public_tag_page(filter) else {
+        return Ok(Cow::Borrowed(filter));
     };
+    if also.is_empty() {
+        return Ok(Cow::Borrowed(filter));
+    }
     let mut tags: Vec<(usize, &str)> = Vec::with_capacity(also.len() + 1);
     for slug in std::iter::once(tag).chain(also.iter().map(String::as_str)) {
-        let entries = if also.is_empty() {
-            0
-        } else {
-            tag_index_range!(article_tags::table, filter, (slug, &[][..]), now)
-                .select(article_tags::article_id)
-                .limit(RARITY_CAP)
-                .load::<i64>(conn)?
-                .len()
-        };
+        let entries = tag_index_range!(article_tags::table, filter, (slug, &[][..]), now)
+            .select(article_tags::article_id)
+            .limit(RARITY_CAP)
+            .load::<i64>(conn)?
+            .len();
         tags.push((entries, slug));
     }
-    Ok(Some((now, rarest_first(tags))))
+    let (walked, others) = rarest_first(tags);
+    // `tag=a&tags_all=b` asks for the same articles as `tags_all=a,b`.
+    let mut reordered = filter.clone();
+    reordered.tags_any = Vec::new();
+    reordered.tags_all = std::iter::once(walked).chain(others).collect();
+    Ok(Cow::Owned(reordered))
 }
 
 /// The tag with the fewest `entries` first, then the others; equal counts
@@ -285,10 +295,7 @@ fn any_of_tags_page(
         .take(limit as usize)
         .collect();
     let ids: Vec<i64> = page.iter().map(|(_, id)| *id).collect();
-    let mut rows = by_ids(conn, &ids, filter.columns)?;
-    let place: std::collections::HashMap<i64, usize> =
-        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    rows.sort_by_key(|row| place.get(&row.article.id).copied());
+    let rows = by_ids(conn, &ids, filter.columns)?;
     let as_merged = rows.len() == page.len()
         && rows.iter().zip(&page).all(|(row, (at, id))| {
             row.article.id == *id && row.article.published_at == Some(*at) && row.article.is_visible(now)
@@ -313,8 +320,7 @@ fn tag_index_page(
         Order::Public(ArticleSort::OldestFirst) => false,
         _ => return Ok(None),
     };
-    if let Some((now, (tag, also))) = public_tag_page(conn, filter)? {
-        let page = (now, (tag.as_str(), also.as_slice()));
+    if let Some(page) = public_tag_page(filter) {
         return list_tag_page(conn, filter, page, newest_first, after, offset, limit).map(Some);
     }
     if let (Some(now), Some(any)) = (filter.visible_at, filter.any_of_tags()) {
@@ -401,11 +407,15 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 }
 
 /// The articles `ids` (those that exist) with their authors and tags, in
-/// no order, by primary key alone: given the visibility filter too, a
-/// planner may walk the status index past every published article instead
-/// (seconds at 1M).
+/// the order of `ids`, by primary key alone: given the visibility filter
+/// too, a planner may walk the status index past every published article
+/// instead (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
-    load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)
+    let mut rows = load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)?;
+    let place: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|row| place.get(&row.article.id).copied());
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod related;
 mod search;
 mod views;
 
-pub use list::{by_ids, count, ids, list};
+pub use list::{by_ids, count, ids, list, rarest_tag_first};
 pub use related::related;
 pub use search::{search_documents, search_order, suggestion_titles};
 use views::load_rows;

@@ -13,9 +13,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ArticleView, load_rows, visible_at};
+use super::{ArticleView, visible_at};
 use crate::db::DbConnection;
-use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles};
 use crate::domain::article::Columns;
 
@@ -69,10 +68,9 @@ pub fn related(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let query = articles::table
-        .filter(id_in(articles::id, &ids))
-        .filter(visible_at(now));
-    let mut rows = load_rows!(query, Columns::WithoutBodies, conn)?;
-    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.article.id));
+    // In the order of `ids`; visibility checked again (the candidates were
+    // read by other statements).
+    let mut rows = super::by_ids(conn, &ids, Columns::WithoutBodies)?;
+    rows.retain(|row| row.article.is_visible(now));
     Ok(rows)
 }
