@@ -22,7 +22,7 @@ impl ArticleStatus {
         ArticleStatus::Archived,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ArticleStatus::Draft => "draft",
             ArticleStatus::Published => "published",

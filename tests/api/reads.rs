@@ -98,6 +98,145 @@ async fn each_read_costs_a_fixed_number_of_statements(app: TestApp) {
     assert_eq!(statements(&app, "/api/v1/articles/tram-story-1/shares").await, 2);
 }
 
+/// A list reads its page with the limit written into the statement on
+/// PostgreSQL, rounded up to one of a few sizes (`db::generic_plan`): pages of sizes
+/// on either side of a rounding are whole, in order, and end where the
+/// list ends, on both backends; and on PostgreSQL, once a statement has
+/// run a few times on a connection, it runs on one generic plan instead of
+/// being planned at every run (what the limit and the published status in
+/// the text, and the opaque bounds, are for): the home list, a cursor page
+/// and a tag's page.
+async fn pages_of_every_size_are_whole_and_planned_once(app: TestApp) {
+    let token = app.token_for("ed@example.com", "editor").await;
+    for i in 0..12 {
+        publish(&app, &token, &format!("Ferry story {i}"), 12 - i, &["harbour"]).await;
+    }
+    let newest_first: Vec<String> = (0..12).rev().map(|i| format!("ferry-story-{i}")).collect();
+    for list in ["/api/v1/articles", "/api/v1/articles?tag=harbour"] {
+        let join = if list.contains('?') { '&' } else { '?' };
+        for per_page in [1, 4, 5, 6, 10, 19, 20, 21] {
+            let mut seen = Vec::new();
+            let mut next = Some(format!("{list}{join}per_page={per_page}&cursor="));
+            while let Some(path) = next.take() {
+                let page = app.get(&path).send().await.json();
+                let items = page["data"].as_array().unwrap();
+                seen.extend(items.iter().map(|a| a["slug"].as_str().unwrap().to_string()));
+                next = page["links"]["next"].as_str().map(str::to_string);
+                if next.is_some() {
+                    assert_eq!(items.len(), per_page, "{path}");
+                }
+                assert!(seen.len() <= 12, "{path}: pages did not end");
+            }
+            assert_eq!(seen, newest_first, "{list} by {per_page}");
+            let first = app
+                .get(&format!("{list}{join}per_page={per_page}&page=1"))
+                .send()
+                .await
+                .json();
+            assert_eq!(first["data"].as_array().unwrap().len(), per_page.min(12));
+            assert_eq!(first["meta"]["total"], 12);
+        }
+    }
+    if app.parts.state.db.backend() != Backend::Postgres {
+        return;
+    }
+    // Statistics, as a real database has them: the planner then knows that
+    // every published row is past (`published_at <= now`) when it plans
+    // for the values, and costs a generic plan that cannot know it dearer
+    // unless the bound is opaque to both.
+    app.parts
+        .state
+        .db
+        .write_blocking(|conn| {
+            use diesel::RunQueryDsl;
+            // 2,000 more published articles like the first, tagged alike:
+            // enough rows that a plan's cost tells the two guesses apart.
+            diesel::sql_query(
+                "DO $$ DECLARE cols text; BEGIN \
+                 SELECT string_agg(quote_ident(column_name), ',') INTO cols \
+                 FROM information_schema.columns WHERE table_name = 'articles' \
+                 AND column_name NOT IN ('id', 'slug') AND is_generated = 'NEVER'; \
+                 EXECUTE format('INSERT INTO articles (slug, %s) SELECT ''bulk-'' || g, %s \
+                 FROM articles, generate_series(1, 2000) g WHERE slug = ''ferry-story-0''', cols, cols); \
+                 INSERT INTO article_tags (article_id, tag_id, position, published_at) \
+                 SELECT a.id, t.tag_id, t.position, a.published_at FROM articles a, article_tags t \
+                 WHERE a.slug LIKE 'bulk-%' AND t.article_id = \
+                 (SELECT id FROM articles WHERE slug = 'ferry-story-0'); END $$",
+            )
+            .execute(conn)?;
+            diesel::sql_query("ANALYZE articles, article_tags").execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    // One connection (DB_POOL_SIZE=1), so every run below is on it. The
+    // home list's first page, a cursor page further on, and a tag's page.
+    let second = app.get("/api/v1/articles?per_page=5&cursor=").send().await.json();
+    let further = second["links"]["next"].as_str().unwrap().to_string();
+    let lists = [
+        "/api/v1/articles?per_page=20&cursor=".to_string(),
+        further,
+        "/api/v1/articles?tag=harbour&per_page=20&cursor=".to_string(),
+    ];
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Plans {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        statement: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        custom_plans: i64,
+    }
+    let plans = || -> std::collections::BTreeMap<String, (i64, i64)> {
+        let rows: Vec<Plans> = app
+            .parts
+            .state
+            .db
+            .read_blocking(|conn| {
+                use diesel::RunQueryDsl;
+                Ok(diesel::sql_query(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+                     WHERE statement LIKE '%FROM %\"articles\"%LIMIT _%'",
+                )
+                .load(conn)?)
+            })
+            .unwrap();
+        rows.into_iter()
+            .map(|p| (p.statement, (p.generic_plans, p.custom_plans)))
+            .collect()
+    };
+    // Ten runs each first: PostgreSQL plans the first five for their values,
+    // and its average of them still holds the plans made before the new
+    // statistics. Then ten more, which must all run on the generic plan.
+    let run_all = || async {
+        for _ in 0..10 {
+            for list in &lists {
+                app.get(list).send().await.assert_status(200);
+            }
+        }
+    };
+    run_all().await;
+    let before = plans();
+    run_all().await;
+    let after = plans();
+    let ran: Vec<(&String, i64, i64)> = after
+        .iter()
+        .map(|(statement, (generic, custom))| {
+            let (g0, c0) = before.get(statement).copied().unwrap_or((0, 0));
+            (statement, generic - g0, custom - c0)
+        })
+        .filter(|(_, generic, custom)| generic + custom >= 10)
+        .collect();
+    // The three lists, each with its limit in the text (no `LIMIT $n`).
+    assert_eq!(ran.len(), 3, "the lists' statements: {after:#?}");
+    for (statement, generic, custom) in ran {
+        assert_eq!(
+            (generic, custom),
+            (10, 0),
+            "planned at runs (generic plans, custom plans): {statement}"
+        );
+    }
+}
+
 /// Lists load the bodies only when `fields` names one; when it does, every
 /// list shape (home, tag page, author page, search) carries the stored
 /// bodies, the same as the article page, and the tag page keeps its order.
@@ -522,6 +661,11 @@ async fn stored_embeds_survive_racing_renames_and_edits(app: TestApp) {
         }
     }
 }
+
+backend_tests_with!(
+    [("RESPONSE_CACHE_BYTES", "0"), ("DB_POOL_SIZE", "1")],
+    pages_of_every_size_are_whole_and_planned_once,
+);
 
 backend_tests_with!(
     [("RESPONSE_CACHE_BYTES", "0")],

@@ -5,11 +5,14 @@ use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Timestamp};
 
+use super::Published;
 use super::{ArticleView, filtered, load_rows};
+use crate::db::generic_plan::{Opaque, opaque, text_is};
 use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles, tags};
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::{DbConnection, MultiBackend, Page};
 use crate::domain::article::{After, ArticleSort, ArticleStatus, Columns, ListFilter, Order};
 
 /// `$query` (over `article_tags`) narrowed to the filter's time window, by
@@ -47,7 +50,7 @@ macro_rules! tag_index_range {
         };
         let mut query = $source
             .filter(article_tags::tag_id.nullable().eq(tag_id(tag)))
-            .filter(article_tags::published_at.le($now))
+            .filter(article_tags::published_at.le(opaque::<Nullable<Timestamp>, _>($now)))
             .into_boxed::<MultiBackend>();
         for other in also {
             query = query.filter(diesel::dsl::exists(
@@ -118,18 +121,21 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
             // into a scan of every published article. Subqueries in one
             // statement that diesel prepares once per connection (as
             // `sql_query` or a SQL literal, it was parsed on every run).
-            let published = ArticleStatus::Published.as_str();
+            // The status in the text (`db::generic_plan`), but `now` bound
+            // as a value the planner sees: a plan that could not see it
+            // guesses a third of the archive scheduled, and counted it
+            // with parallel workers (9 ms at 1M, against 0.1 ms).
             let stored = counts::table
-                .filter(counts::status.eq(published))
+                .filter(text_is::<Published, _>(counts::status))
                 .select(counts::count)
                 .single_value();
             let scheduled = articles::table
-                .filter(articles::status.eq(published))
+                .filter(text_is::<Published, _>(articles::status))
                 .filter(articles::published_at.gt(now))
                 .count()
                 .single_value();
             let undated = articles::table
-                .filter(articles::status.eq(published))
+                .filter(text_is::<Published, _>(articles::status))
                 .filter(articles::published_at.is_null())
                 .count()
                 .single_value();
@@ -198,6 +204,12 @@ fn rarest_first(mut tags: Vec<(usize, &str)>) -> (String, Vec<String>) {
     (walked, slugs.collect())
 }
 
+/// A cursor's publication time, opaque to PostgreSQL's planner (so that a
+/// cursor page keeps one generic plan, `db::generic_plan`).
+fn at(published: &NaiveDateTime) -> Opaque<Nullable<Timestamp>, NaiveDateTime> {
+    opaque(*published)
+}
+
 /// `$query` (over `article_tags`) after the cursor `$after`, in the tag
 /// index's time order.
 macro_rules! in_tag_order {
@@ -206,15 +218,15 @@ macro_rules! in_tag_order {
         if let Some(After::Published(p, id)) = $after {
             query = if $newest_first {
                 query.filter(
-                    article_tags::published_at.lt(*p).or(article_tags::published_at
-                        .eq(*p)
-                        .and(article_tags::article_id.lt(*id))),
+                    article_tags::published_at.lt(at(p)).or(article_tags::published_at
+                        .eq(at(p))
+                        .and(article_tags::article_id.lt(opaque::<BigInt, _>(*id)))),
                 )
             } else {
                 query.filter(
-                    article_tags::published_at.gt(*p).or(article_tags::published_at
-                        .eq(*p)
-                        .and(article_tags::article_id.gt(*id))),
+                    article_tags::published_at.gt(at(p)).or(article_tags::published_at
+                        .eq(at(p))
+                        .and(article_tags::article_id.gt(opaque::<BigInt, _>(*id)))),
                 )
             };
         }
@@ -238,7 +250,7 @@ fn list_tag_page(
     let query = tag_index_range!(article_tags::table.inner_join(articles::table), filter, tags, now);
     let query = in_tag_order!(query, newest_first, after);
     // One statement: the index range joined to the article rows.
-    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
+    load_rows!(query, Some(Page::new(offset, limit)), filter.columns, conn)
 }
 
 /// How deep in a list of any of several tags a page may end and still be
@@ -346,32 +358,38 @@ pub fn list(
     let mut query = filtered(filter);
     query = match (order, after) {
         (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(
-            articles::published_at
-                .lt(*p)
-                .or(articles::published_at.eq(*p).and(articles::id.lt(*id))),
+            articles::published_at.lt(at(p)).or(articles::published_at
+                .eq(at(p))
+                .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
         ),
         (Order::Public(ArticleSort::OldestFirst), Some(After::Published(p, id))) => query.filter(
-            articles::published_at
-                .gt(*p)
-                .or(articles::published_at.eq(*p).and(articles::id.gt(*id))),
+            articles::published_at.gt(at(p)).or(articles::published_at
+                .eq(at(p))
+                .and(articles::id.gt(opaque::<BigInt, _>(*id)))),
         ),
         (Order::Public(ArticleSort::MostShared), Some(After::Count(n, id))) => query.filter(
             articles::share_count
-                .lt(*n)
-                .or(articles::share_count.eq(*n).and(articles::id.lt(*id))),
+                .lt(opaque::<BigInt, _>(*n))
+                .or(articles::share_count
+                    .eq(opaque::<BigInt, _>(*n))
+                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
         ),
         (Order::Public(ArticleSort::MostCommented), Some(After::Count(n, id))) => query.filter(
             articles::comment_count
-                .lt(*n)
-                .or(articles::comment_count.eq(*n).and(articles::id.lt(*id))),
+                .lt(opaque::<BigInt, _>(*n))
+                .or(articles::comment_count
+                    .eq(opaque::<BigInt, _>(*n))
+                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
         ),
         (
             Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated),
             Some(After::Updated(u, id)),
         ) => query.filter(
             articles::updated_at
-                .lt(*u)
-                .or(articles::updated_at.eq(*u).and(articles::id.lt(*id))),
+                .lt(opaque::<Timestamp, _>(*u))
+                .or(articles::updated_at
+                    .eq(opaque::<Timestamp, _>(*u))
+                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
         ),
         _ => query,
     };
@@ -397,7 +415,7 @@ pub fn list(
             query.order((articles::updated_at.desc(), articles::id.desc()))
         }
     };
-    load_rows!(query.offset(offset).limit(limit), filter.columns, conn)
+    load_rows!(query, Some(Page::new(offset, limit)), filter.columns, conn)
 }
 
 /// The ids of the articles that match `filter`, in no order: which of a
@@ -411,7 +429,12 @@ pub fn ids(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<Vec<i64>
 /// too, a planner may walk the status index past every published article
 /// instead (seconds at 1M).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64], columns: Columns) -> QueryResult<Vec<ArticleView>> {
-    let mut rows = load_rows!(articles::table.filter(id_in(articles::id, ids)), columns, conn)?;
+    let mut rows = load_rows!(
+        articles::table.filter(id_in(articles::id, ids)),
+        None,
+        columns,
+        conn
+    )?;
     let place: std::collections::HashMap<i64, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     rows.sort_by_key(|row| place.get(&row.article.id).copied());

@@ -25,9 +25,11 @@ pub use views::{ArticleView, AuthorRef, TagRef, find_visible_view_by_slug, view}
 
 use super::schema::{article_tags, articles, editors, tags};
 use super::{DbConnection, MultiBackend, is_unique_violation};
+use crate::db::generic_plan::{Opaque, TextConstant, TextIs, opaque, text_is};
 use crate::db::id_list::id_in;
 use crate::domain::article::{ArticleStatus, ListFilter};
 use crate::domain::slug;
+use diesel::sql_types::{Nullable, Timestamp};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = articles)]
@@ -191,17 +193,26 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
 
 /// "The public may see it at `now`": published, and `published_at` past.
 /// The one spelling of that rule for every query here. Not boxed, so a
-/// query built on it keeps diesel's static statement identity.
+/// query built on it keeps diesel's static statement identity. On
+/// PostgreSQL the status is in the text and `now` opaque to the planner,
+/// so that list statements keep one generic plan (`db::generic_plan`).
 pub(super) fn visible_at(now: NaiveDateTime) -> VisibleAt {
-    articles::status
-        .eq(ArticleStatus::Published.as_str())
-        .and(articles::published_at.le(now))
+    text_is::<Published, _>(articles::status)
+        .and(articles::published_at.le(opaque::<Nullable<Timestamp>, _>(now)))
 }
 
 pub(super) type VisibleAt = diesel::dsl::And<
-    diesel::dsl::Eq<articles::status, &'static str>,
-    diesel::dsl::LtEq<articles::published_at, NaiveDateTime>,
+    TextIs<articles::status, Published>,
+    diesel::dsl::LtEq<articles::published_at, Opaque<Nullable<Timestamp>, NaiveDateTime>>,
 >;
+
+/// The published status, as a constant a statement may carry in its text.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Published;
+
+impl TextConstant for Published {
+    const TEXT: &'static str = ArticleStatus::Published.as_str();
+}
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ArticleRow>> {
     articles::table

@@ -65,17 +65,22 @@ pub struct ArticleView {
 /// plain text body, also left out, loads as NULL), each with its author
 /// and tags: read in the same statement on SQLite (`embedded`), loaded by
 /// [`embed`] in one more on PostgreSQL (see
-/// `embedded::in_list_statement` for why). Everything in it is diesel's
-/// query builder, so each statement is prepared once per connection.
+/// `embedded::in_list_statement` for why). `$page` (an
+/// `Option<db::Page>`) is the rows to read; `$query` has no `LIMIT` of its
+/// own: on PostgreSQL the page's limit is written into the text
+/// (`db::generic_plan`, why). Everything in it is diesel's query builder, so each
+/// statement is prepared once per connection.
 macro_rules! load_rows {
-    ($query:expr, $columns:expr, $conn:expr) => {{
+    ($query:expr, $page:expr, $columns:expr, $conn:expr) => {{
         use diesel::IntoSql;
         use diesel::sql_types::Text;
         use $crate::db::articles::ArticleRow;
         use $crate::db::articles::embedded::{AuthorJson, TagsJson, in_list_statement};
         use $crate::db::articles::views::{Loaded, assemble_all, embed};
+        use $crate::db::generic_plan::limit_in_text;
         use $crate::db::schema::articles as a;
         let conn: &mut $crate::db::DbConnection = $conn;
+        let page: Option<$crate::db::Page> = $page;
         macro_rules! without_bodies {
             () => {
                 (
@@ -108,23 +113,39 @@ macro_rules! load_rows {
                 )
             };
         }
+        // SQLite: the page bound, author and tags in the statement.
+        macro_rules! embedded {
+            ($selection:expr) => {{
+                let query = $query.select(($selection, AuthorJson, TagsJson));
+                match page {
+                    Some(p) => query.offset(p.offset).limit(p.limit).load::<Loaded>(conn),
+                    None => query.load::<Loaded>(conn),
+                }
+                .and_then(assemble_all)
+            }};
+        }
+        // PostgreSQL: the limit in the text, the rows past the page
+        // dropped, then the page's authors and tags.
+        macro_rules! then_embedded {
+            ($selection:expr) => {{
+                let query = $query.select($selection);
+                match page {
+                    Some(p) => limit_in_text(query, p)
+                        .load::<ArticleRow>(conn)
+                        .map(|mut rows| {
+                            rows.truncate(p.limit as usize);
+                            rows
+                        }),
+                    None => query.load::<ArticleRow>(conn),
+                }
+                .and_then(|rows| embed(conn, rows))
+            }};
+        }
         match ($columns, in_list_statement(conn)) {
-            ($crate::domain::article::Columns::All, true) => $query
-                .select((ArticleRow::as_select(), AuthorJson, TagsJson))
-                .load::<Loaded>(conn)
-                .and_then(assemble_all),
-            ($crate::domain::article::Columns::WithoutBodies, true) => $query
-                .select((without_bodies!(), AuthorJson, TagsJson))
-                .load::<Loaded>(conn)
-                .and_then(assemble_all),
-            ($crate::domain::article::Columns::All, false) => $query
-                .select(ArticleRow::as_select())
-                .load::<ArticleRow>(conn)
-                .and_then(|rows| embed(conn, rows)),
-            ($crate::domain::article::Columns::WithoutBodies, false) => $query
-                .select(without_bodies!())
-                .load::<ArticleRow>(conn)
-                .and_then(|rows| embed(conn, rows)),
+            ($crate::domain::article::Columns::All, true) => embedded!(ArticleRow::as_select()),
+            ($crate::domain::article::Columns::WithoutBodies, true) => embedded!(without_bodies!()),
+            ($crate::domain::article::Columns::All, false) => then_embedded!(ArticleRow::as_select()),
+            ($crate::domain::article::Columns::WithoutBodies, false) => then_embedded!(without_bodies!()),
         }
     }};
 }
