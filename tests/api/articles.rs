@@ -301,6 +301,14 @@ async fn a_scheduled_article_appears_by_itself(app: TestApp) {
         json!({"title": "Tomorrow", "status": "published", "published_at": later}),
     )
     .await;
+    // The last instant a publication time can name: still scheduled, and
+    // counted as such (the count's range ends there, `db::articles::list`).
+    create(
+        &app,
+        &token,
+        json!({"title": "Far off", "status": "published", "published_at": "9999-12-31T23:59:59.999999Z"}),
+    )
+    .await;
     app.get("/api/v1/articles/soon")
         .send()
         .await
