@@ -22,15 +22,15 @@
 //!    and PostgreSQL keeps the generic one. The walk is the same index
 //!    walk, the bound an index condition either way (`EXPLAIN` of both).
 //!
-//! None of this changes a statement on SQLite, which plans a statement
-//! once when it prepares it (its profile shows no planner under the
-//! lists): there the limit and the values stay bound, in the same text.
+//! None of this changes a statement's text on SQLite, whose list profile
+//! shows no parser or planner (a list statement is prepared once per
+//! connection): there the limit and the values stay bound.
 //!
 //! - **The limit is rounded up to one of a few** ([`LIMITS_IN_TEXT`],
 //!   the common page sizes): each distinct text is one more statement
 //!   prepared on every connection, so the `per_page` values clients send
-//!   must not multiply them (at most 7 per statement shape); the caller
-//!   drops the rows past the page.
+//!   must not multiply them (at most 7 per statement shape, 7 more with an
+//!   offset); the caller drops the rows past the page.
 //! - **An offset other than 0 stays bound** (one text per page number would
 //!   be a statement per page number): a page-mode page past the first is
 //!   planned at each run, as before.
@@ -55,9 +55,10 @@ use crate::db::MultiBackend;
 /// row that tells whether a next page exists. Other sizes read up to the
 /// next of these and drop the rest. Few, because each is one more statement
 /// prepared on every connection; these, because a row read past the page
-/// is a row fetched, sent and decoded for nothing (rounding the default
-/// page's 21 up to 32 cost a tag page 7 to 10%, more than the planning it
-/// saved: docs/BENCHMARKS.md, issue 17, "Seventh pass").
+/// is a row fetched, sent and decoded for nothing (powers of two read 32
+/// rows for the default page's 21; the tag page measured with them showed
+/// no gain for its generic plan: docs/BENCHMARKS.md, issue 17, "Seventh
+/// pass").
 pub const LIMITS_IN_TEXT: [i64; 7] = [2, 6, 11, 21, 26, 51, 101];
 
 /// Which rows of a list a statement reads.

@@ -301,8 +301,9 @@ async fn a_scheduled_article_appears_by_itself(app: TestApp) {
         json!({"title": "Tomorrow", "status": "published", "published_at": later}),
     )
     .await;
-    // The last instant a publication time can name: still scheduled, and
-    // counted as such (the count's range ends there, `db::articles::list`).
+    // The last day a publication time can name (times are kept to the
+    // second): still scheduled, and counted as such (the count's range
+    // ends at that day's last instant, `db::articles::list`).
     create(
         &app,
         &token,

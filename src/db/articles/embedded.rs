@@ -8,10 +8,10 @@
 //! Each subquery is a node of its own with a static query id: written as
 //! a diesel SQL literal it would not be kept prepared; as a node, the
 //! statement that selects it is prepared once per connection like any
-//! other built with the query builder. Not a join: PostgreSQL plans a
-//! list statement at every run (its custom plans for a bound `LIMIT`), and
-//! a third table in the join made the tag page at 1M articles a fifth
-//! slower (docs/BENCHMARKS.md).
+//! other built with the query builder. Not a join: when PostgreSQL still
+//! planned a list statement at every run (before `db::generic_plan`), a
+//! third table in the join made the tag page at 1M articles a fifth slower
+//! (docs/BENCHMARKS.md); not measured again since.
 //!
 //! The subqueries name the outer `"articles"` table: they belong in a
 //! statement whose FROM holds `articles` (alone or joined).
