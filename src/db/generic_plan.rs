@@ -22,9 +22,9 @@
 //!    and PostgreSQL keeps the generic one. The walk is the same index
 //!    walk, the bound an index condition either way (`EXPLAIN` of both).
 //!
-//! None of this changes a statement's text on SQLite, whose list profile
-//! shows no parser or planner (a list statement is prepared once per
-//! connection): there the limit and the values stay bound.
+//! On SQLite, whose list profile shows no parser or planner (a list
+//! statement is prepared once per connection), the limit and the values
+//! stay bound, the status too.
 //!
 //! - **The limit is rounded up to one of a few** ([`LIMITS_IN_TEXT`],
 //!   the common page sizes): each distinct text is one more statement
@@ -87,15 +87,18 @@ impl Page {
     }
 }
 
-/// `query LIMIT n [OFFSET $1]` with `n` in the text ([`Page::in_text`]).
+/// `query LIMIT n [OFFSET $1]` with `n` in the text ([`Page::in_text`]) on
+/// PostgreSQL; `query LIMIT ? [OFFSET ?]`, both bound, on SQLite (which
+/// plans once per prepare, and reads no row past the page).
 #[derive(Debug, Clone)]
 pub struct LimitInText<Q> {
     query: Q,
     page: Page,
 }
 
-/// `query` read a page at a time, its limit in the text. `query` must have
-/// no `LIMIT` or `OFFSET` of its own.
+/// `query` read a page at a time, its limit in the text on PostgreSQL.
+/// `query` must have no `LIMIT` or `OFFSET` of its own; the caller drops
+/// the rows past `page.limit`.
 pub fn limit_in_text<Q>(query: Q, page: Page) -> LimitInText<Q> {
     LimitInText { query, page }
 }
@@ -113,10 +116,17 @@ impl<Q> QueryId for LimitInText<Q> {
 
 impl<Q, C> RunQueryDsl<C> for LimitInText<Q> {}
 
+// Written over the shared backend, deciding by the variant: a boxed list
+// query is a fragment of `MultiBackend` only.
 impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for LimitInText<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         self.query.walk_ast(out.reborrow())?;
-        out.push_sql(&format!(" LIMIT {}", self.page.in_text()));
+        if matches!(out.backend(), MultiBackend::Pg(_)) {
+            out.push_sql(&format!(" LIMIT {}", self.page.in_text()));
+        } else {
+            out.push_sql(" LIMIT ");
+            out.push_bind_param::<BigInt, _>(&self.page.limit)?;
+        }
         if self.page.offset != 0 {
             out.push_sql(" OFFSET ");
             out.push_bind_param::<BigInt, _>(&self.page.offset)?;
@@ -194,9 +204,22 @@ where
 /// ([`text_is`]). A type per value, so that statements with different
 /// values have different identities in diesel's statement cache.
 pub trait TextConstant {
-    /// Written into SQL as it is: never input, and without quotes (checked
-    /// when the statement is built).
+    /// Written into SQL as it is: never input, and without quotes or
+    /// backslashes (checked at compile time, [`writable`]).
     const TEXT: &'static str;
+}
+
+/// Whether `text` may be written between single quotes into SQL as it is.
+const fn writable(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' || bytes[i] == b'\\' {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// `column = 'V::TEXT'` with the value in PostgreSQL's text, a plain bind
@@ -238,11 +261,7 @@ impl<C: ValidGrouping<GB>, V, GB> ValidGrouping<GB> for TextIs<C, V> {
 
 impl<C: QueryFragment<Pg>, V: TextConstant> QueryFragment<Pg> for TextIs<C, V> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        if V::TEXT.contains(['\'', '\\']) {
-            return Err(diesel::result::Error::QueryBuilderError(
-                format!("not a constant to write into SQL: {:?}", V::TEXT).into(),
-            ));
-        }
+        const { assert!(writable(V::TEXT), "a text constant with a quote or a backslash") };
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" = '");
         out.push_sql(V::TEXT);
@@ -282,5 +301,12 @@ mod tests {
         assert_eq!(Page::new(0, 0).in_text(), 2);
         assert_eq!(Page::new(0, 500).in_text(), 500);
         assert_eq!(Page::new(-5, -1), Page::new(0, 0));
+    }
+
+    #[test]
+    fn constants_with_quotes_are_not_writable() {
+        assert!(writable("published"));
+        assert!(!writable("it's"));
+        assert!(!writable("a\\b"));
     }
 }

@@ -5,11 +5,11 @@ use std::borrow::Cow;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Timestamp};
+use diesel::sql_types::{BigInt, Timestamp};
 
-use super::Published;
 use super::{ArticleView, filtered, load_rows};
-use crate::db::generic_plan::{Opaque, opaque, text_is};
+use super::{Published, opaque_time};
+use crate::db::generic_plan::{opaque, text_is};
 use crate::db::id_list::id_in;
 use crate::db::schema::{article_tags, articles, tags};
 use crate::db::{DbConnection, MultiBackend, Page};
@@ -50,7 +50,7 @@ macro_rules! tag_index_range {
         };
         let mut query = $source
             .filter(article_tags::tag_id.nullable().eq(tag_id(tag)))
-            .filter(article_tags::published_at.le(opaque::<Nullable<Timestamp>, _>($now)))
+            .filter(article_tags::published_at.le(opaque_time($now)))
             .into_boxed::<MultiBackend>();
         for other in also {
             query = query.filter(diesel::dsl::exists(
@@ -133,8 +133,8 @@ fn count_by_status(conn: &mut DbConnection, filter: &ListFilter) -> QueryResult<
                 .single_value();
             let scheduled = articles::table
                 .filter(text_is::<Published, _>(articles::status))
-                .filter(articles::published_at.gt(opaque::<Nullable<Timestamp>, _>(now)))
-                .filter(articles::published_at.le(opaque::<Nullable<Timestamp>, _>(latest())))
+                .filter(articles::published_at.gt(opaque_time(now)))
+                .filter(articles::published_at.le(opaque_time(latest())))
                 .count()
                 .single_value();
             let undated = articles::table
@@ -217,10 +217,16 @@ fn rarest_first(mut tags: Vec<(usize, &str)>) -> (String, Vec<String>) {
     (walked, slugs.collect())
 }
 
-/// A cursor's publication time, opaque to PostgreSQL's planner (so that a
-/// cursor page keeps one generic plan, `db::generic_plan`).
-fn at(published: &NaiveDateTime) -> Opaque<Nullable<Timestamp>, NaiveDateTime> {
-    opaque(*published)
+/// "After the cursor `($key, $id)`" in one order: `$column $op $key`, or
+/// equal and `$id_column $op $id` (`$op` is `lt` newest first, `gt`
+/// oldest first). The values opaque to PostgreSQL's planner, so that a
+/// cursor page keeps one generic plan (`db::generic_plan`).
+macro_rules! past_cursor {
+    ($column:expr, $id_column:expr, $op:ident, $key:expr, $id:expr) => {
+        $column
+            .$op($key)
+            .or($column.eq($key).and($id_column.$op(opaque::<BigInt, _>($id))))
+    };
 }
 
 /// `$query` (over `article_tags`) after the cursor `$after`, in the tag
@@ -230,17 +236,21 @@ macro_rules! in_tag_order {
         let mut query = $query;
         if let Some(After::Published(p, id)) = $after {
             query = if $newest_first {
-                query.filter(
-                    article_tags::published_at.lt(at(p)).or(article_tags::published_at
-                        .eq(at(p))
-                        .and(article_tags::article_id.lt(opaque::<BigInt, _>(*id)))),
-                )
+                query.filter(past_cursor!(
+                    article_tags::published_at,
+                    article_tags::article_id,
+                    lt,
+                    opaque_time(*p),
+                    *id
+                ))
             } else {
-                query.filter(
-                    article_tags::published_at.gt(at(p)).or(article_tags::published_at
-                        .eq(at(p))
-                        .and(article_tags::article_id.gt(opaque::<BigInt, _>(*id)))),
-                )
+                query.filter(past_cursor!(
+                    article_tags::published_at,
+                    article_tags::article_id,
+                    gt,
+                    opaque_time(*p),
+                    *id
+                ))
             };
         }
         if $newest_first {
@@ -371,39 +381,35 @@ pub fn list(
     let mut query = filtered(filter);
     query = match (order, after) {
         (Order::Public(ArticleSort::NewestFirst), Some(After::Published(p, id))) => query.filter(
-            articles::published_at.lt(at(p)).or(articles::published_at
-                .eq(at(p))
-                .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
+            past_cursor!(articles::published_at, articles::id, lt, opaque_time(*p), *id),
         ),
         (Order::Public(ArticleSort::OldestFirst), Some(After::Published(p, id))) => query.filter(
-            articles::published_at.gt(at(p)).or(articles::published_at
-                .eq(at(p))
-                .and(articles::id.gt(opaque::<BigInt, _>(*id)))),
+            past_cursor!(articles::published_at, articles::id, gt, opaque_time(*p), *id),
         ),
-        (Order::Public(ArticleSort::MostShared), Some(After::Count(n, id))) => query.filter(
-            articles::share_count
-                .lt(opaque::<BigInt, _>(*n))
-                .or(articles::share_count
-                    .eq(opaque::<BigInt, _>(*n))
-                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
-        ),
-        (Order::Public(ArticleSort::MostCommented), Some(After::Count(n, id))) => query.filter(
-            articles::comment_count
-                .lt(opaque::<BigInt, _>(*n))
-                .or(articles::comment_count
-                    .eq(opaque::<BigInt, _>(*n))
-                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
-        ),
+        (Order::Public(ArticleSort::MostShared), Some(After::Count(n, id))) => query.filter(past_cursor!(
+            articles::share_count,
+            articles::id,
+            lt,
+            opaque::<BigInt, _>(*n),
+            *id
+        )),
+        (Order::Public(ArticleSort::MostCommented), Some(After::Count(n, id))) => query.filter(past_cursor!(
+            articles::comment_count,
+            articles::id,
+            lt,
+            opaque::<BigInt, _>(*n),
+            *id
+        )),
         (
             Order::RecentlyUpdated | Order::Public(ArticleSort::RecentlyUpdated),
             Some(After::Updated(u, id)),
-        ) => query.filter(
-            articles::updated_at
-                .lt(opaque::<Timestamp, _>(*u))
-                .or(articles::updated_at
-                    .eq(opaque::<Timestamp, _>(*u))
-                    .and(articles::id.lt(opaque::<BigInt, _>(*id)))),
-        ),
+        ) => query.filter(past_cursor!(
+            articles::updated_at,
+            articles::id,
+            lt,
+            opaque::<Timestamp, _>(*u),
+            *id
+        )),
         _ => query,
     };
     query = match order {

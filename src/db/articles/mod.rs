@@ -197,13 +197,20 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
 /// PostgreSQL the status is in the text and `now` opaque to the planner,
 /// so that list statements keep one generic plan (`db::generic_plan`).
 pub(super) fn visible_at(now: NaiveDateTime) -> VisibleAt {
-    text_is::<Published, _>(articles::status)
-        .and(articles::published_at.le(opaque::<Nullable<Timestamp>, _>(now)))
+    text_is::<Published, _>(articles::status).and(articles::published_at.le(opaque_time(now)))
 }
+
+/// A publication time opaque to PostgreSQL's planner (`db::generic_plan`),
+/// to compare with `published_at` columns: the visibility bound, cursors.
+pub(super) fn opaque_time(at: NaiveDateTime) -> OpaqueTime {
+    opaque(at)
+}
+
+pub(super) type OpaqueTime = Opaque<Nullable<Timestamp>, NaiveDateTime>;
 
 pub(super) type VisibleAt = diesel::dsl::And<
     TextIs<articles::status, Published>,
-    diesel::dsl::LtEq<articles::published_at, Opaque<Nullable<Timestamp>, NaiveDateTime>>,
+    diesel::dsl::LtEq<articles::published_at, OpaqueTime>,
 >;
 
 /// The published status, as a constant a statement may carry in its text.

@@ -68,7 +68,7 @@ pub struct ArticleView {
 /// `embedded::in_list_statement` for why). `$page` (an
 /// `Option<db::Page>`) is the rows to read; `$query` has no `LIMIT` of its
 /// own: on PostgreSQL the page's limit is written into the text
-/// (`db::generic_plan`, why). Everything in it is diesel's query builder, so each
+/// (`db::generic_plan`, why), on SQLite it is bound. Everything in it is diesel's query builder, so each
 /// statement is prepared once per connection.
 macro_rules! load_rows {
     ($query:expr, $page:expr, $columns:expr, $conn:expr) => {{
@@ -113,33 +113,30 @@ macro_rules! load_rows {
                 )
             };
         }
-        // SQLite: the page bound, author and tags in the statement.
-        macro_rules! embedded {
-            ($selection:expr) => {{
-                let query = $query.select(($selection, AuthorJson, TagsJson));
+        // The page (`db::generic_plan`: its limit in the text on
+        // PostgreSQL), the rows past it dropped.
+        macro_rules! paged {
+            ($rows:expr, $row:ty) => {
                 match page {
-                    Some(p) => query.offset(p.offset).limit(p.limit).load::<Loaded>(conn),
-                    None => query.load::<Loaded>(conn),
+                    Some(p) => limit_in_text($rows, p).load::<$row>(conn).map(|mut rows| {
+                        rows.truncate(p.limit as usize);
+                        rows
+                    }),
+                    None => $rows.load::<$row>(conn),
                 }
-                .and_then(assemble_all)
-            }};
+            };
         }
-        // PostgreSQL: the limit in the text, the rows past the page
-        // dropped, then the page's authors and tags.
+        // SQLite: author and tags in the statement.
+        macro_rules! embedded {
+            ($selection:expr) => {
+                paged!($query.select(($selection, AuthorJson, TagsJson)), Loaded).and_then(assemble_all)
+            };
+        }
+        // PostgreSQL: the page's authors and tags in one more statement.
         macro_rules! then_embedded {
-            ($selection:expr) => {{
-                let query = $query.select($selection);
-                match page {
-                    Some(p) => limit_in_text(query, p)
-                        .load::<ArticleRow>(conn)
-                        .map(|mut rows| {
-                            rows.truncate(p.limit as usize);
-                            rows
-                        }),
-                    None => query.load::<ArticleRow>(conn),
-                }
-                .and_then(|rows| embed(conn, rows))
-            }};
+            ($selection:expr) => {
+                paged!($query.select($selection), ArticleRow).and_then(|rows| embed(conn, rows))
+            };
         }
         match ($columns, in_list_statement(conn)) {
             ($crate::domain::article::Columns::All, true) => embedded!(ArticleRow::as_select()),
